@@ -1,0 +1,35 @@
+# Two commands for a fresh machine with python3 and make: `make run` and `make test`.
+# uv is bootstrapped into .tools/ and creates .venv/ from the committed uv.lock.
+
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+
+.PHONY: run test lint typecheck unit env clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+env: $(UV)
+	$(UV) sync --frozen
+
+run: env
+	$(RUN) admitone demo
+	$(RUN) admitone serve
+
+lint: env
+	$(RUN) ruff check src tests bench migrations
+	$(RUN) ruff format --check src tests bench migrations
+	$(RUN) lint-imports
+
+typecheck: env
+	$(RUN) mypy
+
+unit: env
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""admitone: open-source event ticketing."""

@@ -1,0 +1,1 @@
+"""Users, roles, authentication (access JWT + rotating refresh tokens)."""

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, status
+
+from admitone.accounts import service
+from admitone.accounts.models import Role
+from admitone.accounts.schemas import (
+    LoginRequest,
+    LoginResponse,
+    RefreshRequest,
+    RegisterRequest,
+    RoleChange,
+    TokenResponse,
+    UserOut,
+    UserPage,
+)
+from admitone.core.actor import current_actor
+from admitone.core.errors import RateLimited
+from admitone.http.deps import (
+    AppSettings,
+    CurrentUser,
+    StaffUser,
+    Uow,
+    client_ip,
+    get_limiter,
+    public,
+    record_verdict,
+)
+from admitone.http.ratelimit import RateLimiter
+from admitone.http.responses import errors
+from admitone.http.routing import api_router
+
+router = api_router(tags=["accounts"])
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 422),
+)
+@public
+async def register(body: RegisterRequest, uow: Uow, settings: AppSettings) -> UserOut:
+    user = await service.register(
+        uow, settings, email=body.email, name=body.name, password=body.password
+    )
+    return UserOut.model_validate(user)
+
+
+@router.post("/auth/login", responses=errors(401, 422, 429))
+@public
+async def login(
+    body: LoginRequest,
+    request: Request,
+    uow: Uow,
+    settings: AppSettings,
+    limiter: Annotated[RateLimiter, Depends(get_limiter)],
+) -> LoginResponse:
+    for item, key in (
+        (limiter.login_per_ip, f"ip:{client_ip(request)}"),
+        (limiter.login_per_account, f"account:{service.normalise_email(body.email).lower()}"),
+    ):
+        verdict = await limiter.hit(item, "login", key)
+        record_verdict(request, verdict)
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after, "Too many sign-in attempts. Try again later.")
+    user, pair = await service.login(uow, settings, email=body.email, password=body.password)
+    return LoginResponse(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        user=UserOut.model_validate(user),
+    )
+
+
+@router.post("/auth/refresh", responses=errors(401, 422))
+@public
+async def refresh(body: RefreshRequest, uow: Uow, settings: AppSettings) -> TokenResponse:
+    pair = await service.refresh(uow, settings, body.refresh_token)
+    return TokenResponse(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(422))
+@public
+async def logout(body: RefreshRequest, uow: Uow) -> None:
+    await service.logout(uow, body.refresh_token)
+
+
+@router.get("/me", responses=errors(401))
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.get("/users", responses=errors(401, 403, 422))
+async def list_users(
+    _: StaffUser,
+    uow: Uow,
+    role: Role | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> UserPage:
+    page = await service.list_users(uow, role=role, limit=limit, cursor=cursor)
+    return UserPage(data=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor)
+
+
+@router.put("/users/{user_id}/role", responses=errors(401, 403, 404, 409, 422))
+async def change_role(user_id: uuid.UUID, body: RoleChange, _: StaffUser, uow: Uow) -> UserOut:
+    user = await service.change_role(uow, current_actor(), user_id, body.role)
+    return UserOut.model_validate(user)

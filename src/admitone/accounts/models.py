@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    CUSTOMER = "customer"
+
+
+STAFF_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class User(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.CUSTOMER.value)
+
+    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+
+
+class RefreshToken(UUIDPrimaryKey, Base):
+    """A refresh token, stored only as a hash. Tokens of one login form a family: reuse of a
+    rotated token means it was stolen, and the whole family is revoked."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[uuid.UUID | None]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from admitone.accounts.models import Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# argon2 hashes anything, but a megabyte "password" is a denial-of-service, not a password.
+Password = Annotated[str, Field(min_length=1, max_length=128)]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(StrictBody):
+    email: EmailStr = Field(max_length=254)
+    name: Name
+    password: Password
+
+
+class LoginRequest(StrictBody):
+    email: EmailStr = Field(max_length=254)
+    password: Password
+
+
+class RefreshRequest(StrictBody):
+    refresh_token: Token
+
+
+class RoleChange(StrictBody):
+    role: Role
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    created_at: datetime
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class LoginResponse(TokenResponse):
+    user: UserOut
+
+
+class UserPage(BaseModel):
+    data: list[UserOut]
+    next_cursor: str | None

@@ -1,0 +1,135 @@
+"""Account use cases: register, sign in, roles, and the first owner."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from admitone.accounts import tokens
+from admitone.accounts.errors import EmailTaken, InsufficientRole, InvalidCredentials, LastOwner
+from admitone.accounts.models import STAFF_ROLES, Role, User
+from admitone.accounts.passwords import check_password_strength
+from admitone.config import Settings
+from admitone.core.actor import Actor
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import NotFound
+from admitone.core.ids import new_uuid
+from admitone.core.pagination import Page, paginate
+from admitone.core.security import hash_password, verify_password
+
+TokenPair = tokens.TokenPair
+
+
+def normalise_email(email: str) -> str:
+    local, _, domain = email.strip().partition("@")
+    return f"{local}@{domain.lower()}"
+
+
+async def get_by_email(uow: UnitOfWork, email: str) -> User | None:
+    return await uow.session.scalar(
+        select(User).where(func.lower(User.email) == normalise_email(email).lower())
+    )
+
+
+async def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> User | None:
+    return await uow.session.get(User, user_id)
+
+
+async def create_user(
+    uow: UnitOfWork, settings: Settings, *, email: str, name: str, password: str, role: Role
+) -> User:
+    email = normalise_email(email)
+    check_password_strength(password, email=email, min_length=settings.password_min_length)
+    if await get_by_email(uow, email) is not None:
+        raise EmailTaken(field="email")
+    now = uow.clock.now()
+    user = User(
+        id=new_uuid(),
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role.value,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(user)
+    try:
+        await uow.flush()
+    except IntegrityError as exc:  # a concurrent registration won the unique index
+        raise EmailTaken(field="email") from exc
+    return user
+
+
+async def register(
+    uow: UnitOfWork, settings: Settings, *, email: str, name: str, password: str
+) -> User:
+    return await create_user(
+        uow, settings, email=email, name=name, password=password, role=Role.CUSTOMER
+    )
+
+
+async def login(
+    uow: UnitOfWork, settings: Settings, *, email: str, password: str
+) -> tuple[User, TokenPair]:
+    user = await get_by_email(uow, email)
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise InvalidCredentials()
+    pair, _ = await tokens.issue_tokens(uow, settings, user)
+    return user, pair
+
+
+async def refresh(uow: UnitOfWork, settings: Settings, refresh_token: str) -> TokenPair:
+    return await tokens.rotate(uow, settings, refresh_token)
+
+
+async def logout(uow: UnitOfWork, refresh_token: str) -> None:
+    await tokens.revoke(uow, refresh_token)
+
+
+async def list_users(
+    uow: UnitOfWork, *, role: Role | None, limit: int | None, cursor: str | None
+) -> Page[User]:
+    stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == role.value)
+    return await paginate(
+        uow.session,
+        stmt,
+        created_at=User.created_at,
+        row_id=User.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=False,
+    )
+
+
+async def change_role(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, role: Role) -> User:
+    """Owners and admins manage roles; only an owner grants or removes owner or admin."""
+    if actor.role not in STAFF_ROLES:
+        raise InsufficientRole()
+    user = await uow.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such user.")
+    touches_staff = role in STAFF_ROLES or Role(user.role) in STAFF_ROLES
+    if touches_staff and actor.role != Role.OWNER:
+        raise InsufficientRole("Only an owner can grant or remove the owner or admin role.")
+    if user.role == Role.OWNER and role != Role.OWNER and await _owner_count(uow) <= 1:
+        raise LastOwner()
+    user.role = role.value
+    user.updated_at = uow.clock.now()
+    await uow.flush()
+    return user
+
+
+async def _owner_count(uow: UnitOfWork) -> int:
+    # Locking every owner row serialises two owners demoting each other at the same time.
+    owners = await uow.session.scalars(
+        select(User.id).where(User.role == Role.OWNER.value).with_for_update()
+    )
+    return len(owners.all())
+
+
+async def count_users(uow: UnitOfWork) -> int:
+    return await uow.session.scalar(select(func.count()).select_from(User)) or 0

@@ -1,0 +1,59 @@
+"""The FastAPI application factory: routers, middleware, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from admitone import schema
+from admitone.accounts.api import router as accounts_router
+from admitone.config import Settings
+from admitone.core.logs import configure_logging
+from admitone.http.deps import authenticate
+from admitone.http.errors import install_error_handlers
+from admitone.http.health import metrics_router
+from admitone.http.health import router as health_router
+from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
+from admitone.http.ratelimit import RateLimiter
+from admitone.runtime import Runtime
+
+
+def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
+    owns_runtime = runtime is None
+    if runtime is None:
+        settings = settings or Settings()
+        configure_logging(json=settings.json_logs, level=settings.log_level)
+        runtime = Runtime.build(settings)
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await schema.ensure_current(runtime.database, auto_migrate=settings.should_auto_migrate)
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                await runtime.close()
+
+    app = FastAPI(
+        title="admitone",
+        version="0.1.0",
+        summary="Event ticketing that never sells a seat twice.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.limiter = RateLimiter(settings)
+
+    for router in (health_router, accounts_router):
+        app.include_router(router, dependencies=[Depends(authenticate)])
+    app.include_router(metrics_router)
+
+    install_error_handlers(app)
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,94 @@
+"""Settings, read from the environment with the ``ADMITONE_`` prefix (12-factor)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-only-secret-change-me-in-production"  # noqa: S105 - refused in production
+MIN_SECRET_LENGTH = 32
+
+Environment = Literal["development", "test", "production"]
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs operators type and return the async driver form SQLAlchemy needs."""
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADMITONE_", env_file=None, extra="ignore")
+
+    env: Environment = "development"
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = "sqlite+aiosqlite:///./admitone.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 4000
+    public_url: str = "http://127.0.0.1:4000"
+    log_json: bool | None = None  # None: JSON in production, console otherwise
+    log_level: str = "INFO"
+
+    # Embedded mode: migrate an SQLite database on start. PostgreSQL is migrated explicitly.
+    auto_migrate: bool | None = None
+    run_worker_in_process: bool = True
+
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    password_min_length: int = Field(default=10, ge=8)
+
+    rate_limits_enabled: bool = True
+    rate_limit_default: str = "100/minute"
+    rate_limit_strict: str = "10/minute"
+    rate_limit_login_per_account: str = "5/minute"
+    rate_limit_login_per_ip: str = "20/minute"
+    rate_limit_key_prefix: str = "admitone"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                "ADMITONE_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters when ADMITONE_ENV=production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def json_logs(self) -> bool:
+        return self.env == "production" if self.log_json is None else self.log_json
+
+    @cached_property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        _, _, path = self.database_url.partition(":///")
+        return Path(path) if path and path != ":memory:" else None

@@ -1,0 +1,1 @@
+"""The shared kernel: database, errors, money, ids, clock, pagination, security, actor context."""

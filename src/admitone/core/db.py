@@ -1,0 +1,150 @@
+"""Engine, sessions and the unit of work.
+
+The boundary (a request or a job run) opens one unit of work and commits it; services only
+``flush()``. Side effects (pub/sub messages, wake-ups) are buffered on the unit of work and run
+after a successful commit, so a rollback leaves no trace outside the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from admitone.core.clock import Clock
+from admitone.core.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+_BEGIN_OPTION = "admitone_sqlite_begin"
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, message: Mapping[str, Any]) -> None: ...
+
+
+class Database:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False
+    ) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not self.is_sqlite}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+            # A writer takes SQLite's write lock when it begins, so two writers queue on the
+            # busy timeout instead of failing when a reader upgrades to a writer mid-transaction.
+            writer = self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        else:
+            writer = self.engine
+        self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self, *, readonly: bool = False) -> AsyncSession:
+        return (self._reader if readonly else self._writer)()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so that "begin" below decides how.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+
+class UnitOfWork:
+    """One transaction plus what must happen only if it commits."""
+
+    def __init__(
+        self, session: AsyncSession, clock: Clock, publisher: Publisher | None = None
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self._publisher = publisher
+        self._after_commit: list[AfterCommit] = []
+        self._messages: list[tuple[str, Mapping[str, Any]]] = []
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+    def publish(self, topic: str, message: Mapping[str, Any]) -> None:
+        """Buffer a pub/sub message; it is sent only if the transaction commits."""
+        self._messages.append((topic, message))
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        messages, self._messages = self._messages, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:  # the transaction stands; a failed side effect is only logged
+                log.exception("after_commit_failed", callback=getattr(callback, "__name__", "?"))
+        if self._publisher is not None:
+            for topic, message in messages:
+                try:
+                    await self._publisher.publish(topic, message)
+                except Exception:
+                    log.exception("publish_failed", topic=topic)
+
+    async def rollback(self) -> None:
+        self._after_commit.clear()
+        self._messages.clear()
+        await self.session.rollback()
+
+
+@asynccontextmanager
+async def unit_of_work(
+    database: Database,
+    clock: Clock,
+    publisher: Publisher | None = None,
+    *,
+    readonly: bool = False,
+) -> AsyncIterator[UnitOfWork]:
+    """Open a unit of work that commits when the block succeeds and rolls back otherwise."""
+    async with database.session(readonly=readonly) as session:
+        uow = UnitOfWork(session, clock, publisher)
+        try:
+            yield uow
+        except DomainError as exc:
+            await (uow.commit() if exc.keeps_changes else uow.rollback())
+            raise
+        except BaseException:
+            await uow.rollback()
+            raise
+        await uow.commit()

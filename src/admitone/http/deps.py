@@ -1,0 +1,123 @@
+"""FastAPI dependencies: the unit of work, the signed-in user, roles and named rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from admitone.accounts import service as accounts_service
+from admitone.accounts.models import Role, User
+from admitone.config import Settings
+from admitone.core.actor import Actor, set_actor
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import InvalidToken, NotAuthenticated, PermissionDenied, RateLimited
+from admitone.core.security import decode_access_token
+from admitone.http.ratelimit import RateLimiter, Verdict
+from admitone.runtime import Runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+_bearer = HTTPBearer(auto_error=False, description="An access token from /api/auth/login.")
+
+
+def public(endpoint: F) -> F:
+    """Mark an endpoint as reachable without signing in (authentication is otherwise global)."""
+    endpoint.__admitone_public__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_settings(request: Request) -> Settings:
+    return get_runtime(request).settings
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    uow: UnitOfWork = request.state.uow
+    return uow
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """Runs on every API route. A presented token must be valid even on a public route: a
+    client with a broken token learns it at once instead of silently acting as a guest."""
+    route = request.scope.get("route")
+    is_public = getattr(getattr(route, "endpoint", None), "__admitone_public__", False)
+    if credentials is None:
+        if not is_public:
+            raise NotAuthenticated()
+        request.state.user = None
+        return None
+    runtime = get_runtime(request)
+    claims = decode_access_token(
+        runtime.settings.secret_key, credentials.credentials, runtime.clock.now()
+    )
+    user = await accounts_service.get_user(get_uow(request), claims.user_id)
+    if user is None:
+        raise InvalidToken("The account of this token no longer exists.")
+    request.state.user = user
+    set_actor(Actor(user.id, user.role))
+    return user
+
+
+async def current_user(request: Request) -> User:
+    user: User | None = getattr(request.state, "user", None)
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+async def optional_user(request: Request) -> User | None:
+    user: User | None = getattr(request.state, "user", None)
+    return user
+
+
+def require_roles(*roles: Role) -> Callable[..., Awaitable[User]]:
+    allowed = frozenset(role.value for role in roles)
+
+    async def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in allowed:
+            raise PermissionDenied()
+        return user
+
+    return check
+
+
+def record_verdict(request: Request, verdict: Verdict) -> None:
+    """Remember a limit's verdict; the middleware reports the tightest one in the headers."""
+    request.scope.setdefault("state", {}).setdefault("rate_limits", []).append(verdict)
+
+
+async def strict_rate_limit(request: Request) -> None:
+    """The named stricter limit for costly or dangerous actions (purchase, account deletion)."""
+    limiter = get_limiter(request)
+    user: User | None = getattr(request.state, "user", None)
+    who = f"user:{user.id}" if user else f"ip:{client_ip(request)}"
+    verdict = await limiter.hit(limiter.strict, "strict", who)
+    record_verdict(request, verdict)
+    if not verdict.allowed:
+        raise RateLimited(verdict.retry_after)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+Uow = Annotated[UnitOfWork, Depends(get_uow)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
+StrictRateLimit = Depends(strict_rate_limit)

@@ -1,0 +1,117 @@
+"""Pure ASGI middleware: request ids, access logs and metrics, and the per-client rate limit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from admitone.http.errors import error_response
+from admitone.http.ratelimit import RateLimiter, Verdict
+
+log = structlog.get_logger("admitone.access")
+
+REQUESTS = Counter(
+    "admitone_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "admitone_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Probes and scrapes must keep working while a client is being throttled.
+_UNLIMITED_PATHS = frozenset({"/api/health", "/metrics"})
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            # The path, never the query string: it may carry a guest's order token.
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class RateLimitMiddleware:
+    """The general budget of every client, plus ``X-RateLimit-*`` headers on every response."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        verdict = await self.limiter.hit(self.limiter.default, "default", f"ip:{ip}")
+        state: dict[str, Any] = scope.setdefault("state", {})
+        verdicts: list[Verdict] = state.setdefault("rate_limits", [])
+        verdicts.append(verdict)
+        if not verdict.allowed:
+            response = error_response(
+                429,
+                "rate_limited",
+                "Too many requests. Try again later.",
+                {"retry_after": verdict.retry_after},
+                {"Retry-After": str(verdict.retry_after), **_headers(verdict)},
+            )
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                tightest = min(verdicts, key=lambda v: (v.allowed, v.remaining))
+                headers = message.setdefault("headers", [])
+                headers.extend((k.lower().encode(), v.encode()) for k, v in _headers(tightest).items())
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _headers(verdict: Verdict) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(verdict.limit),
+        "X-RateLimit-Remaining": str(verdict.remaining),
+        "X-RateLimit-Reset": str(int(verdict.reset_at)),
+    }

@@ -1,0 +1,40 @@
+"""A route class that wraps every API call in one unit of work (rule 1).
+
+The unit of work commits after the endpoint returned its response object and before a byte is
+sent, so a client never sees a success that was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from admitone.core.actor import ANONYMOUS, acting_as
+from admitone.runtime import Runtime
+
+_READONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle_in_unit_of_work(request: Request) -> Response:
+            runtime: Runtime = request.app.state.runtime
+            readonly = request.method in _READONLY_METHODS
+            # Authentication sets the actor; until then every request acts as a guest.
+            with acting_as(ANONYMOUS):
+                async with runtime.unit_of_work(readonly=readonly) as uow:
+                    request.state.uow = uow
+                    return await handler(request)
+
+        return handle_in_unit_of_work
+
+
+def api_router(**kwargs: Any) -> APIRouter:
+    """The router every domain's ``api`` module uses: each call runs in one unit of work, under
+    ``/api`` (declared here, not at inclusion, so that route paths in logs and metrics are whole)."""
+    return APIRouter(route_class=UnitOfWorkRoute, prefix="/api", **kwargs)
