@@ -139,6 +139,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
     runtime = Runtime.build(settings, clock)
+    await runtime.start()
     yield runtime
     await runtime.close()
 

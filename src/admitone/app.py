@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from admitone import schema
 from admitone.accounts.api import router as accounts_router
+from admitone.activity.api import router as activity_router
 from admitone.config import Settings
 from admitone.core.logs import configure_logging
 from admitone.http.deps import authenticate
@@ -17,6 +18,8 @@ from admitone.http.health import metrics_router
 from admitone.http.health import router as health_router
 from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from admitone.http.ratelimit import RateLimiter
+from admitone.jobs.api import router as jobs_router
+from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
 
 
@@ -31,6 +34,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await schema.ensure_current(runtime.database, auto_migrate=settings.should_auto_migrate)
+        if owns_runtime:
+            await runtime.start()
         try:
             yield
         finally:
@@ -49,7 +54,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings)
 
-    for router in (health_router, accounts_router):
+    for router in (health_router, accounts_router, jobs_router, activity_router, realtime_router):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)
 

@@ -58,6 +58,29 @@ class Settings(BaseSettings):
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_key_prefix: str = "admitone"
 
+    # Jobs (admitone.jobs): queue name -> concurrency of one worker process.
+    worker_queues: dict[str, int] = Field(
+        default_factory=lambda: {"default": 10, "emails": 5, "scheduled": 2}
+    )
+    job_lease_seconds: int = Field(default=60, ge=5)
+    job_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    job_retention_hours: int = Field(default=168, ge=1)
+
+    # Email (admitone.notifications)
+    email_backend: Literal["console", "smtp", "memory"] = "console"
+    email_from: str = "admitone <tickets@admitone.test>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Live updates (admitone.realtime)
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0)
+    sse_replay_buffer_size: int = Field(default=100, ge=0)
+    sse_client_queue_size: int = Field(default=100, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:

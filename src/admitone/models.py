@@ -2,8 +2,11 @@
 (Alembic autogenerate, the start-up check and the test databases read it)."""
 
 from admitone.accounts import models as accounts_models
+from admitone.activity import models as activity_models
 from admitone.core.orm import Base
+from admitone.jobs import models as jobs_models
+from admitone.notifications import models as notifications_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "metadata"]
+__all__ = ["accounts_models", "activity_models", "jobs_models", "metadata", "notifications_models"]

@@ -1,40 +1,59 @@
 """The process's long-lived collaborators, built once from settings and shared by the HTTP app,
-the worker and the CLI."""
+the worker and the CLI (the composition root)."""
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from admitone.config import Settings
 from admitone.core.clock import Clock, SystemClock
-from admitone.core.db import Database, Publisher, UnitOfWork, unit_of_work
+from admitone.core.db import Database, UnitOfWork, unit_of_work
+from admitone.notifications.senders import EmailSender, build_email_sender
+from admitone.realtime.bus import Bus, build_bus
 
 
 @dataclass
 class Runtime:
     settings: Settings
     database: Database
-    clock: Clock = field(default_factory=SystemClock)
-    publisher: Publisher | None = None
+    clock: Clock
+    bus: Bus
+    email_sender: EmailSender
     redis: Redis | None = None
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        *,
+        email_sender: EmailSender | None = None,
+    ) -> Runtime:
         database = Database(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        return cls(settings=settings, database=database, clock=clock or SystemClock(), redis=redis)
+        return cls(
+            settings=settings,
+            database=database,
+            clock=clock or SystemClock(),
+            bus=build_bus(settings),
+            email_sender=email_sender or build_email_sender(settings),
+            redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
+        )
 
     def unit_of_work(self, *, readonly: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
-        return unit_of_work(self.database, self.clock, self.publisher, readonly=readonly)
+        return unit_of_work(self.database, self.clock, self.bus, readonly=readonly)
+
+    async def start(self) -> None:
+        await self.bus.start()
 
     async def close(self) -> None:
+        await self.bus.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()

@@ -104,7 +104,9 @@ async def list_users(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> UserPage:
     page = await service.list_users(uow, role=role, limit=limit, cursor=cursor)
-    return UserPage(data=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor)
+    return UserPage(
+        data=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.put("/users/{user_id}/role", responses=errors(401, 403, 404, 409, 422))

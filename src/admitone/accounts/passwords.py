@@ -5,7 +5,37 @@ from __future__ import annotations
 from admitone.accounts.errors import WeakPassword
 
 _COMMON = frozenset(
-    ["password", "password1", "password12", "password123", "password1234", "passw0rd", "1234567890", "0123456789", "12345678910", "qwertyuiop", "qwerty1234", "qwerty12345", "iloveyou123", "letmein123", "welcome123", "administrator", "admin12345", "changeme123", "trustno1234", "football123", "baseball123", "1q2w3e4r5t", "1qaz2wsx3edc", "abcdefghij", "abc1234567", "aaaaaaaaaa", "1111111111", "0000000000", "superman123"]
+    [
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "password1234",
+        "passw0rd",
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "qwertyuiop",
+        "qwerty1234",
+        "qwerty12345",
+        "iloveyou123",
+        "letmein123",
+        "welcome123",
+        "administrator",
+        "admin12345",
+        "changeme123",
+        "trustno1234",
+        "football123",
+        "baseball123",
+        "1q2w3e4r5t",
+        "1qaz2wsx3edc",
+        "abcdefghij",
+        "abc1234567",
+        "aaaaaaaaaa",
+        "1111111111",
+        "0000000000",
+        "superman123",
+    ]
 )
 
 

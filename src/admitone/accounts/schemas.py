@@ -50,7 +50,7 @@ class UserOut(BaseModel):
 class TokenResponse(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 scheme name
     expires_in: int
 
 

@@ -13,7 +13,9 @@ _SECRET_KEYS = frozenset(
 )
 
 
-def _drop_secrets(_: object, __: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+def _drop_secrets(
+    _: object, __: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
     for key in _SECRET_KEYS.intersection(event):
         event[key] = "[redacted]"
     return event

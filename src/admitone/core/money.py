@@ -38,8 +38,10 @@ class Money:
         code = validate_currency(currency)
         try:
             decimal = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise InvalidInput("Amount must be a decimal number such as 50.00.", field=field)
+        except InvalidOperation as exc:
+            raise InvalidInput(
+                "Amount must be a decimal number such as 50.00.", field=field
+            ) from exc
         if not decimal.is_finite():
             raise InvalidInput("Amount must be a finite number.", field=field)
         scaled = decimal.scaleb(exponent(code))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -31,7 +32,7 @@ def error_response(
     code: str,
     message: str,
     details: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"statusCode": status, "error": code, "message": message, "details": details or {}}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -60,7 +61,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Never echo or log the offending input: it may be a password or a token.
     fields = [
-        {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "field": _field_path(tuple(e.get("loc", ()))),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
     if any(f["type"] == "json_invalid" for f in fields):
@@ -89,7 +94,10 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         500,
         "internal_error",
         "Something went wrong on our side. It has been logged.",
-        {"request_id": request.headers.get("x-request-id") or getattr(request.state, "request_id", None)},
+        {
+            "request_id": request.headers.get("x-request-id")
+            or getattr(request.state, "request_id", None)
+        },
     )
 
 

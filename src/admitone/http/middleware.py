@@ -17,7 +17,9 @@ from admitone.http.ratelimit import RateLimiter, Verdict
 log = structlog.get_logger("admitone.access")
 
 REQUESTS = Counter(
-    "admitone_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+    "admitone_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "admitone_http_request_duration_seconds",
@@ -103,7 +105,9 @@ class RateLimitMiddleware:
             if message["type"] == "http.response.start":
                 tightest = min(verdicts, key=lambda v: (v.allowed, v.remaining))
                 headers = message.setdefault("headers", [])
-                headers.extend((k.lower().encode(), v.encode()) for k, v in _headers(tightest).items())
+                headers.extend(
+                    (k.lower().encode(), v.encode()) for k, v in _headers(tightest).items()
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

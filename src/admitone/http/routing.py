@@ -35,6 +35,6 @@ class UnitOfWorkRoute(APIRoute):
 
 
 def api_router(**kwargs: Any) -> APIRouter:
-    """The router every domain's ``api`` module uses: each call runs in one unit of work, under
-    ``/api`` (declared here, not at inclusion, so that route paths in logs and metrics are whole)."""
+    """The router of every domain's ``api`` module: each call runs in one unit of work, under
+    ``/api`` (declared here, not at inclusion, so route paths in logs and metrics are whole)."""
     return APIRouter(route_class=UnitOfWorkRoute, prefix="/api", **kwargs)

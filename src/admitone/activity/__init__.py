@@ -1,0 +1,1 @@
+"""The PII-safe activity (audit) log."""

@@ -1,0 +1,1 @@
+"""Durable background jobs: a jobs table, workers, retries, leases and cron."""

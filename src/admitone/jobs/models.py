@@ -1,0 +1,1 @@
+"""Models of this domain (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Email: senders (SMTP, console, memory), templates, and the email log."""

@@ -1,0 +1,1 @@
+"""Pub/sub (in-memory or Redis) and Server-Sent Event streams."""
