@@ -17,10 +17,12 @@ from fastapi import FastAPI
 
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role, User
+from admitone.activity import service as activity_service
 from admitone.app import create_app
 from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.core.logs import configure_logging
+from admitone.core.security import use_cheap_password_hashing
 from admitone.runtime import Runtime
 from tests.backends import (
     REDIS_URL,
@@ -47,6 +49,8 @@ def require_service(name: str, available: bool) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging(json=False, level="WARNING")
+    use_cheap_password_hashing()  # argon2 at full cost would dominate the suite's run time
+    activity_service.set_strict(True)  # unsafe activity metadata fails the test that logs it
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

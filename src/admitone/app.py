@@ -12,6 +12,7 @@ from admitone.accounts.api import router as accounts_router
 from admitone.activity.api import router as activity_router
 from admitone.config import Settings
 from admitone.core.logs import configure_logging
+from admitone.events.api import router as events_router
 from admitone.http.deps import authenticate
 from admitone.http.errors import install_error_handlers
 from admitone.http.health import metrics_router
@@ -19,8 +20,11 @@ from admitone.http.health import router as health_router
 from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
 from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
+from admitone.jobs.worker import Worker
+from admitone.ledger.api import router as ledger_router
 from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
+from admitone.ticketing.api import router as ticketing_router
 
 
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
@@ -36,9 +40,15 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         await schema.ensure_current(runtime.database, auto_migrate=settings.should_auto_migrate)
         if owns_runtime:
             await runtime.start()
+        # Embedded mode: jobs run in this process unless dedicated `admitone worker`s do it.
+        worker = Worker(runtime) if settings.run_worker_in_process else None
         try:
+            if worker is not None:
+                await worker.start()
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             if owns_runtime:
                 await runtime.close()
 
@@ -54,7 +64,16 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings)
 
-    for router in (health_router, accounts_router, jobs_router, activity_router, realtime_router):
+    for router in (
+        health_router,
+        accounts_router,
+        events_router,
+        ticketing_router,
+        jobs_router,
+        activity_router,
+        ledger_router,
+        realtime_router,
+    ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)
 

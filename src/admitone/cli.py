@@ -1,4 +1,4 @@
-"""The ``admitone`` command: serve, migrate, createuser, demo."""
+"""The ``admitone`` command: serve, worker, jobs, migrate, createuser, demo."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from admitone import schema
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role
 from admitone.config import Settings
+from admitone.core.actor import SYSTEM, acting_as
 from admitone.core.errors import DomainError
 from admitone.core.logs import configure_logging
 from admitone.demo import DEMO_ACCOUNTS, seed_if_empty
+from admitone.jobs import cli as jobs_cli
 from admitone.runtime import Runtime
 
 app = typer.Typer(help="admitone: event ticketing.", no_args_is_help=True)
+app.command()(jobs_cli.worker)
+app.add_typer(jobs_cli.jobs_app, name="jobs")
 
 
 def _settings() -> Settings:
@@ -61,9 +65,10 @@ def createuser(
         try:
             await schema.ensure_current(runtime.database, auto_migrate=settings.should_auto_migrate)
             async with runtime.unit_of_work() as uow:
-                user = await accounts_service.create_user(
-                    uow, settings, email=email, name=name, password=secret, role=role
-                )
+                with acting_as(SYSTEM):
+                    user = await accounts_service.create_user(
+                        uow, settings, email=email, name=name, password=secret, role=role
+                    )
             typer.echo(f"created {user.role} {user.email} ({user.id})")
         finally:
             await runtime.close()
@@ -87,7 +92,8 @@ def demo() -> None:
         runtime = Runtime.build(settings)
         try:
             await schema.ensure_current(runtime.database, auto_migrate=True)
-            return await seed_if_empty(runtime)
+            with acting_as(SYSTEM):
+                return await seed_if_empty(runtime)
         finally:
             await runtime.close()
 
@@ -130,5 +136,7 @@ def serve(
         port=bind_port,
         workers=workers,
         access_log=False,
+        # Open SSE streams would otherwise hold shutdown until every client hangs up.
+        timeout_graceful_shutdown=5,
         log_level=settings.log_level.lower(),
     )

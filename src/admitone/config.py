@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=60, ge=5)
     job_poll_interval_seconds: float = Field(default=1.0, gt=0)
     job_retention_hours: int = Field(default=168, ge=1)
+    # Extra modules whose job handlers a worker loads besides admitone.wiring (JSON list).
+    job_modules: list[str] = Field(default_factory=list)
 
     # Email (admitone.notifications)
     email_backend: Literal["console", "smtp", "memory"] = "console"
@@ -75,6 +77,15 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Purchases (admitone.ticketing) and payments (admitone.payments)
+    payment_timeout_minutes: int = Field(default=15, ge=1)
+    max_tickets_per_order: int = Field(default=10, ge=1)
+    payment_gateway: Literal["fake"] = "fake"  # the Stripe adapter comes with its own issue
+    fake_gateway_latency_ms: float = Field(default=0.0, ge=0)
+    # Seed 001's purchase body has no payment method; the fake then charges this test card.
+    # None makes such orders wait for the payment-intent flow instead (seed 002).
+    fake_gateway_default_payment_method: str | None = "pm_card_visa"
 
     # Live updates (admitone.realtime)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)

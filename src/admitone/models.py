@@ -4,9 +4,21 @@
 from admitone.accounts import models as accounts_models
 from admitone.activity import models as activity_models
 from admitone.core.orm import Base
+from admitone.events import models as events_models
 from admitone.jobs import models as jobs_models
+from admitone.ledger import models as ledger_models
 from admitone.notifications import models as notifications_models
+from admitone.ticketing import models as ticketing_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "activity_models", "jobs_models", "metadata", "notifications_models"]
+__all__ = [
+    "accounts_models",
+    "activity_models",
+    "events_models",
+    "jobs_models",
+    "ledger_models",
+    "metadata",
+    "notifications_models",
+    "ticketing_models",
+]

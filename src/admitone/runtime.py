@@ -12,6 +12,8 @@ from admitone.config import Settings
 from admitone.core.clock import Clock, SystemClock
 from admitone.core.db import Database, UnitOfWork, unit_of_work
 from admitone.notifications.senders import EmailSender, build_email_sender
+from admitone.payments.factory import build_gateway
+from admitone.payments.gateway import PaymentGateway
 from admitone.realtime.bus import Bus, build_bus
 
 
@@ -22,6 +24,7 @@ class Runtime:
     clock: Clock
     bus: Bus
     email_sender: EmailSender
+    gateway: PaymentGateway
     redis: Redis | None = None
 
     @classmethod
@@ -31,6 +34,7 @@ class Runtime:
         clock: Clock | None = None,
         *,
         email_sender: EmailSender | None = None,
+        gateway: PaymentGateway | None = None,
     ) -> Runtime:
         database = Database(
             settings.database_url,
@@ -43,6 +47,7 @@ class Runtime:
             clock=clock or SystemClock(),
             bus=build_bus(settings),
             email_sender=email_sender or build_email_sender(settings),
+            gateway=gateway or build_gateway(settings),
             redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
         )
 

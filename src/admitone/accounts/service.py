@@ -8,16 +8,19 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from admitone.accounts import tokens
+from admitone.accounts import topics as accounts_topics
 from admitone.accounts.errors import EmailTaken, InsufficientRole, InvalidCredentials, LastOwner
 from admitone.accounts.models import STAFF_ROLES, Role, User
 from admitone.accounts.passwords import check_password_strength
+from admitone.activity import service as activity
 from admitone.config import Settings
-from admitone.core.actor import Actor
+from admitone.core.actor import Actor, acting_as
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import NotFound
 from admitone.core.ids import new_uuid
 from admitone.core.pagination import Page, paginate
 from admitone.core.security import hash_password, verify_password
+from admitone.realtime import service as realtime
 
 TokenPair = tokens.TokenPair
 
@@ -40,6 +43,21 @@ async def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> User | None:
 async def create_user(
     uow: UnitOfWork, settings: Settings, *, email: str, name: str, password: str, role: Role
 ) -> User:
+    """A user made by staff, the CLI or the demo seed, with any role."""
+    user = await _add_user(uow, settings, email=email, name=name, password=password, role=role)
+    await activity.record(
+        uow,
+        "accounts.user_created",
+        resource_type="user",
+        resource_uuid=user.id,
+        metadata={"role": user.role},
+    )
+    return user
+
+
+async def _add_user(
+    uow: UnitOfWork, settings: Settings, *, email: str, name: str, password: str, role: Role
+) -> User:
     email = normalise_email(email)
     check_password_strength(password, email=email, min_length=settings.password_min_length)
     if await get_by_email(uow, email) is not None:
@@ -49,7 +67,7 @@ async def create_user(
         id=new_uuid(),
         email=email,
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
         role=role.value,
         created_at=now,
         updated_at=now,
@@ -65,18 +83,33 @@ async def create_user(
 async def register(
     uow: UnitOfWork, settings: Settings, *, email: str, name: str, password: str
 ) -> User:
-    return await create_user(
+    user = await _add_user(
         uow, settings, email=email, name=name, password=password, role=Role.CUSTOMER
     )
+    # A guest signs up; the account they just made is who acted.
+    with acting_as(Actor(user.id, user.role)):
+        await activity.record(
+            uow,
+            "accounts.user_registered",
+            resource_type="user",
+            resource_uuid=user.id,
+            metadata={"role": user.role},
+        )
+    return user
 
 
 async def login(
     uow: UnitOfWork, settings: Settings, *, email: str, password: str
 ) -> tuple[User, TokenPair]:
     user = await get_by_email(uow, email)
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    if not await verify_password(password, user.password_hash if user else None) or user is None:
         raise InvalidCredentials()
     pair, _ = await tokens.issue_tokens(uow, settings, user)
+    # Sign-in is a public route: the actor becomes known only now.
+    with acting_as(Actor(user.id, user.role)):
+        await activity.record(
+            uow, "accounts.session_started", resource_type="user", resource_uuid=user.id
+        )
     return user, pair
 
 
@@ -109,24 +142,44 @@ async def change_role(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, role: R
     """Owners and admins manage roles; only an owner grants or removes owner or admin."""
     if actor.role not in STAFF_ROLES:
         raise InsufficientRole()
-    user = await uow.session.get(User, user_id, with_for_update=True)
+    user = await uow.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
+    if user.role == Role.OWNER:
+        # Lock every owner row (in id order) before the target row: two owners demoting each
+        # other at the same time then queue instead of deadlocking.
+        await _owner_count(uow)
+    await uow.session.refresh(user, with_for_update=True)
     touches_staff = role in STAFF_ROLES or Role(user.role) in STAFF_ROLES
     if touches_staff and actor.role != Role.OWNER:
         raise InsufficientRole("Only an owner can grant or remove the owner or admin role.")
     if user.role == Role.OWNER and role != Role.OWNER and await _owner_count(uow) <= 1:
         raise LastOwner()
+    old_role = user.role
     user.role = role.value
     user.updated_at = uow.clock.now()
     await uow.flush()
+    if old_role != user.role:
+        await activity.record(
+            uow,
+            "accounts.user_role_changed",
+            resource_type="user",
+            resource_uuid=user.id,
+            metadata={"old_role": old_role, "new_role": user.role},
+        )
+        realtime.publish(
+            uow,
+            accounts_topics.USERS,
+            accounts_topics.USER_ROLE_CHANGED,
+            {"user_id": user.id, "old_role": old_role, "role": user.role, "changed_by": actor.uuid},
+        )
     return user
 
 
 async def _owner_count(uow: UnitOfWork) -> int:
     # Locking every owner row serialises two owners demoting each other at the same time.
     owners = await uow.session.scalars(
-        select(User.id).where(User.role == Role.OWNER.value).with_for_update()
+        select(User.id).where(User.role == Role.OWNER.value).order_by(User.id).with_for_update()
     )
     return len(owners.all())
 

@@ -107,7 +107,13 @@ class UnitOfWork:
         await self.session.flush()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        except BaseException:
+            # SQLite keeps the transaction open when COMMIT itself fails (a deferred foreign key),
+            # and the pool would hand that open transaction to the next unit of work.
+            await self.rollback()
+            raise
         callbacks, self._after_commit = self._after_commit, []
         messages, self._messages = self._messages, []
         for callback in callbacks:

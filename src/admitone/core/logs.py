@@ -21,6 +21,13 @@ def _drop_secrets(
     return event
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    # sys.stderr is looked up when a line is logged, not when logging is configured, so lines
+    # follow a redirected stderr (the CLI under test, pytest's capture) instead of writing to a
+    # stream that has since been closed.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -36,6 +43,6 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from admitone.core.errors import InvalidInput
 
@@ -14,6 +14,9 @@ _EXPONENTS = {
     "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
 }  # fmt: skip
 MAX_MINOR_UNITS = 10**12
+_MAX_DIGITS = 15  # orders of magnitude; anything larger is refused before arithmetic
+_MAX_AMOUNT_CHARS = 64
+_PRECISION = _MAX_AMOUNT_CHARS + 10  # enough digits that scaling never rounds
 
 
 def exponent(currency: str) -> int:
@@ -36,15 +39,25 @@ class Money:
     def parse(cls, value: str | int | Decimal, currency: str, field: str = "amount") -> Money:
         """Parse a decimal string such as "50.00" into minor units, refusing lost precision."""
         code = validate_currency(currency)
+        text = str(value).strip()
+        if len(text) > _MAX_AMOUNT_CHARS:
+            raise InvalidInput("Amount is too long.", field=field)
         try:
-            decimal = Decimal(str(value).strip())
+            decimal = Decimal(text)
         except InvalidOperation as exc:
             raise InvalidInput(
                 "Amount must be a decimal number such as 50.00.", field=field
             ) from exc
         if not decimal.is_finite():
             raise InvalidInput("Amount must be a finite number.", field=field)
-        scaled = decimal.scaleb(exponent(code))
+        if decimal.adjusted() > _MAX_DIGITS:
+            raise InvalidInput("Amount is too large.", field=field)
+        # Exact arithmetic: the default context (28 digits) would round "1.000...0001" to 1.00.
+        try:
+            with localcontext(Context(prec=_PRECISION, traps=[Inexact, InvalidOperation])):
+                scaled = decimal.scaleb(exponent(code))
+        except ArithmeticError:
+            scaled = Decimal("0.1")  # not representable exactly: refused as too precise below
         if scaled != scaled.to_integral_value():
             raise InvalidInput(
                 f"{code} amounts have at most {exponent(code)} decimal places.", field=field

@@ -36,9 +36,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
+        at, last_id = datetime.fromisoformat(created_at), uuid.UUID(row_id)
     except (binascii.Error, ValueError, TypeError) as exc:
         raise InvalidInput("The cursor is not valid.", field="cursor") from exc
+    if at.tzinfo is None:  # only a forged cursor is naive; the database would refuse it later
+        raise InvalidInput("The cursor is not valid.", field="cursor")
+    return at, last_id
 
 
 def clamp_limit(limit: int | None) -> int:

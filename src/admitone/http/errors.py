@@ -88,17 +88,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", exc_type=type(exc).__name__)
+def internal_error_response(request_id: str | None) -> JSONResponse:
     return error_response(
         500,
         "internal_error",
         "Something went wrong on our side. It has been logged.",
-        {
-            "request_id": request.headers.get("x-request-id")
-            or getattr(request.state, "request_id", None)
-        },
+        {"request_id": request_id},
     )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", exc_type=type(exc).__name__)
+    # The id the middleware settled on: an incoming header may be unsafe to echo.
+    return internal_error_response(getattr(request.state, "request_id", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:

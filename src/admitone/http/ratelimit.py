@@ -13,6 +13,8 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from admitone.config import Settings
 
 log = structlog.get_logger(__name__)
+_REDIS_TIMEOUT_SECONDS = 0.5
+_STORE_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +38,31 @@ class RateLimiter:
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=settings.rate_limit_key_prefix,
+                # A slow or dead Redis must cost a request milliseconds, not seconds.
+                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+                socket_timeout=_REDIS_TIMEOUT_SECONDS,
             )
         else:
             self.storage = MemoryStorage()
         self._strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self._store_down_until = 0.0
         self.default = parse(settings.rate_limit_default)
         self.strict = parse(settings.rate_limit_strict)
         self.login_per_account = parse(settings.rate_limit_login_per_account)
         self.login_per_ip = parse(settings.rate_limit_login_per_ip)
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Verdict:
-        if not self.enabled:
+        now = time.monotonic()
+        if not self.enabled or now < self._store_down_until:
             return Verdict(True, item.amount, item.amount, time.time())
         try:
             allowed = await self._strategy.hit(item, *identifiers)
             stats = await self._strategy.get_window_stats(item, *identifiers)
-        except Exception:
-            # A rate-limit store outage must not take the box office down with it.
-            log.warning("rate_limit_store_unavailable", exc_info=True)
+        except Exception as exc:
+            # A rate-limit store outage must not take the box office down with it: let requests
+            # through, and leave the store alone for a while instead of waiting on it each time.
+            self._store_down_until = now + _STORE_RETRY_SECONDS
+            log.warning("rate_limit_store_unavailable", error=type(exc).__name__)
             return Verdict(True, item.amount, item.amount, time.time())
         return Verdict(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
 

@@ -1,0 +1,2 @@
+"""Events: organizers' events, ticket tiers and their capacity counters, publish, delete,
+completion."""

@@ -1,0 +1,107 @@
+"""Deleting an event (seed 004): owner-only, refused while it has paid orders, soft, followed
+by an after-delete job.
+
+Orders live in other domains (ticketing now, the shop later) that import events, so events
+cannot ask them directly without a cycle. Instead each registers an *order checker* at import
+time (``register_order_checker``, wired through ``admitone.wiring``) that answers "does this
+event have an order line with a unit price above zero?", and may register an *after-delete
+hook* the follow-up job runs (release pending reservations, cascade to products and posts).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from sqlalchemy import update
+
+from admitone.activity import service as activity_service
+from admitone.core.actor import Actor
+from admitone.core.db import UnitOfWork
+from admitone.events import repository, topics
+from admitone.events.errors import EventHasOrders, EventNotFound
+from admitone.events.models import Event
+from admitone.jobs import service as jobs_service
+
+log = structlog.get_logger(__name__)
+
+AFTER_DELETE_JOB = "events.after_delete"
+
+OrderChecker = Callable[[UnitOfWork, uuid.UUID], Awaitable[bool]]
+AfterDeleteHook = Callable[[UnitOfWork, uuid.UUID], Awaitable[None]]
+
+_order_checkers: list[OrderChecker] = []
+_after_delete_hooks: list[AfterDeleteHook] = []
+
+
+def register_order_checker(checker: OrderChecker) -> OrderChecker:
+    """Register ``async def checker(uow, event_id) -> bool``: True when the event has an order
+    line with a unit price above zero that must keep the event (free lines never block).
+    Count pending orders too: a payment in flight would otherwise settle on a deleted event."""
+    if checker not in _order_checkers:
+        _order_checkers.append(checker)
+    return checker
+
+
+def register_after_delete(hook: AfterDeleteHook) -> AfterDeleteHook:
+    """Register ``async def hook(uow, event_id) -> None``, run by the after-delete job. The job
+    retries, so a hook must be idempotent."""
+    if hook not in _after_delete_hooks:
+        _after_delete_hooks.append(hook)
+    return hook
+
+
+async def event_has_paid_orders(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
+    for checker in _order_checkers:
+        if await checker(uow, event_id):
+            return True
+    return False
+
+
+async def has_existing_orders(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> bool:
+    """Whether ``delete_event`` would refuse; asked by the same people who may delete."""
+    stmt = repository.live_events().where(Event.id == event_id)
+    if not repository.may_delete_any(actor):
+        stmt = stmt.where(Event.organizer_id == actor.uuid)
+    if actor.uuid is None or await uow.session.scalar(stmt) is None:
+        raise EventNotFound()
+    return await event_has_paid_orders(uow, event_id)
+
+
+async def delete_event(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> None:
+    """Soft-delete in one transaction. The UPDATE comes before the order check on purpose: it
+    takes the event row's lock, which every reservation also takes (its counter update), so
+    an order committed before the check is seen by it and none can start after it."""
+    if actor.uuid is None:
+        raise EventNotFound()
+    now = uow.clock.now()
+    stmt = update(Event).where(Event.id == event_id, Event.deleted_at.is_(None))
+    if not repository.may_delete_any(actor):
+        stmt = stmt.where(Event.organizer_id == actor.uuid)
+    deleted = await uow.session.execute(
+        stmt.values(deleted_at=now, updated_at=now)
+        .returning(Event.id, Event.status)
+        .execution_options(synchronize_session=False)
+    )
+    row = deleted.one_or_none()
+    if row is None:
+        raise EventNotFound(f"Resource Event with id {event_id} not found")
+    if await event_has_paid_orders(uow, event_id):
+        raise EventHasOrders()
+    await activity_service.record(
+        uow,
+        "events.event_deleted",
+        resource_type="event",
+        resource_uuid=event_id,
+        metadata={"status": row.status},
+    )
+    await jobs_service.enqueue(uow, AFTER_DELETE_JOB, {"event_id": str(event_id)})
+
+
+async def run_after_delete(uow: UnitOfWork, event_id: uuid.UUID) -> None:
+    """The follow-up work of a deletion: the registered hooks, then tell live pages."""
+    for hook in _after_delete_hooks:
+        await hook(uow, event_id)
+    topics.publish_deleted(uow, event_id)
+    log.info("event_after_delete_done", event_id=str(event_id), hooks=len(_after_delete_hooks))

@@ -1,0 +1,76 @@
+"""Events and their ticket tiers. ``taken`` counters are the only source of availability: the
+purchase path never counts orders or tickets (rule 5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
+
+
+class EventStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Event(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "events"
+
+    organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    venue: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[str] = mapped_column(String(20), default=EventStatus.DRAFT.value)
+    max_attendees: Mapped[int | None] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("taken >= 0", name="taken_not_negative"),
+        CheckConstraint(
+            "max_attendees IS NULL OR taken <= max_attendees", name="taken_within_capacity"
+        ),
+        CheckConstraint("max_attendees IS NULL OR max_attendees >= 0", name="max_attendees"),
+        # The public list: live events of one status, newest first (keyset pagination).
+        Index("ix_events_status_created", "status", "created_at", "id"),
+        Index("ix_events_organizer_created", "organizer_id", "created_at", "id"),
+        # The completion cron scans published events by start.
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+
+class Tier(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "tiers"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    # Minor units of the event's currency. Orders copy the unit price, so changing it here never
+    # touches an existing order.
+    price: Mapped[int] = mapped_column(BigInteger)
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    sales_start: Mapped[datetime | None]
+    sales_end: Mapped[datetime | None]
+    max_per_order: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("taken >= 0", name="taken_not_negative"),
+        CheckConstraint("taken <= capacity", name="taken_within_capacity"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("max_per_order IS NULL OR max_per_order >= 1", name="max_per_order"),
+        Index("ix_tiers_event_position", "event_id", "position"),
+    )

@@ -1,0 +1,262 @@
+"""Request and response bodies. Seed 001's ``{"event": {...}}`` shape is the contract; money
+travels as decimal strings ("50.00")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from admitone.core.money import Money
+from admitone.events.models import Event, EventStatus, Tier
+from admitone.events.snapshots import (
+    Availability,
+    EventSnapshot,
+    TierSnapshot,
+    availability,
+    event_snapshot,
+)
+
+MAX_CAPACITY = 10_000_000
+MAX_TIERS = 50
+
+# Stored and answered in UTC, whatever offset the client wrote; a naive time is refused.
+Moment = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TierName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Timezone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3)]
+# A decimal string in the event's currency; an integer is taken as whole units. Floats are
+# refused by the service's parser when they would lose precision.
+Price = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | int
+Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
+PositiveCapacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
+MaxPerOrder = Annotated[int, Field(ge=1, le=1000)]
+Position = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _refuse_null(value: object) -> object:
+    # Only runs on values that were sent: an omitted field keeps its stored value, an explicit
+    # null on a required column is an error rather than a silent no-op.
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
+class TierCreate(StrictBody):
+    name: TierName
+    price: Price
+    capacity: Capacity
+    sales_start: Moment | None = None
+    sales_end: Moment | None = None
+    max_per_order: MaxPerOrder | None = None
+    position: Position | None = None
+
+
+class TierUpdate(StrictBody):
+    name: TierName | None = None
+    price: Price | None = None
+    capacity: Capacity | None = None
+    sales_start: Moment | None = None
+    sales_end: Moment | None = None
+    max_per_order: MaxPerOrder | None = None
+    position: Position | None = None
+
+    _not_null = field_validator("name", "price", "capacity", "position")(_refuse_null)
+
+
+class EventCreate(StrictBody):
+    name: Name
+    venue: Name
+    date: Moment
+    description: Description = ""
+    ends_at: Moment | None = None
+    timezone: Timezone = "UTC"
+    currency: Currency = "USD"
+    max_attendees: PositiveCapacity | None = None
+    ticket_price: Price | None = None
+    total_tickets: PositiveCapacity | None = None
+    tiers: Annotated[list[TierCreate], Field(max_length=MAX_TIERS)] | None = None
+
+
+class EventUpdate(StrictBody):
+    name: Name | None = None
+    venue: Name | None = None
+    date: Moment | None = None
+    description: Description | None = None
+    ends_at: Moment | None = None
+    timezone: Timezone | None = None
+    currency: Currency | None = None
+    max_attendees: PositiveCapacity | None = None
+    ticket_price: Price | None = None
+    total_tickets: PositiveCapacity | None = None
+
+    _not_null = field_validator(
+        "name",
+        "venue",
+        "date",
+        "description",
+        "timezone",
+        "currency",
+        "ticket_price",
+        "total_tickets",
+    )(_refuse_null)
+
+
+class EventCreateRequest(StrictBody):
+    event: EventCreate
+
+
+class EventUpdateRequest(StrictBody):
+    event: EventUpdate
+
+
+class TierCreateRequest(StrictBody):
+    tier: TierCreate
+
+
+class TierUpdateRequest(StrictBody):
+    tier: TierUpdate
+
+
+class TierOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    price: str
+    currency: str
+    capacity: int
+    taken: int
+    remaining: int
+    sold_out: bool
+    on_sale: bool
+    sales_start: datetime | None
+    sales_end: datetime | None
+    max_per_order: int | None
+    position: int
+
+    @classmethod
+    def build(cls, event: EventSnapshot, tier: TierSnapshot, now: datetime) -> TierOut:
+        remaining = event.tier_remaining(tier)
+        return cls(
+            id=tier.id,
+            name=tier.name,
+            price=Money(tier.price, tier.currency).to_decimal_string(),
+            currency=tier.currency,
+            capacity=tier.capacity,
+            taken=tier.taken,
+            remaining=remaining,
+            sold_out=remaining == 0,
+            on_sale=event.is_on_sale(now) and tier.sales_open(now),
+            sales_start=tier.sales_start,
+            sales_end=tier.sales_end,
+            max_per_order=tier.max_per_order,
+            position=tier.position,
+        )
+
+
+class EventOut(BaseModel):
+    id: uuid.UUID
+    organizer_id: uuid.UUID
+    name: str
+    description: str
+    venue: str
+    date: datetime = Field(description="When the event starts (seed 001's name for starts_at).")
+    starts_at: datetime
+    ends_at: datetime | None
+    timezone: str
+    currency: str
+    status: EventStatus
+    max_attendees: int | None
+    ticket_price: str | None = Field(description="The price of the first tier.")
+    total_tickets: int = Field(description="Sellable seats: the tiers' capacity, within the cap.")
+    available_tickets: int = Field(description="Tickets still for sale, event-wide.")
+    sold_out: bool
+    on_sale: bool
+    tiers: list[TierOut]
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def build(cls, event: Event, tiers: list[Tier], now: datetime) -> EventOut:
+        from_capacity = event_snapshot(event, tiers)
+        seats = sum(t.capacity for t in from_capacity.tiers)
+        if event.max_attendees is not None:
+            seats = min(seats, event.max_attendees)
+        view = availability(from_capacity, now)
+        first = from_capacity.tiers[0] if from_capacity.tiers else None
+        return cls(
+            id=event.id,
+            organizer_id=event.organizer_id,
+            name=event.name,
+            description=event.description,
+            venue=event.venue,
+            date=event.starts_at,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            timezone=event.timezone,
+            currency=event.currency,
+            status=EventStatus(event.status),
+            max_attendees=event.max_attendees,
+            ticket_price=(
+                Money(first.price, first.currency).to_decimal_string() if first else None
+            ),
+            total_tickets=seats,
+            available_tickets=view.remaining,
+            sold_out=view.sold_out,
+            on_sale=view.on_sale,
+            tiers=[TierOut.build(from_capacity, t, now) for t in from_capacity.tiers],
+            published_at=event.published_at,
+            created_at=event.created_at,
+            updated_at=event.updated_at,
+        )
+
+
+class EventPage(BaseModel):
+    data: list[EventOut]
+    next_cursor: str | None
+
+
+class TierList(BaseModel):
+    data: list[TierOut]
+
+
+class TierAvailabilityOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    remaining: int
+    sold_out: bool
+    on_sale: bool
+
+
+class AvailabilityOut(BaseModel):
+    event_id: uuid.UUID
+    status: EventStatus
+    remaining: int
+    sold_out: bool
+    on_sale: bool
+    tiers: list[TierAvailabilityOut]
+
+    @classmethod
+    def build(cls, view: Availability) -> AvailabilityOut:
+        data: dict[str, Any] = view.as_message()
+        return cls.model_validate(data)
+
+
+class HasExistingOrdersOut(BaseModel):
+    has_existing_orders: bool

@@ -1,0 +1,311 @@
+"""Ledger use cases, called by payments and ticketing inside their own business transaction,
+so a money movement and its journal entry commit or vanish together.
+
+Each recording is idempotent on the gateway's reference: a replayed webhook returns the entry
+that is already there. A captured payment and a late payment share one key space (a payment is
+either revenue or money owed back, never both), and so do a refund and the refund of a late
+payment.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from admitone.activity import service as activity_service
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import InvalidInput
+from admitone.core.money import validate_currency
+from admitone.ledger import reports, repository
+from admitone.ledger.accounts import account_for
+from admitone.ledger.chart import AccountCode, EntryKind
+from admitone.ledger.errors import EntryNotFound
+from admitone.ledger.models import JournalEntry
+from admitone.ledger.posting import Draft, Line, Posted, check_amount, post
+from admitone.ledger.reports import EventLedgerSummary, TrialBalance
+
+__all__ = [
+    "EventLedgerSummary",
+    "TrialBalance",
+    "event_summary",
+    "gateway_balance",
+    "lines_of",
+    "record_late_payment",
+    "record_late_payment_refunded",
+    "record_payment_captured",
+    "record_processing_fee",
+    "record_refund",
+    "reverse_entry",
+    "trial_balance",
+]
+
+_MAX_REF = 200
+
+
+async def record_payment_captured(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+) -> JournalEntry:
+    """The buyer paid for a live order: the gateway now holds it, and it is the event's revenue.
+    Dr gateway_balance / Cr ticket_revenue."""
+    posted = await _transfer(
+        uow,
+        EntryKind.PAYMENT_CAPTURED,
+        "payment",
+        debit=AccountCode.GATEWAY_BALANCE,
+        credit=AccountCode.TICKET_REVENUE,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+    )
+    if posted.created:
+        await _activity(uow, "billing.payment_captured", posted.entry, kind="ticket_sale")
+    return posted.entry
+
+
+async def record_processing_fee(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    fee: int,
+    currency: str,
+    gateway_ref: str,
+) -> JournalEntry:
+    """The gateway kept its fee out of the money it holds. Dr processing_fees / Cr
+    gateway_balance. A zero fee is not a movement: the caller records nothing."""
+    posted = await _transfer(
+        uow,
+        EntryKind.PROCESSING_FEE,
+        "fee",
+        debit=AccountCode.PROCESSING_FEES,
+        credit=AccountCode.GATEWAY_BALANCE,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=check_amount(fee, "fee"),
+        currency=currency,
+        gateway_ref=gateway_ref,
+    )
+    if posted.created:
+        await _activity(uow, "billing.fee_recorded", posted.entry, kind="processing_fee")
+    return posted.entry
+
+
+async def record_refund(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+) -> JournalEntry:
+    """Revenue given back to the buyer. Dr refunds / Cr gateway_balance."""
+    posted = await _transfer(
+        uow,
+        EntryKind.REFUND,
+        "refund",
+        debit=AccountCode.REFUNDS,
+        credit=AccountCode.GATEWAY_BALANCE,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+    )
+    if posted.created:
+        await _activity(uow, "billing.refund_issued", posted.entry, kind="refund")
+    return posted.entry
+
+
+async def record_late_payment(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+) -> JournalEntry:
+    """A payment for an order that had already expired or was cancelled: the gateway holds it,
+    but it is owed back to the buyer, never revenue. Dr gateway_balance / Cr refund_liability."""
+    posted = await _transfer(
+        uow,
+        EntryKind.LATE_PAYMENT,
+        "payment",
+        debit=AccountCode.GATEWAY_BALANCE,
+        credit=AccountCode.REFUND_LIABILITY,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+    )
+    if posted.created:
+        await _activity(uow, "billing.payment_captured", posted.entry, kind="late_payment")
+    return posted.entry
+
+
+async def record_late_payment_refunded(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+) -> JournalEntry:
+    """A late payment went back to the buyer, settling what was owed. Dr refund_liability /
+    Cr gateway_balance."""
+    posted = await _transfer(
+        uow,
+        EntryKind.LATE_PAYMENT_REFUNDED,
+        "refund",
+        debit=AccountCode.REFUND_LIABILITY,
+        credit=AccountCode.GATEWAY_BALANCE,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+    )
+    if posted.created:
+        await _activity(uow, "billing.refund_issued", posted.entry, kind="late_payment")
+    return posted.entry
+
+
+async def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
+    """Cancel an entry posted in error by posting its mirror image; the original stays as it
+    was, so the books show both the mistake and its correction. Reversing twice returns the
+    first reversal."""
+    original = await repository.entry_by_id(uow.session, entry_id)
+    if original is None:
+        raise EntryNotFound()
+    lines = await repository.lines_of(uow.session, entry_id)
+    posted = await post(
+        uow,
+        Draft(
+            key=f"reversal:{entry_id}",
+            kind=EntryKind.REVERSAL,
+            organizer_id=original.organizer_id,
+            currency=original.currency,
+            lines=tuple(Line(ln.account_id, debit=ln.credit, credit=ln.debit) for ln in lines),
+            event_id=original.event_id,
+            order_id=original.order_id,
+            gateway_ref=original.gateway_ref,
+            reverses_id=original.id,
+        ),
+    )
+    if posted.created:
+        await activity_service.record(
+            uow,
+            "billing.entry_reversed",
+            resource_type="ledger_entry",
+            resource_uuid=original.id,
+            metadata={"amount": original.amount, "currency": original.currency},
+        )
+    return posted.entry
+
+
+async def lines_of(uow: UnitOfWork, entry_id: uuid.UUID) -> list[reports.LineView]:
+    return await reports.lines_of(uow.session, entry_id)
+
+
+async def event_summary(
+    uow: UnitOfWork, event_id: uuid.UUID, *, organizer_id: uuid.UUID | None = None
+) -> EventLedgerSummary:
+    """Revenue, fees, refunds and net of one event per currency; ``organizer_id`` scopes the
+    query to that organizer's books (rule 8)."""
+    return await reports.event_summary(uow.session, event_id, organizer_id=organizer_id)
+
+
+async def trial_balance(
+    uow: UnitOfWork, *, organizer_id: uuid.UUID | None = None, currency: str | None = None
+) -> TrialBalance:
+    code = validate_currency(currency) if currency is not None else None
+    return await reports.trial_balance(uow.session, organizer_id=organizer_id, currency=code)
+
+
+async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: str) -> int:
+    """What the gateway should hold for the organizer in ``currency``, in minor units: compare
+    it with the gateway's own balance to reconcile."""
+    return await reports.gateway_balance(uow.session, organizer_id, validate_currency(currency))
+
+
+async def _transfer(
+    uow: UnitOfWork,
+    kind: EntryKind,
+    key_space: str,
+    *,
+    debit: AccountCode,
+    credit: AccountCode,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+) -> Posted:
+    """Post ``amount`` from one account to another: every movement of the chart is one."""
+    check_amount(amount)
+    code = validate_currency(currency)
+    ref = _ref(gateway_ref)
+    debit_account = await account_for(uow, organizer_id, code, debit, event_id)
+    credit_account = await account_for(uow, organizer_id, code, credit, event_id)
+    return await post(
+        uow,
+        Draft(
+            key=f"{key_space}:{ref}",
+            kind=kind,
+            organizer_id=organizer_id,
+            currency=code,
+            lines=(
+                Line(debit_account.id, debit=amount),
+                Line(credit_account.id, credit=amount),
+            ),
+            event_id=event_id,
+            order_id=order_id,
+            gateway_ref=ref,
+        ),
+    )
+
+
+def _ref(gateway_ref: str) -> str:
+    ref = gateway_ref.strip() if isinstance(gateway_ref, str) else ""
+    if not ref or len(ref) > _MAX_REF:
+        raise InvalidInput(
+            "A gateway reference of 1 to 200 characters is required.", field="gateway_ref"
+        )
+    return ref
+
+
+async def _activity(uow: UnitOfWork, action: str, entry: JournalEntry, *, kind: str) -> None:
+    await activity_service.record(
+        uow,
+        action,
+        resource_type="order",
+        resource_uuid=entry.order_id,
+        metadata={
+            "order_uuid": entry.order_id,
+            "event_uuid": entry.event_id,
+            "amount": entry.amount,
+            "currency": entry.currency,
+            "kind": kind,
+        },
+    )

@@ -1,0 +1,88 @@
+"""The ``PaymentGateway`` protocol: the one door between admitone and a payment provider.
+
+Two flows fit through it. Seed 001's synchronous charge: ``create_charge`` with a payment method
+confirms at once and answers ``succeeded`` or ``failed``. Seed 002's payment intent: without a
+method (or when the card needs 3-D Secure) the charge answers ``requires_action`` with a client
+secret, the buyer confirms in the browser, and the result arrives later (``confirm_charge`` or a
+webhook, then ``retrieve_charge``). Every call that moves money takes an idempotency key, so a
+retry after a lost answer never charges or refunds twice (Stripe's ``Idempotency-Key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class ChargeStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    amount: int  # minor units
+    currency: str
+    idempotency_key: str
+    payment_method: str | None = None
+    description: str = ""
+    # Strings only (Stripe's rule). The Stripe adapter also stores the idempotency key here so
+    # that ``find_charge`` can search for a charge whose answer was lost.
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    id: str
+    amount: int
+    currency: str
+    status: ChargeStatus
+    idempotency_key: str
+    payment_method: str | None = None
+    failure_reason: str | None = None  # lower-case code: card_declined, insufficient_funds, ...
+    client_secret: str | None = None  # for the browser to confirm a payment intent
+    amount_refunded: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    # The provider's processing fee in minor units, known once the charge has succeeded (Stripe:
+    # the charge's balance transaction). None while unknown.
+    fee: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    charge_id: str
+    amount: int
+    currency: str
+    idempotency_key: str
+    status: str = "succeeded"
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    async def create_charge(self, request: ChargeRequest) -> Charge:
+        """Create (and, with a payment method, confirm) a charge. The same idempotency key with
+        the same request answers the same charge; with another request, ``GatewayError``."""
+        ...
+
+    async def confirm_charge(
+        self, charge_id: str, *, payment_method: str, idempotency_key: str
+    ) -> Charge: ...
+
+    async def retrieve_charge(self, charge_id: str) -> Charge: ...
+
+    async def find_charge(self, idempotency_key: str) -> Charge | None:
+        """The charge created with this idempotency key, if any: how a caller whose request
+        timed out learns whether money moved."""
+        ...
+
+    async def refund(
+        self, charge_id: str, *, idempotency_key: str, amount: int | None = None
+    ) -> Refund:
+        """Refund ``amount`` (default: what is left) of a succeeded charge. The same key answers
+        the same refund and never moves money twice."""
+        ...

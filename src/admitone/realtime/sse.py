@@ -1,0 +1,103 @@
+"""The Server-Sent Events wire format, and the loop that turns a subscription into a stream.
+
+Kept free of FastAPI and of the database: by the time this runs the request's unit of work has
+committed and returned its connection, so a thousand open streams hold no connection.
+
+On the wire (one blank line ends an event)::
+
+    retry: 2000                      once, first: how long a client waits before reconnecting
+    id: <message id>                 what the client sends back as Last-Event-ID
+    event: <message type>            e.g. user_role_changed (htmx: sse-swap="user_role_changed")
+    data: {"topic": ..., "type": ..., "id": ..., "at": ..., "payload": {...}}
+
+    : ping                           keep-alive comment every sse_keepalive_seconds
+    event: reset                     messages may have been missed: reload, then carry on
+    event: close                     the server ends the stream (slow_consumer, shutdown,
+                                     token_expired); the client reconnects with Last-Event-ID
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from admitone.realtime import codec
+from admitone.realtime.fanout import Closed, Envelope, Reset, Subscription
+
+RETRY_MILLISECONDS = 2000
+PING = b": ping\n\n"
+
+
+def _clean(field: str | None) -> str | None:
+    # A line break would let a value start a new SSE field.
+    return None if field is None or "\n" in field or "\r" in field else field
+
+
+def format_event(data: str, *, event: str | None = None, id: str | None = None) -> bytes:
+    lines = []
+    if (event_id := _clean(id)) is not None:
+        lines.append(f"id: {event_id}")
+    if (name := _clean(event)) is not None:
+        lines.append(f"event: {name}")
+    lines.extend(f"data: {line}" for line in data.splitlines() or [""])
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def message_event(envelope: Envelope) -> bytes:
+    body = {"topic": envelope.topic, **envelope.message}
+    kind = envelope.message.get("type")
+    return format_event(
+        codec.encode(body), event=str(kind) if kind is not None else None, id=envelope.id
+    )
+
+
+def reset_event(reason: str) -> bytes:
+    return format_event(json.dumps({"type": "stream_reset", "reason": reason}), event="reset")
+
+
+def close_event(reason: str) -> bytes:
+    return format_event(json.dumps({"type": "stream_closed", "reason": reason}), event="close")
+
+
+async def event_stream(
+    subscribe: Callable[[], Subscription],
+    *,
+    keepalive: float,
+    max_duration: float | None = None,
+) -> AsyncIterator[bytes]:
+    """Subscribe when the first byte is wanted (so a response that is never sent leaks no
+    subscription), then stream until the subscription closes or ``max_duration`` (the bearer
+    token's remaining life: a stream must not outlive the right to read it) runs out. A client
+    disconnect cancels the generator; ``finally`` unsubscribes."""
+    subscription = subscribe()
+    loop = asyncio.get_running_loop()
+    deadline = None if max_duration is None else loop.time() + max_duration
+    try:
+        # The first chunk tells the client it is subscribed: anything published from now on
+        # reaches it.
+        yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
+        if subscription.reset is not None:
+            yield reset_event(subscription.reset.reason)
+        for envelope in subscription.replay:
+            yield message_event(envelope)
+        while True:
+            wait = keepalive
+            if deadline is not None:
+                wait = min(wait, deadline - loop.time())
+                if wait <= 0:
+                    yield close_event("token_expired")
+                    return
+            try:
+                async with asyncio.timeout(wait):
+                    item = await subscription.get()
+            except TimeoutError:
+                if deadline is None or loop.time() < deadline:
+                    yield PING
+                continue
+            if isinstance(item, Closed):
+                yield close_event(item.reason)
+                return
+            yield reset_event(item.reason) if isinstance(item, Reset) else message_event(item)
+    finally:
+        subscription.close()

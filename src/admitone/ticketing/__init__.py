@@ -1,0 +1,1 @@
+"""Ticketing: orders, their lines and tickets; purchase, payment, expiry and cancellation."""

@@ -1,0 +1,245 @@
+"""Thin HTTP layer of ticketing: purchase, orders, cancel, tickets PDF."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Response, status
+
+from admitone.accounts.models import STAFF_ROLES, Role, User
+from admitone.core.errors import InvalidInput, NotFound
+from admitone.events import service as events_service
+from admitone.http.deps import (
+    AppSettings,
+    CurrentUser,
+    OptionalUser,
+    StrictRateLimit,
+    Uow,
+    get_runtime,
+    public,
+)
+from admitone.http.responses import errors
+from admitone.http.routing import api_router
+from admitone.runtime import Runtime
+from admitone.ticketing import service
+from admitone.ticketing.errors import InvalidIdempotencyKey, OrderNotPaid
+from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.schemas import (
+    CancelBody,
+    OrderOut,
+    OrderPage,
+    PayBody,
+    PaymentOut,
+    PurchaseBody,
+    PurchaseOut,
+)
+from admitone.ticketing.tickets_pdf import OrderPrint, TicketPrint, render_tickets_pdf
+
+router = api_router(tags=["orders"])
+
+AppRuntime = Annotated[Runtime, Depends(get_runtime)]
+Token = Annotated[
+    str | None,
+    Query(max_length=200, description="A guest's order token, from the confirmation email."),
+]
+Limit = Annotated[int | None, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+def _viewer(user: User | None, token: str | None) -> service.Viewer:
+    return service.Viewer(
+        user_id=user.id if user else None,
+        is_staff=user is not None and Role(user.role) in STAFF_ROLES,
+        access_token=token,
+    )
+
+
+@router.post(
+    "/events/{event_id}/purchase",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "A replay: the order this idempotency key already made"},
+        **errors(402, 404, 409, 422, 429, 503),
+    },
+    dependencies=[StrictRateLimit],
+)
+@public
+async def purchase(
+    event_id: uuid.UUID,
+    body: PurchaseBody,
+    *,
+    response: Response,
+    uow: Uow,
+    runtime: AppRuntime,
+    settings: AppSettings,
+    user: OptionalUser,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> PurchaseOut:
+    """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
+    its default test card (seed 001); a real gateway leaves the order pending with a payment
+    intent to confirm (seed 002). 402 when the payment fails; the capacity is back then."""
+    order = body.order
+    key = order.idempotency_key
+    if idempotency_key is not None:
+        if key is not None and key != idempotency_key.strip():
+            raise InvalidIdempotencyKey(field="order.idempotency_key")
+        key = idempotency_key.strip() or None
+    email = order.customer_email or (user.email if user else None)
+    name = order.customer_name or (user.name if user else None)
+    if email is None:
+        raise InvalidInput("A guest purchase needs customer_email.", field="order.customer_email")
+    if name is None:
+        raise InvalidInput("A guest purchase needs customer_name.", field="order.customer_name")
+    items: list[tuple[uuid.UUID | None, int]] = (
+        [(item.tier_id, item.quantity) for item in order.items]
+        if order.items is not None
+        else [(None, order.quantity or 0)]
+    )
+    result = await service.purchase(
+        uow,
+        runtime.gateway,
+        settings,
+        service.PurchaseRequest(
+            event_id=event_id,
+            customer_email=email,
+            customer_name=name,
+            items=items,
+            idempotency_key=key,
+            payment_method=order.payment_method,
+            buyer_user_id=user.id if user else None,
+        ),
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    out = OrderOut.of(result.order)
+    payment = (
+        PaymentOut(status="requires_action", client_secret=result.client_secret)
+        if result.client_secret and result.order.status == OrderStatus.PENDING
+        else None
+    )
+    return PurchaseOut(**out.model_dump(), access_token=result.access_token, payment=payment)
+
+
+@router.get("/orders", responses=errors(401, 422))
+async def my_orders(
+    user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+) -> OrderPage:
+    page = await service.list_for_buyer(uow, user.id, limit=limit, cursor=cursor)
+    return OrderPage(
+        data=[OrderOut.of(o, with_tickets=False) for o in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/orders/by-reference/{reference}", responses=errors(404, 422))
+@public
+async def order_by_reference(
+    reference: Annotated[str, Path(min_length=1, max_length=16)],
+    uow: Uow,
+    user: OptionalUser,
+    token: Token = None,
+) -> OrderOut:
+    """A guest's way in: the reference and the token from the confirmation email."""
+    return OrderOut.of(await service.order_by_reference(uow, reference, _viewer(user, token)))
+
+
+@router.get("/orders/{order_id}", responses=errors(404, 422))
+@public
+async def get_order(
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+) -> OrderOut:
+    return OrderOut.of(await service.order_for_viewer(uow, order_id, _viewer(user, token)))
+
+
+@router.get(
+    "/orders/{order_id}/tickets.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **errors(404, 409, 422)},
+)
+@public
+async def tickets_pdf(
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+) -> Response:
+    order = await service.order_for_viewer(uow, order_id, _viewer(user, token))
+    if order.status != OrderStatus.PAID or not order.tickets:
+        raise OrderNotPaid(details={"status": order.status})
+    event = await events_service.get_event_snapshot(uow, order.event_id)
+    names = {line.tier_id: line.tier_name for line in order.lines}
+    pdf = render_tickets_pdf(
+        OrderPrint(
+            reference=order.reference,
+            customer_name=order.customer_name,
+            event_name=event.name,
+            venue=event.venue,
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            tickets=[TicketPrint(t.code, names[t.tier_id], t.status) for t in order.tickets],
+        )
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="tickets-{order.reference}.pdf"'},
+    )
+
+
+@router.post(
+    "/orders/{order_id}/pay",
+    responses=errors(402, 404, 409, 422, 429, 503),
+    dependencies=[StrictRateLimit],
+)
+@public
+async def pay_order(
+    order_id: uuid.UUID,
+    body: PayBody,
+    *,
+    uow: Uow,
+    runtime: AppRuntime,
+    settings: AppSettings,
+    user: OptionalUser,
+    token: Token = None,
+) -> OrderOut:
+    """Confirm a pending order's payment intent with a payment method (seed 002)."""
+    order = await service.pay_order(
+        uow,
+        runtime.gateway,
+        settings,
+        order_id,
+        _viewer(user, token),
+        payment_method=body.payment_method,
+    )
+    return OrderOut.of(order)
+
+
+@router.post("/orders/{order_id}/cancel", responses=errors(404, 409, 422, 503))
+@public
+async def cancel_order(
+    order_id: uuid.UUID,
+    *,
+    uow: Uow,
+    runtime: AppRuntime,
+    user: OptionalUser,
+    body: CancelBody | None = None,
+    token: Token = None,
+) -> OrderOut:
+    """Cancel a pending order, or refund a paid one in full (once, however many cancels race).
+    Cancelling an order already being refunded joins that refund; one already cancelled,
+    refunded, failed or expired answers 409 ``order_not_cancellable``."""
+    order = await service.cancel_order(
+        uow, runtime.gateway, order_id, _viewer(user, token), body.reason if body else None
+    )
+    return OrderOut.of(order)
+
+
+@router.get("/events/{event_id}/orders", responses=errors(401, 404, 422))
+async def event_orders(
+    event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+) -> OrderPage:
+    """The orders of an event, for its organizer and staff (anyone else: 404)."""
+    event = await events_service.get_event_snapshot(uow, event_id)
+    if event.organizer_id != user.id and Role(user.role) not in STAFF_ROLES:
+        raise NotFound("Event not found.")
+    page = await service.list_for_event(uow, event_id, limit=limit, cursor=cursor)
+    return OrderPage(
+        data=[OrderOut.of(o, with_tickets=False) for o in page.items], next_cursor=page.next_cursor
+    )

@@ -1,0 +1,257 @@
+"""Purchase (seed 001's synchronous charge, seed 002's multi-tier order and payment intent).
+
+Three short steps, never holding a lock across the network (rule 4):
+
+1. reserve: one transaction checks the rules, takes capacity with the atomic counters (rule 5)
+   and writes a ``pending`` order that expires after the payment timeout; commit;
+2. charge: the gateway is called outside any transaction, with the order's idempotency key;
+3. settle: one transaction marks the order ``paid`` (tickets, email) or compensates.
+
+Races end on unique indexes, not on luck: two requests with one idempotency key both reach
+the insert, one wins, and the other answers with the winner's order; two different purchases
+of one buyer for one event meet the one-pending-order index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from admitone.config import Settings
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import Conflict
+from admitone.core.ids import new_secret, sha256_hex, short_reference
+from admitone.events import service as events_service
+from admitone.payments.gateway import ChargeRequest, PaymentGateway
+from admitone.ticketing import expiry, queries, settlement
+from admitone.ticketing.errors import (
+    IdempotencyKeyReused,
+    InvalidOrderQuantity,
+    PendingOrderExists,
+)
+from admitone.ticketing.idempotency import buyer_key, charge_key, fingerprint
+from admitone.ticketing.models import Order, OrderLine, OrderStatus
+from admitone.ticketing.transitions import announce
+
+Item = tuple[uuid.UUID | None, int]  # (tier, quantity); no tier means the event's default tier
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRequest:
+    event_id: uuid.UUID
+    customer_email: str
+    customer_name: str
+    items: Sequence[Item]
+    idempotency_key: str | None = None
+    payment_method: str | None = None
+    buyer_user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseResult:
+    order: Order
+    created: bool  # False: a replay of an earlier request with the same idempotency key
+    access_token: str | None = None  # the guest's secret, shown once, on creation
+    client_secret: str | None = None  # a payment intent the buyer still has to confirm
+
+
+class _LostRace(Exception):
+    pass
+
+
+async def purchase(
+    uow: UnitOfWork, gateway: PaymentGateway, settings: Settings, request: PurchaseRequest
+) -> PurchaseResult:
+    """Place, pay and settle an order. Unlike other use cases this one spans transactions
+    (rule 4), so it commits the unit of work it is given between the steps."""
+    placed = await place_order(uow, settings, request, gateway_name=gateway.name)
+    order = placed.order
+    if not placed.created or order.status != OrderStatus.PENDING:
+        return placed  # a replay, or a free order settled on the spot
+    charge_request = ChargeRequest(
+        amount=order.total_amount,
+        currency=order.currency,
+        idempotency_key=charge_key(order.id),
+        payment_method=request.payment_method,
+        description=f"admitone order {order.reference}",
+        metadata={"order_id": str(order.id), "reference": order.reference},
+    )
+    await uow.commit()
+    outcome = await settlement.charge(gateway, charge_request)
+    settled = await settlement.settle(
+        uow, gateway, settings, order.id, outcome, access_token=placed.access_token
+    )
+    return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
+
+
+async def place_order(
+    uow: UnitOfWork,
+    settings: Settings,
+    request: PurchaseRequest,
+    *,
+    gateway_name: str | None = None,
+) -> PurchaseResult:
+    """Step 1, in the caller's transaction: the order is ``pending`` with its capacity held
+    (or ``paid`` at once when it costs nothing)."""
+    wanted = _check_quantities(request.items, settings.max_tickets_per_order)
+    key = buyer_key(request.buyer_user_id, request.customer_email)
+    digest = fingerprint(
+        event_id=request.event_id,
+        items=wanted,
+        customer_email=request.customer_email,
+        customer_name=request.customer_name,
+        payment_method=request.payment_method,
+    )
+    if request.idempotency_key:
+        existing = await queries.find_by_idempotency_key(uow, key, request.idempotency_key)
+        if existing is not None:
+            return _replay(existing, digest)
+    try:
+        return await _reserve(
+            uow, settings, request, wanted=wanted, key=key, digest=digest, gateway_name=gateway_name
+        )
+    except _LostRace:
+        await uow.rollback()
+    # Another request won a unique index since the checks above: find out which one.
+    if request.idempotency_key:
+        existing = await queries.find_by_idempotency_key(uow, key, request.idempotency_key)
+        if existing is not None:
+            return _replay(existing, digest)
+    pending = await queries.pending_order_for(uow, request.event_id, key)
+    if pending is not None:
+        raise _pending_exists(pending)
+    raise Conflict("The purchase collided with another one; please try again.")
+
+
+def _check_quantities(items: Sequence[Item], maximum: int) -> list[Item]:
+    if not items:
+        raise InvalidOrderQuantity("At least one ticket is needed.", field="order.items")
+    for index, (_, quantity) in enumerate(items):
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise InvalidOrderQuantity(
+                "Each quantity must be a whole number of at least 1.",
+                field="order.quantity" if len(items) == 1 else f"order.items.{index}.quantity",
+            )
+    merged: Counter[uuid.UUID | None] = Counter()
+    for tier, quantity in items:
+        merged[tier] += quantity
+    total = sum(merged.values())
+    if total > maximum:
+        raise InvalidOrderQuantity(
+            f"An order holds at most {maximum} tickets.",
+            field="order.quantity" if len(items) == 1 else "order.items",
+            details={"max_tickets_per_order": maximum, "requested": total},
+        )
+    return list(merged.items())
+
+
+async def _reserve(
+    uow: UnitOfWork,
+    settings: Settings,
+    request: PurchaseRequest,
+    *,
+    wanted: list[Item],
+    key: str,
+    digest: str,
+    gateway_name: str | None,
+) -> PurchaseResult:
+    lines = await _resolve_tiers(uow, request.event_id, wanted)
+    event = await events_service.check_purchasable(uow, request.event_id, lines)
+    pending = await queries.pending_order_for(uow, request.event_id, key)
+    if pending is not None:
+        raise _pending_exists(pending)
+    await events_service.reserve(uow, request.event_id, lines)
+
+    now = uow.clock.now()
+    token = new_secret()
+    tiers = {tier.id: tier for tier in event.tiers}
+    order = Order(
+        id=uuid.uuid4(),
+        reference=_reference(),
+        event_id=event.id,
+        buyer_user_id=request.buyer_user_id,
+        buyer_key=key,
+        customer_email=request.customer_email.strip(),
+        customer_name=request.customer_name.strip(),
+        status=OrderStatus.PENDING.value,
+        quantity=sum(lines.values()),
+        total_amount=sum(tiers[t].price * q for t, q in lines.items()),
+        currency=event.currency,
+        access_token_hash=sha256_hex(token),
+        expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=digest if request.idempotency_key else None,
+        payment_gateway=gateway_name,
+        refund_due=False,
+        created_at=now,
+        updated_at=now,
+    )
+    order.lines = [
+        OrderLine(
+            tier_id=tier_id,
+            position=position,
+            quantity=quantity,
+            unit_price=tiers[tier_id].price,
+            tier_name=tiers[tier_id].name,
+        )
+        for position, (tier_id, quantity) in enumerate(
+            sorted(lines.items(), key=lambda item: tiers[item[0]].position)
+        )
+    ]
+    uow.session.add(order)
+    try:
+        await uow.flush()
+    except IntegrityError as exc:
+        raise _LostRace() from exc
+    await announce(uow, order, "created")
+    if order.total_amount == 0:
+        paid = await settlement.mark_paid(
+            uow, settings, order.id, charge_id=None, access_token=token
+        )
+        assert paid is not None
+        return PurchaseResult(paid, True, token)
+    await expiry.schedule_expiry(uow, order)
+    return PurchaseResult(await queries.get_order(uow, order.id, tickets=True), True, token)
+
+
+async def _resolve_tiers(
+    uow: UnitOfWork, event_id: uuid.UUID, wanted: list[Item]
+) -> Mapping[uuid.UUID, int]:
+    if all(tier is not None for tier, _ in wanted):
+        return {tier: quantity for tier, quantity in wanted if tier is not None}
+    event = await events_service.get_event_snapshot(uow, event_id)
+    default = events_service.default_tier_id(event)
+    lines: Counter[uuid.UUID] = Counter()
+    for tier, quantity in wanted:
+        lines[tier or default] += quantity
+    return dict(lines)
+
+
+def _replay(order: Order, digest: str) -> PurchaseResult:
+    if order.request_fingerprint != digest:
+        raise IdempotencyKeyReused(
+            field="order.idempotency_key", details={"reference": order.reference}
+        )
+    return PurchaseResult(order, created=False)
+
+
+def _pending_exists(order: Order) -> PendingOrderExists:
+    return PendingOrderExists(
+        f"You already have order {order.reference} for this event waiting for payment; "
+        "pay or cancel it first.",
+        details={"order_id": str(order.id), "reference": order.reference},
+    )
+
+
+def _reference() -> str:
+    # Read aloud over the phone and typed by people, and the activity log's reference kind
+    # wants a letter and a digit in it.
+    while True:
+        reference = short_reference(8)
+        if any(c.isdigit() for c in reference) and any(c.isalpha() for c in reference):
+            return reference

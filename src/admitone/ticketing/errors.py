@@ -1,0 +1,84 @@
+"""Domain errors of ticketing: one stable code per rule."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from admitone.core.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = "Order not found."
+
+
+class InvalidOrderQuantity(InvalidInput):
+    code = "invalid_quantity"
+    default_message = "The number of tickets in an order is out of range."
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    default_message = (
+        "This idempotency key was already used for a different purchase; use a new key."
+    )
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+    default_message = "The idempotency key in the header and in the body differ."
+
+
+class PendingOrderExists(Conflict):
+    code = "pending_order_exists"
+    default_message = "You already have an order for this event waiting for payment."
+
+
+class PaymentFailed(DomainError):
+    status_code = 402
+    code = "payment_failed"
+    default_message = "The payment did not go through; nothing was charged."
+    # The order is marked failed and its capacity returned before this is raised: keep that.
+    keeps_changes: ClassVar[bool] = True
+
+
+class OrderNotCompleted(ServiceUnavailable):
+    code = "order_not_completed"
+    default_message = (
+        "The payment went through but the order could not be completed; "
+        "the payment is being refunded in full."
+    )
+    keeps_changes: ClassVar[bool] = True
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+    default_message = "This order can no longer be cancelled."
+
+
+class OrderNotPaid(Conflict):
+    code = "order_not_paid"
+    default_message = "This order has no valid tickets."
+
+
+class RefundFailed(ServiceUnavailable):
+    code = "refund_failed"
+    default_message = (
+        "The refund could not be completed now. The order stays in refunding and the refund "
+        "is retried automatically."
+    )
+    keeps_changes: ClassVar[bool] = True
+
+
+class OrderNoLongerPayable(Conflict):
+    code = "order_no_longer_payable"
+    default_message = (
+        "The order expired or was cancelled before the payment completed; "
+        "the payment is refunded in full."
+    )
+    keeps_changes: ClassVar[bool] = True
+
+
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+    default_message = "This order is not waiting for a payment."

@@ -1,0 +1,46 @@
+"""Payment timeout: a pending order past its deadline becomes ``expired`` and returns its
+capacity, by a job scheduled at the deadline and by a sweeping cron for any the job missed.
+The move is conditional on ``pending``, so an expiry and a payment racing for the same order
+settle it exactly one way (a payment that loses is refunded, see ``settlement``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from admitone.core.db import UnitOfWork
+from admitone.jobs import service as jobs_service
+from admitone.ticketing import queries
+from admitone.ticketing.models import Order, OrderStatus
+from admitone.ticketing.transitions import announce, release_capacity, transition
+
+EXPIRE_ORDER_JOB = "ticketing.expire_order"
+
+
+async def schedule_expiry(uow: UnitOfWork, order: Order) -> None:
+    await jobs_service.enqueue(
+        uow,
+        EXPIRE_ORDER_JOB,
+        {"order_id": str(order.id)},
+        run_at=order.expires_at,
+        unique_key=f"{EXPIRE_ORDER_JOB}:{order.id}",
+    )
+
+
+async def expire_order(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
+    """Expire the order if it is still pending and past its deadline; True if this call did."""
+    won = await transition(
+        uow,
+        order_id,
+        {OrderStatus.PENDING},
+        OrderStatus.EXPIRED,
+        where=Order.expires_at <= uow.clock.now(),
+    )
+    if won:
+        order = await queries.get_order(uow, order_id)
+        await release_capacity(uow, order)
+        await announce(uow, order, "expired")
+    return won
+
+
+async def orders_due_for_expiry(uow: UnitOfWork, *, limit: int = 500) -> list[uuid.UUID]:
+    return await queries.due_for_expiry(uow, limit=limit)

@@ -1,0 +1,51 @@
+"""Idempotent purchases (seed 001): a retried request with the same key gets the same order.
+
+Keys are scoped to the buyer (``buyer_key``): the same key from two buyers names two orders.
+A key is bound to a fingerprint of its request, so reusing it for another purchase is refused
+instead of silently answering with an order the client did not ask for.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+
+from admitone.core.ids import sha256_hex
+
+MAX_KEY_LENGTH = 255
+
+
+def buyer_key(user_id: uuid.UUID | None, email: str) -> str:
+    """Who buys: the account when signed in, otherwise the email address."""
+    return f"user:{user_id}" if user_id is not None else f"email:{email.strip().lower()}"
+
+
+def fingerprint(
+    *,
+    event_id: uuid.UUID,
+    items: Sequence[tuple[uuid.UUID | None, int]],
+    customer_email: str,
+    customer_name: str,
+    payment_method: str | None,
+) -> str:
+    """A digest of what the request asks for. ``None`` as a tier means "the default tier"."""
+    canonical = {
+        "event": str(event_id),
+        "items": sorted([str(tier) if tier else "default", qty] for tier, qty in items),
+        "email": customer_email.strip().lower(),
+        "name": customer_name.strip(),
+        "payment_method": payment_method,
+    }
+    return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":")))
+
+
+def charge_key(order_id: uuid.UUID) -> str:
+    """The gateway idempotency key of an order's charge: one order, at most one charge."""
+    return f"admitone-order-{order_id}-charge"
+
+
+def refund_key(order_id: uuid.UUID) -> str:
+    """The gateway idempotency key of an order's refund: however many cancels race, or however
+    often a refund is retried, the gateway refunds once."""
+    return f"admitone-order-{order_id}-refund"

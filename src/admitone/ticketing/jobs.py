@@ -1,0 +1,55 @@
+"""Job handlers of ticketing: the per-order expiry, the refund retry and the sweeping cron."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from admitone.jobs.registry import JobContext, cron, job_handler
+from admitone.ticketing import expiry, queries, refunds
+
+log = structlog.get_logger(__name__)
+
+SWEEP_ORDERS_JOB = "ticketing.sweep_orders"
+SWEEP_BATCH = 500
+
+
+@job_handler(expiry.EXPIRE_ORDER_JOB, max_attempts=10)
+async def expire_order_job(ctx: JobContext) -> None:
+    async with ctx.runtime.unit_of_work() as uow:
+        await expiry.expire_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+
+
+# Retries for about a day (30 s doubling, capped at an hour): a gateway outage must not leave
+# a buyer's money behind.
+@job_handler(refunds.REFUND_ORDER_JOB, max_attempts=30, backoff_base=30.0, backoff_cap=3600.0)
+async def refund_order_job(ctx: JobContext) -> None:
+    async with ctx.runtime.unit_of_work() as uow:
+        await refunds.complete_refund(
+            uow, ctx.runtime.gateway, uuid.UUID(str(ctx.args["order_id"]))
+        )
+
+
+@job_handler(SWEEP_ORDERS_JOB, queue="scheduled", max_attempts=1)
+async def sweep_orders_job(ctx: JobContext) -> None:
+    """Expire what the per-order jobs missed (a lost job, a restored backup), one order per
+    transaction so no sweep holds many events' counters at once, and make sure every refund
+    still owed has a live job."""
+    runtime = ctx.runtime
+    async with runtime.unit_of_work(readonly=True) as uow:
+        expiring = await expiry.orders_due_for_expiry(uow, limit=SWEEP_BATCH)
+        owing = await queries.due_for_refund(uow, limit=SWEEP_BATCH)
+    expired = 0
+    for order_id in expiring:
+        async with runtime.unit_of_work() as uow:
+            expired += await expiry.expire_order(uow, order_id)
+    if owing:
+        async with runtime.unit_of_work() as uow:
+            for order_id in owing:
+                await refunds.schedule_refund(uow, order_id)
+    if expired or owing:
+        log.info("orders_swept", expired=expired, refunds_owed=len(owing))
+
+
+cron("* * * * *", SWEEP_ORDERS_JOB)

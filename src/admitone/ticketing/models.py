@@ -1,0 +1,157 @@
+"""Orders, order lines and tickets.
+
+An order holds capacity while it is ``pending``, ``paid`` or ``refunding`` ("live"); every move
+out of those states gives the capacity back exactly once, because every move is a conditional
+update on the status (``WHERE status = :expected``) and only its winner releases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+
+
+LIVE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.REFUNDING})
+
+
+class TicketStatus(StrEnum):
+    VALID = "valid"
+    VOID = "void"
+
+
+class Order(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "orders"
+
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"))
+    # Kept when the account goes: an order is a business record (seed 000's anonymisation).
+    buyer_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # "user:<uuid>" or "email:<lower-case address>": who the buyer is for the one-pending-order
+    # rule and for the scope of idempotency keys, signed in or not.
+    buyer_key: Mapped[str] = mapped_column(String(300))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING.value)
+    quantity: Mapped[int] = mapped_column(Integer)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # A guest reaches the order with its reference and this secret (sent by email); only its
+    # hash is kept, so a database leak does not open anyone's orders.
+    access_token_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    payment_gateway: Mapped[str | None] = mapped_column(String(20))
+    payment_method: Mapped[str | None] = mapped_column(String(100))
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(String(50))
+    # Money came in that the order must not keep (a refund is wanted and not yet confirmed by
+    # the gateway): the sweeper retries until it is, so money is never kept silently.
+    refund_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    refund_reference: Mapped[str | None] = mapped_column(String(100))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", lazy="raise", order_by="OrderLine.position"
+    )
+    tickets: Mapped[list[Ticket]] = relationship(
+        back_populates="order", lazy="raise", order_by="Ticket.position"
+    )
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        # Idempotency keys are scoped to the buyer: two strangers who both pick "key-1" never
+        # meet (a global scope would hand one the other's order). NULL keys never collide.
+        UniqueConstraint("buyer_key", "idempotency_key", name="uq_orders_buyer_idempotency"),
+        # One pending order per buyer per event; the index also settles two racing purchases.
+        Index(
+            "uq_orders_one_pending_per_buyer",
+            "event_id",
+            "buyer_key",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_orders_buyer_created", "buyer_user_id", "created_at", "id"),
+        Index("ix_orders_event_created", "event_id", "created_at", "id"),
+        # The expiry sweep reads pending orders by deadline; the refund sweep the few still due.
+        Index("ix_orders_status_expires", "status", "expires_at"),
+        Index(
+            "ix_orders_refund_due",
+            "refund_due",
+            sqlite_where=text("refund_due"),
+            postgresql_where=text("refund_due"),
+        ),
+    )
+
+
+class OrderLine(UUIDPrimaryKey, Base):
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    tier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tiers.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Copied at purchase: a later price change never touches an order.
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    tier_name: Mapped[str] = mapped_column(String(100))
+
+    order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        Index("ix_order_lines_order_id", "order_id"),
+        Index("ix_order_lines_tier_id", "tier_id"),
+    )
+
+
+class Ticket(UUIDPrimaryKey, Base):
+    __tablename__ = "tickets"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"))
+    tier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tiers.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # What the QR code carries: 128 random bits, so a ticket cannot be guessed from another.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default=TicketStatus.VALID.value)
+    created_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship(back_populates="tickets", lazy="raise")
+
+    __table_args__ = (Index("ix_tickets_order_id", "order_id"),)

@@ -1,0 +1,149 @@
+"""Request and response bodies. Seed 001's ``{"order": {...}}`` is the contract; seed 002's
+multi-tier ``items`` fit in the same envelope. Money travels as decimal strings ("50.00")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from admitone.core.money import Money
+from admitone.ticketing.models import Order, TicketStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+]
+PaymentMethod = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+MAX_ITEMS = 20
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PurchaseItem(StrictBody):
+    tier_id: uuid.UUID
+    # Range checks (1..max per order) are the service's, so every caller gets the same rule and
+    # the same error code (``invalid_quantity``).
+    quantity: int
+
+
+class PurchaseOrder(StrictBody):
+    customer_email: EmailStr | None = Field(default=None, max_length=254)
+    customer_name: Name | None = None
+    quantity: int | None = None
+    items: list[PurchaseItem] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    idempotency_key: IdempotencyKey | None = None
+    payment_method: PaymentMethod | None = None
+
+    @model_validator(mode="after")
+    def _quantity_or_items(self) -> PurchaseOrder:
+        if (self.quantity is None) == (self.items is None):
+            raise ValueError("give either quantity (the default tier) or items, not both")
+        return self
+
+
+class PurchaseBody(StrictBody):
+    order: PurchaseOrder
+
+
+class PayBody(StrictBody):
+    payment_method: PaymentMethod
+
+
+class CancelBody(StrictBody):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class OrderLineOut(BaseModel):
+    tier_id: uuid.UUID
+    tier_name: str
+    quantity: int
+    unit_price: str
+
+
+class TicketOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    tier_id: uuid.UUID
+    status: TicketStatus
+
+
+class OrderOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    event_id: uuid.UUID
+    status: str
+    quantity: int
+    total: str
+    currency: str
+    customer_email: str
+    customer_name: str
+    items: list[OrderLineOut]
+    tickets: list[TicketOut]
+    expires_at: datetime
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, order: Order, *, with_tickets: bool = True) -> OrderOut:
+        def money(amount: int) -> str:
+            return Money(amount, order.currency).to_decimal_string()
+
+        return cls(
+            id=order.id,
+            reference=order.reference,
+            event_id=order.event_id,
+            status=order.status,
+            quantity=order.quantity,
+            total=money(order.total_amount),
+            currency=order.currency,
+            customer_email=order.customer_email,
+            customer_name=order.customer_name,
+            items=[
+                OrderLineOut(
+                    tier_id=line.tier_id,
+                    tier_name=line.tier_name,
+                    quantity=line.quantity,
+                    unit_price=money(line.unit_price),
+                )
+                for line in order.lines
+            ],
+            tickets=[
+                TicketOut(id=t.id, code=t.code, tier_id=t.tier_id, status=TicketStatus(t.status))
+                for t in (order.tickets if with_tickets else [])
+            ],
+            expires_at=order.expires_at,
+            paid_at=order.paid_at,
+            cancelled_at=order.cancelled_at,
+            refunded_at=order.refunded_at,
+            failure_reason=order.failure_reason,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+
+
+class PaymentOut(BaseModel):
+    status: str
+    client_secret: str | None
+
+
+class PurchaseOut(OrderOut):
+    # The guest's key to this order (with its reference), shown once; the email repeats it.
+    access_token: str | None = None
+    # Set while a payment intent waits for the buyer (seed 002's flow, or 3-D Secure).
+    payment: PaymentOut | None = None
+
+
+class OrderPage(BaseModel):
+    data: list[OrderOut]
+    next_cursor: str | None

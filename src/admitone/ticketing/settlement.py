@@ -1,0 +1,295 @@
+"""The third step of a purchase: the gateway has answered (outside any transaction) and the
+order is settled, ``paid`` with its tickets and confirmation email, or compensated, ``failed``
+with its capacity returned. Also what happens when the money arrives for an order that can no
+longer take it: it is refunded, never kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+from sqlalchemy import update
+
+from admitone.config import Settings
+from admitone.core.db import UnitOfWork
+from admitone.core.ids import new_secret, sha256_hex
+from admitone.core.money import Money
+from admitone.events import service as events_service
+from admitone.notifications import service as notifications_service
+from admitone.payments.errors import GatewayError, GatewayTimeout
+from admitone.payments.gateway import Charge, ChargeRequest, ChargeStatus, PaymentGateway
+from admitone.ticketing import queries, refunds
+from admitone.ticketing.errors import (
+    OrderNoLongerPayable,
+    OrderNotCompleted,
+    PaymentFailed,
+    RefundFailed,
+)
+from admitone.ticketing.models import Order, OrderStatus, Ticket, TicketStatus
+from admitone.ticketing.tickets_pdf import OrderPrint, TicketPrint, render_tickets_pdf
+from admitone.ticketing.transitions import announce, release_capacity, transition
+
+log = structlog.get_logger(__name__)
+
+CONFIRMATION_TEMPLATE = "order_confirmation"
+TICKET_CODE_BYTES = 16  # 128 bits
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    status: Literal["succeeded", "failed", "requires_action", "unknown"]
+    charge_id: str | None = None
+    reason: str | None = None
+    client_secret: str | None = None
+    payment_method: str | None = None
+
+
+def outcome_of(charge: Charge) -> PaymentOutcome:
+    status: Literal["succeeded", "failed", "requires_action"] = (
+        "succeeded"
+        if charge.status is ChargeStatus.SUCCEEDED
+        else "requires_action"
+        if charge.status is ChargeStatus.REQUIRES_ACTION
+        else "failed"
+    )
+    return PaymentOutcome(
+        status,
+        charge_id=charge.id,
+        reason=charge.failure_reason or ("card_declined" if status == "failed" else None),
+        client_secret=charge.client_secret,
+        payment_method=charge.payment_method,
+    )
+
+
+async def charge(gateway: PaymentGateway, request: ChargeRequest) -> PaymentOutcome:
+    """Call the gateway. Never inside a transaction: no lock may wait on the network."""
+    try:
+        return outcome_of(await gateway.create_charge(request))
+    except GatewayTimeout:
+        return PaymentOutcome("unknown", reason="timeout")
+    except GatewayError as exc:
+        return PaymentOutcome("failed", reason=exc.code)
+
+
+async def settle(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    settings: Settings,
+    order_id: uuid.UUID,
+    outcome: PaymentOutcome,
+    *,
+    access_token: str | None = None,
+) -> Order:
+    """Apply the gateway's answer to a pending order. Raises ``PaymentFailed`` (402) after
+    compensating a failed or unanswered payment."""
+    if outcome.status == "succeeded":
+        assert outcome.charge_id is not None
+        return await _settle_success(
+            uow, gateway, settings, order_id, outcome=outcome, access_token=access_token
+        )
+    if outcome.status == "requires_action":
+        await uow.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
+            .values(payment_reference=outcome.charge_id, updated_at=uow.clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return await queries.get_order(uow, order_id, tickets=True)
+    reason = outcome.reason or "payment_failed"
+    order = await fail_order(uow, order_id, reason, unknown=outcome.status == "unknown")
+    raise PaymentFailed(
+        _failure_message(reason),
+        details={"reason": reason, "order_id": str(order.id), "reference": order.reference},
+    )
+
+
+async def fail_order(
+    uow: UnitOfWork, order_id: uuid.UUID, reason: str, *, unknown: bool = False
+) -> Order:
+    """Compensate: ``failed`` and the capacity back. With ``unknown`` (a timeout) the money may
+    have moved anyway, so the order is also marked as owing a refund, checked after a delay."""
+    won = await transition(
+        uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason=reason
+    )
+    order = await queries.get_order(uow, order_id)
+    if won:
+        await release_capacity(uow, order)
+        await announce(uow, order, "failed", reason=reason)
+    if unknown:
+        await _owe_refund(uow, order_id, charge_id=None)
+        await refunds.schedule_refund(uow, order_id, delay=refunds.RECONCILE_DELAY)
+    return await queries.get_order(uow, order_id, tickets=True)
+
+
+async def mark_paid(
+    uow: UnitOfWork,
+    settings: Settings,
+    order_id: uuid.UUID,
+    *,
+    charge_id: str | None,
+    payment_method: str | None = None,
+    access_token: str | None = None,
+) -> Order | None:
+    """``pending`` -> ``paid``, tickets issued, confirmation email enqueued, in the caller's
+    transaction. None when the order was no longer pending (it expired or was cancelled)."""
+    now = uow.clock.now()
+    # Settled later than the purchase (payment intent), the first token is no longer known:
+    # a fresh one goes in the email and replaces it.
+    token = access_token or new_secret()
+    won = await transition(
+        uow,
+        order_id,
+        {OrderStatus.PENDING},
+        OrderStatus.PAID,
+        paid_at=now,
+        payment_reference=charge_id,
+        payment_method=payment_method,
+        access_token_hash=sha256_hex(token),
+    )
+    if not won:
+        return None
+    order = await queries.get_order(uow, order_id)
+    tickets = [
+        Ticket(
+            order_id=order.id,
+            event_id=order.event_id,
+            tier_id=line.tier_id,
+            position=position,
+            code=new_secret(TICKET_CODE_BYTES),
+            status=TicketStatus.VALID.value,
+            created_at=now,
+        )
+        for position, line in enumerate(line for line in order.lines for _ in range(line.quantity))
+    ]
+    uow.session.add_all(tickets)
+    await uow.flush()
+    await _send_confirmation(uow, settings, order, tickets, token)
+    await announce(uow, order, "paid")
+    return await queries.get_order(uow, order_id, tickets=True)
+
+
+async def _send_confirmation(
+    uow: UnitOfWork, settings: Settings, order: Order, tickets: list[Ticket], token: str
+) -> None:
+    event = await events_service.get_event_snapshot(uow, order.event_id)
+    names = {line.tier_id: line.tier_name for line in order.lines}
+    pdf = render_tickets_pdf(
+        OrderPrint(
+            reference=order.reference,
+            customer_name=order.customer_name,
+            event_name=event.name,
+            venue=event.venue,
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            tickets=[TicketPrint(t.code, names[t.tier_id]) for t in tickets],
+        )
+    )
+    total = Money(order.total_amount, order.currency).to_decimal_string()
+    await notifications_service.send_email(
+        uow,
+        to=order.customer_email,
+        template=CONFIRMATION_TEMPLATE,
+        context={
+            "name": order.customer_name,
+            "event_name": event.name,
+            "venue": event.venue,
+            "starts_at": event.starts_at.isoformat(),
+            "reference": order.reference,
+            "quantity": order.quantity,
+            "total": f"{total} {order.currency}",
+            "order_url": (
+                f"{settings.public_url.rstrip('/')}/api/orders/by-reference/"
+                f"{order.reference}?token={token}"
+            ),
+        },
+        attachments=[(f"tickets-{order.reference}.pdf", "application/pdf", pdf)],
+        related_type="order",
+        related_id=order.id,
+    )
+
+
+async def _settle_success(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    settings: Settings,
+    order_id: uuid.UUID,
+    *,
+    outcome: PaymentOutcome,
+    access_token: str | None,
+) -> Order:
+    try:
+        paid = await mark_paid(
+            uow,
+            settings,
+            order_id,
+            charge_id=outcome.charge_id,
+            payment_method=outcome.payment_method,
+            access_token=access_token,
+        )
+    except Exception:
+        # The money is in but the order could not be completed (its email could not be
+        # enqueued, say). An order is never paid without its confirmation, and money is never
+        # kept without an order: fail the order, give the seats back and refund in full.
+        log.exception("settlement_failed", order_id=str(order_id))
+        await uow.rollback()
+        order = await fail_order(uow, order_id, "settlement_failed")
+        await _owe_refund(uow, order_id, charge_id=outcome.charge_id)
+        await refunds.schedule_refund(uow, order_id)
+        refunded = await _refund_now(uow, gateway, order_id)
+        raise OrderNotCompleted(
+            details={
+                "order_id": str(order_id),
+                "reference": order.reference,
+                "refunded": refunded,
+            }
+        ) from None
+    if paid is not None:
+        return paid
+    # Expired or cancelled while the charge was in flight: it can no longer be paid.
+    await _owe_refund(uow, order_id, charge_id=outcome.charge_id)
+    await refunds.schedule_refund(uow, order_id)
+    order = await queries.get_order(uow, order_id)
+    refunded = await _refund_now(uow, gateway, order_id)
+    raise OrderNoLongerPayable(
+        details={
+            "order_id": str(order_id),
+            "reference": order.reference,
+            "status": order.status,
+            "refunded": refunded,
+        }
+    )
+
+
+async def _owe_refund(uow: UnitOfWork, order_id: uuid.UUID, *, charge_id: str | None) -> None:
+    values: dict[str, object] = {"refund_due": True, "updated_at": uow.clock.now()}
+    if charge_id is not None:
+        values["payment_reference"] = charge_id
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.refund_reference.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _refund_now(uow: UnitOfWork, gateway: PaymentGateway, order_id: uuid.UUID) -> bool:
+    """Try the refund at once (the job scheduled with it retries if this fails)."""
+    await uow.commit()
+    try:
+        order = await refunds.complete_refund(uow, gateway, order_id)
+    except RefundFailed:
+        await uow.rollback()
+        return False
+    return order.refund_reference is not None
+
+
+def _failure_message(reason: str) -> str:
+    if reason == "timeout":
+        return (
+            "The payment provider did not answer in time. The order was not completed and no "
+            "payment is kept: anything charged is refunded."
+        )
+    return "The payment did not go through; nothing was charged."

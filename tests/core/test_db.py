@@ -1,0 +1,134 @@
+"""The database layer on both backends: aware UTC datetimes, SQLite's pragmas, the unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from admitone.accounts.models import RefreshToken, User
+from admitone.core.db import Database
+from admitone.core.errors import Conflict
+from admitone.runtime import Runtime
+
+
+def new_user(at: datetime) -> User:
+    return User(
+        id=uuid.uuid4(),
+        email=f"{uuid.uuid4().hex[:8]}@example.com",
+        name="Time Traveller",
+        password_hash=None,
+        role="customer",
+        created_at=at,
+        updated_at=at,
+    )
+
+
+async def test_utc_datetimes_round_trip_aware(runtime: Runtime) -> None:
+    paris_summer = timezone(timedelta(hours=2))
+    moment = datetime(2026, 7, 14, 22, 30, 15, 123456, tzinfo=paris_summer)
+    user = new_user(moment)
+    async with runtime.unit_of_work() as uow:
+        uow.session.add(user)
+    async with runtime.unit_of_work(readonly=True) as uow:
+        stored = await uow.session.scalar(select(User.created_at).where(User.id == user.id))
+    assert stored == moment
+    assert stored is not None
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored.hour == 20
+
+
+async def test_datetimes_compare_in_time_order_across_offsets(runtime: Runtime) -> None:
+    early = new_user(datetime(2026, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=5))))  # 07:00Z
+    late = new_user(datetime(2026, 1, 1, 8, 0, tzinfo=UTC))
+    async with runtime.unit_of_work() as uow:
+        uow.session.add_all([early, late])
+    cutoff = datetime(2026, 1, 1, 7, 30, tzinfo=UTC)
+    async with runtime.unit_of_work(readonly=True) as uow:
+        after = (await uow.session.scalars(select(User.id).where(User.created_at > cutoff))).all()
+    assert list(after) == [late.id]
+
+
+async def test_naive_datetimes_are_refused(runtime: Runtime) -> None:
+    with pytest.raises(StatementError, match="naive datetimes"):
+        async with runtime.unit_of_work() as uow:
+            uow.session.add(new_user(datetime(2026, 1, 1)))
+            await uow.flush()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await database.dispose()
+
+
+async def test_foreign_keys_are_enforced(runtime: Runtime) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    orphan = RefreshToken(
+        id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        family_id=uuid.uuid4(),
+        token_hash="0" * 64,
+        created_at=at,
+        expires_at=at,
+    )
+    with pytest.raises(IntegrityError):
+        async with runtime.unit_of_work() as uow:
+            uow.session.add(orphan)
+
+
+class KeepsChanges(Conflict):
+    keeps_changes = True
+
+
+async def test_unit_of_work_rolls_back_on_error_and_runs_nothing_after(runtime: Runtime) -> None:
+    ran: list[str] = []
+
+    async def side_effect() -> None:
+        ran.append("side effect")
+
+    user = new_user(datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(Conflict):
+        async with runtime.unit_of_work() as uow:
+            uow.session.add(user)
+            await uow.flush()
+            uow.after_commit(side_effect)
+            raise Conflict()
+    async with runtime.unit_of_work(readonly=True) as uow:
+        assert await uow.session.get(User, user.id) is None
+    assert ran == []
+
+
+async def test_an_error_that_keeps_changes_commits_them(runtime: Runtime) -> None:
+    ran: list[str] = []
+
+    async def side_effect() -> None:
+        ran.append("side effect")
+
+    user = new_user(datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(KeepsChanges):
+        async with runtime.unit_of_work() as uow:
+            uow.session.add(user)
+            uow.after_commit(side_effect)
+            raise KeepsChanges()
+    async with runtime.unit_of_work(readonly=True) as uow:
+        assert await uow.session.get(User, user.id) is not None
+    assert ran == ["side effect"]
+
+
+async def test_ping_fails_on_an_unreachable_database() -> None:
+    database = Database("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
+    try:
+        with pytest.raises(OSError):
+            await database.ping()
+    finally:
+        await database.dispose()

@@ -1,0 +1,121 @@
+"""Helpers of the ledger tests: money movements recorded the way payments will record them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from admitone.ledger import service as ledger
+from admitone.ledger.models import JournalEntry
+from admitone.ledger.reports import LineView
+from admitone.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One order of one event of one organizer, with fresh gateway references."""
+
+    organizer_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    order_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    currency: str = "USD"
+
+    def ids(self) -> dict[str, object]:
+        return {
+            "organizer_id": self.organizer_id,
+            "event_id": self.event_id,
+            "order_id": self.order_id,
+            "currency": self.currency,
+        }
+
+    def another_order(self) -> Sale:
+        return Sale(self.organizer_id, self.event_id, uuid.uuid4(), self.currency)
+
+
+def ref(prefix: str = "pi") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+async def capture(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    async with runtime.unit_of_work() as uow:
+        return await ledger.record_payment_captured(
+            uow,
+            organizer_id=sale.organizer_id,
+            event_id=sale.event_id,
+            order_id=sale.order_id,
+            amount=amount,
+            currency=sale.currency,
+            gateway_ref=gateway_ref,
+        )
+
+
+async def fee(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    async with runtime.unit_of_work() as uow:
+        return await ledger.record_processing_fee(
+            uow,
+            organizer_id=sale.organizer_id,
+            event_id=sale.event_id,
+            order_id=sale.order_id,
+            fee=amount,
+            currency=sale.currency,
+            gateway_ref=gateway_ref,
+        )
+
+
+async def refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    async with runtime.unit_of_work() as uow:
+        return await ledger.record_refund(
+            uow,
+            organizer_id=sale.organizer_id,
+            event_id=sale.event_id,
+            order_id=sale.order_id,
+            amount=amount,
+            currency=sale.currency,
+            gateway_ref=gateway_ref,
+        )
+
+
+async def late_payment(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    async with runtime.unit_of_work() as uow:
+        return await ledger.record_late_payment(
+            uow,
+            organizer_id=sale.organizer_id,
+            event_id=sale.event_id,
+            order_id=sale.order_id,
+            amount=amount,
+            currency=sale.currency,
+            gateway_ref=gateway_ref,
+        )
+
+
+async def late_refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    async with runtime.unit_of_work() as uow:
+        return await ledger.record_late_payment_refunded(
+            uow,
+            organizer_id=sale.organizer_id,
+            event_id=sale.event_id,
+            order_id=sale.order_id,
+            amount=amount,
+            currency=sale.currency,
+            gateway_ref=gateway_ref,
+        )
+
+
+async def lines(runtime: Runtime, entry: JournalEntry) -> list[tuple[str, int, int]]:
+    """(account code, debit, credit) of each line, in order."""
+    async with runtime.unit_of_work(readonly=True) as uow:
+        views: list[LineView] = await ledger.lines_of(uow, entry.id)
+    return [(v.code, v.debit, v.credit) for v in views]
+
+
+async def all_entries(runtime: Runtime) -> list[JournalEntry]:
+    async with runtime.unit_of_work(readonly=True) as uow:
+        stmt = select(JournalEntry).order_by(JournalEntry.posted_at, JournalEntry.key)
+        return list((await uow.session.scalars(stmt)).all())
+
+
+async def gateway_balance(runtime: Runtime, sale: Sale) -> int:
+    async with runtime.unit_of_work(readonly=True) as uow:
+        return await ledger.gateway_balance(uow, sale.organizer_id, sale.currency)
