@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me-in-production"  # noqa: S105 - refused in production
@@ -81,11 +81,20 @@ class Settings(BaseSettings):
     # Purchases (admitone.ticketing) and payments (admitone.payments)
     payment_timeout_minutes: int = Field(default=15, ge=1)
     max_tickets_per_order: int = Field(default=10, ge=1)
-    payment_gateway: Literal["fake"] = "fake"  # the Stripe adapter comes with its own issue
+    payment_gateway: Literal["fake", "stripe"] = "fake"
     fake_gateway_latency_ms: float = Field(default=0.0, ge=0)
     # Seed 001's purchase body has no payment method; the fake then charges this test card.
     # None makes such orders wait for the payment-intent flow instead (seed 002).
     fake_gateway_default_payment_method: str | None = "pm_card_visa"
+    # Stripe (admitone.payments.stripe_gateway). SecretStr keeps the keys out of reprs and logs.
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    # Per attempt; the SDK retries a timed-out request (same idempotency key) up to
+    # stripe_max_network_retries times, so the worst case is about (retries + 1) x timeout.
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
 
     # Live updates (admitone.realtime)
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
@@ -105,6 +114,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ADMITONE_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_LENGTH} characters when ADMITONE_ENV=production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _stripe_needs_its_key(self) -> Settings:
+        if self.payment_gateway == "stripe" and self.stripe_secret_key is None:
+            raise ValueError(
+                "ADMITONE_STRIPE_SECRET_KEY must be set when ADMITONE_PAYMENT_GATEWAY=stripe"
             )
         return self
 

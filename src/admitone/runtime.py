@@ -48,7 +48,11 @@ class Runtime:
             bus=build_bus(settings),
             email_sender=email_sender or build_email_sender(settings),
             gateway=gateway or build_gateway(settings),
-            redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
+            redis=(
+                Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+                if settings.redis_url
+                else None
+            ),
         )
 
     def unit_of_work(self, *, readonly: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:

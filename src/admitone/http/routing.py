@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
 from admitone.core.actor import ANONYMOUS, acting_as
+from admitone.http.responses import errors
 from admitone.runtime import Runtime
 
 _READONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -37,4 +38,6 @@ class UnitOfWorkRoute(APIRoute):
 def api_router(**kwargs: Any) -> APIRouter:
     """The router of every domain's ``api`` module: each call runs in one unit of work, under
     ``/api`` (declared here, not at inclusion, so route paths in logs and metrics are whole)."""
-    return APIRouter(route_class=UnitOfWorkRoute, prefix="/api", **kwargs)
+    # Every API route can answer a malformed body (400) and the per-client limit (429).
+    responses = {**errors(400, 429), **kwargs.pop("responses", {})}
+    return APIRouter(route_class=UnitOfWorkRoute, prefix="/api", responses=responses, **kwargs)
