@@ -22,6 +22,7 @@ from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
+from admitone.payments.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
 from admitone.ticketing.api import router as ticketing_router
@@ -72,6 +73,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         jobs_router,
         activity_router,
         ledger_router,
+        payments_router,
         realtime_router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])

@@ -8,6 +8,7 @@ from admitone.events import models as events_models
 from admitone.jobs import models as jobs_models
 from admitone.ledger import models as ledger_models
 from admitone.notifications import models as notifications_models
+from admitone.payments import models as payments_models
 from admitone.ticketing import models as ticketing_models
 
 metadata = Base.metadata
@@ -20,5 +21,6 @@ __all__ = [
     "ledger_models",
     "metadata",
     "notifications_models",
+    "payments_models",
     "ticketing_models",
 ]

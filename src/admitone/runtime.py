@@ -63,6 +63,10 @@ class Runtime:
 
     async def close(self) -> None:
         await self.bus.close()
+        # Gateways that own an HTTP client (Stripe) close it; the in-memory fake has nothing.
+        close_gateway = getattr(self.gateway, "aclose", None)
+        if close_gateway is not None:
+            await close_gateway()
         if self.redis is not None:
             await self.redis.aclose()
         await self.database.dispose()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,3 +94,10 @@ def decode_access_token(secret: str, token: str, now: datetime) -> AccessClaims:
     if expires_at <= now:
         raise InvalidToken("The access token has expired.", details={"reason": "expired"})
     return AccessClaims(user_id, role, expires_at)
+
+
+def derive_token(secret: str, purpose: str, subject: uuid.UUID) -> str:
+    """A secret only the server can compute, for links sent by email: it needs no storage, so
+    any later step (a webhook, a retried email) can put the same token in front of the buyer."""
+    digest = hmac.new(secret.encode(), purpose.encode() + b":" + subject.bytes, hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")

@@ -1,10 +1,11 @@
-"""Build the configured gateway (the Stripe adapter arrives with its own issue)."""
+"""Build the configured gateway: the in-memory fake (the default) or Stripe."""
 
 from __future__ import annotations
 
 from admitone.config import Settings
 from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import PaymentGateway
+from admitone.payments.stripe_gateway import StripeGateway
 
 
 def build_gateway(settings: Settings) -> PaymentGateway:
@@ -13,4 +14,6 @@ def build_gateway(settings: Settings) -> PaymentGateway:
             latency_seconds=settings.fake_gateway_latency_ms / 1000,
             default_payment_method=settings.fake_gateway_default_payment_method,
         )
+    if settings.payment_gateway == "stripe":
+        return StripeGateway.from_settings(settings)
     raise ValueError(f"unknown payment gateway {settings.payment_gateway!r}")

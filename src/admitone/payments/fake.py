@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import secrets
 from dataclasses import replace
 from itertools import count
 from typing import Literal
@@ -53,6 +54,9 @@ class FakeGateway:
         self._charge_keys: dict[str, tuple[str, str]] = {}  # key -> (request digest, charge id)
         self._refund_keys: dict[str, tuple[str, str]] = {}
         self._ids = count(1)
+        # Stripe's ids are unique across every client; so are these across processes (two app
+        # processes in one test share a database and its ledger, keyed by these ids).
+        self._instance = secrets.token_hex(3)
         self.calls: list[str] = []
 
     # -- test controls and inspection -------------------------------------------------------
@@ -109,7 +113,7 @@ class FakeGateway:
         if outcome == "unavailable":
             raise GatewayUnavailable()
         charge = Charge(
-            id=f"pi_fake_{next(self._ids):06d}",
+            id=f"pi_fake_{self._instance}{next(self._ids):06d}",
             amount=request.amount,
             currency=request.currency,
             status=ChargeStatus.SUCCEEDED,
@@ -193,7 +197,7 @@ class FakeGateway:
         if not 0 < wanted <= left:
             raise GatewayError("amount_too_large", "the refund exceeds what is left to refund")
         refund = Refund(
-            id=f"re_fake_{next(self._ids):06d}",
+            id=f"re_fake_{self._instance}{next(self._ids):06d}",
             charge_id=charge_id,
             amount=wanted,
             currency=charge.currency,

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ChargeStatus(StrEnum):
     SUCCEEDED = "succeeded"
+    # Not final yet: the buyer must act (``client_secret`` set), or the provider is still
+    # processing (no client secret); the outcome arrives later (webhook, ``retrieve_charge``).
     REQUIRES_ACTION = "requires_action"
     FAILED = "failed"
 
@@ -32,6 +34,9 @@ class ChargeRequest:
     # Strings only (Stripe's rule). The Stripe adapter also stores the idempotency key here so
     # that ``find_charge`` can search for a charge whose answer was lost.
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The provider's customer of a signed-in buyer (see ``CustomerGateway``); None for guests
+    # and for gateways without customers.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +90,25 @@ class PaymentGateway(Protocol):
     ) -> Refund:
         """Refund ``amount`` (default: what is left) of a succeeded charge. The same key answers
         the same refund and never moves money twice."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRequest:
+    user_id: str
+    email: str
+    name: str
+    # Derived from the user, so two racing first purchases create one customer at the provider.
+    idempotency_key: str
+
+
+@runtime_checkable
+class CustomerGateway(Protocol):
+    """A gateway that keeps customers (Stripe). Optional: a gateway without it charges every
+    buyer as a guest."""
+
+    name: str
+
+    async def create_customer(self, request: CustomerRequest) -> str:
+        """Create the customer and answer its id; the same key answers the same customer."""
         ...

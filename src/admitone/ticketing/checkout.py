@@ -25,10 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import Conflict
-from admitone.core.ids import new_secret, sha256_hex, short_reference
+from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
+from admitone.payments import customers as payment_customers
 from admitone.payments.gateway import ChargeRequest, PaymentGateway
 from admitone.ticketing import expiry, queries, settlement
+from admitone.ticketing.access import order_access_token
 from admitone.ticketing.errors import (
     IdempotencyKeyReused,
     InvalidOrderQuantity,
@@ -73,6 +75,19 @@ async def purchase(
     order = placed.order
     if not placed.created or order.status != OrderStatus.PENDING:
         return placed  # a replay, or a free order settled on the spot
+    await uow.commit()
+    # A signed-in buyer pays as their provider customer (created at the first purchase).
+    customer_id = (
+        await payment_customers.ensure_customer(
+            uow,
+            gateway,
+            user_id=request.buyer_user_id,
+            email=request.customer_email,
+            name=request.customer_name,
+        )
+        if request.buyer_user_id is not None
+        else None
+    )
     charge_request = ChargeRequest(
         amount=order.total_amount,
         currency=order.currency,
@@ -80,8 +95,8 @@ async def purchase(
         payment_method=request.payment_method,
         description=f"admitone order {order.reference}",
         metadata={"order_id": str(order.id), "reference": order.reference},
+        customer_id=customer_id,
     )
-    await uow.commit()
     outcome = await settlement.charge(gateway, charge_request)
     settled = await settlement.settle(
         uow, gateway, settings, order.id, outcome, access_token=placed.access_token
@@ -115,9 +130,10 @@ async def place_order(
         return await _reserve(
             uow, settings, request, wanted=wanted, key=key, digest=digest, gateway_name=gateway_name
         )
-    except _LostRace:
+    except (_LostRace, PendingOrderExists):
         await uow.rollback()
-    # Another request won a unique index since the checks above: find out which one.
+    # Another request won a unique index, or committed its pending order, since the checks
+    # above: a replay of this very request must still answer its order, not a conflict.
     if request.idempotency_key:
         existing = await queries.find_by_idempotency_key(uow, key, request.idempotency_key)
         if existing is not None:
@@ -168,10 +184,11 @@ async def _reserve(
     await events_service.reserve(uow, request.event_id, lines)
 
     now = uow.clock.now()
-    token = new_secret()
+    order_id = uuid.uuid4()
+    token = order_access_token(settings, order_id)
     tiers = {tier.id: tier for tier in event.tiers}
     order = Order(
-        id=uuid.uuid4(),
+        id=order_id,
         reference=_reference(),
         event_id=event.id,
         buyer_user_id=request.buyer_user_id,

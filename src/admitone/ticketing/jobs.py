@@ -7,7 +7,7 @@ import uuid
 import structlog
 
 from admitone.jobs.registry import JobContext, cron, job_handler
-from admitone.ticketing import expiry, queries, refunds
+from admitone.ticketing import books, expiry, queries, refunds
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +29,25 @@ async def refund_order_job(ctx: JobContext) -> None:
         await refunds.complete_refund(
             uow, ctx.runtime.gateway, uuid.UUID(str(ctx.args["order_id"]))
         )
+
+
+class FeeNotKnownYet(Exception):
+    pass
+
+
+# Stripe settles the balance transaction (and so the fee) shortly after the payment; a day of
+# retries covers a slow one.
+@job_handler(books.RECORD_FEE_JOB, max_attempts=20, backoff_base=60.0, backoff_cap=3600.0)
+async def record_fee_job(ctx: JobContext) -> None:
+    """Post the processing fee of a charge whose fee was not known when it was settled. The
+    gateway is asked outside any transaction; the posting is idempotent on the charge."""
+    charge_id = str(ctx.args["charge_id"])
+    charge = await ctx.runtime.gateway.retrieve_charge(charge_id)
+    if charge.fee is None:
+        raise FeeNotKnownYet(charge_id)
+    async with ctx.runtime.unit_of_work() as uow:
+        order = await queries.get_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+        await books.processing_fee(uow, order, charge_id=charge_id, fee=charge.fee)
 
 
 @job_handler(SWEEP_ORDERS_JOB, queue="scheduled", max_attempts=1)

@@ -17,18 +17,23 @@ import structlog
 from sqlalchemy import func, update
 
 from admitone.core.db import UnitOfWork
+from admitone.core.money import Money
+from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
+from admitone.notifications import service as notifications_service
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import ChargeStatus, PaymentGateway
-from admitone.ticketing import queries
+from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
+from admitone.ticketing import books, queries
 from admitone.ticketing.errors import RefundFailed
 from admitone.ticketing.idempotency import charge_key, refund_key
 from admitone.ticketing.models import Order, OrderStatus
-from admitone.ticketing.transitions import announce, release_capacity, transition
+from admitone.ticketing.transitions import announce, release_capacity, transition, void_tickets
 
 log = structlog.get_logger(__name__)
 
 REFUND_ORDER_JOB = "ticketing.refund_order"
+LATE_REFUND_TEMPLATE = "late_payment_refunded"
+ALREADY_REFUNDED = "charge_already_refunded"  # Stripe's code, and the fake's
 # After a timeout the charge request may still be in flight at the provider; looking it up
 # later than this avoids concluding "nothing was charged" while it is still landing.
 RECONCILE_DELAY = timedelta(minutes=5)
@@ -54,19 +59,47 @@ async def complete_refund(uow: UnitOfWork, gateway: PaymentGateway, order_id: uu
     if not order.refund_due:
         return await queries.get_order(uow, order_id, tickets=True)
     charge_id = order.payment_reference
+    # A paid order being cancelled was posted as revenue when it was paid; anything else owing
+    # a refund holds money that was never the organizer's (a late payment).
+    late = order.status != OrderStatus.REFUNDING
     await uow.commit()
+    charge: Charge | None = None
     try:
         if charge_id is None:
             # The charge's answer never came: ask whether money moved under the order's key.
             charge = await gateway.find_charge(charge_key(order_id))
+        elif late:
+            # Its amount and fee go to the ledger with the refund, whoever saw it first.
+            charge = await gateway.retrieve_charge(charge_id)
+        if charge_id is None or late:
             if charge is None or charge.status is not ChargeStatus.SUCCEEDED:
                 return await _nothing_to_refund(uow, order_id)
             charge_id = charge.id
         refund = await gateway.refund(charge_id, idempotency_key=refund_key(order_id))
     except GatewayError as exc:
+        if exc.code == ALREADY_REFUNDED and charge_id is not None:
+            # Our own key would have answered our own refund: this one was made elsewhere.
+            return await _refunded_elsewhere(uow, order_id, charge_id, charge)
         log.warning("refund_failed", order_id=str(order_id), reason=exc.code)
         raise RefundFailed(details={"reason": exc.code, "order_id": str(order_id)}) from exc
-    return await _record_refund(uow, order_id, charge_id, refund.id)
+    return await record_refund(uow, order_id, charge_id, refund.id, refund.amount, charge=charge)
+
+
+async def _refunded_elsewhere(
+    uow: UnitOfWork, order_id: uuid.UUID, charge_id: str, charge: Charge | None
+) -> Order:
+    """Refunded outside admitone (Stripe's dashboard) and its webhook not in yet: settle it with
+    a reference of our own, the same one reconciliation and the webhook fallback use."""
+    amount = charge.amount_refunded if charge else None
+    if not amount:
+        amount = (await queries.get_order(uow, order_id)).total_amount
+    return await record_refund(
+        uow, order_id, charge_id, external_refund_ref(charge_id), amount, charge=charge
+    )
+
+
+def external_refund_ref(charge_id: str) -> str:
+    return f"{charge_id}-refund"
 
 
 async def _nothing_to_refund(uow: UnitOfWork, order_id: uuid.UUID) -> Order:
@@ -79,9 +112,18 @@ async def _nothing_to_refund(uow: UnitOfWork, order_id: uuid.UUID) -> Order:
     return await queries.get_order(uow, order_id, tickets=True)
 
 
-async def _record_refund(
-    uow: UnitOfWork, order_id: uuid.UUID, charge_id: str, refund_id: str
+async def record_refund(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    charge_id: str,
+    refund_id: str,
+    amount: int,
+    *,
+    charge: Charge | None = None,
 ) -> Order:
+    """Record a refund the gateway has made, in the caller's transaction: exactly one caller
+    (the refund job, a cancel, a ``charge.refunded`` webhook) wins the update below, and only
+    the winner releases capacity, posts the ledger and tells the buyer."""
     now = uow.clock.now()
     won = await uow.session.scalar(
         update(Order)
@@ -103,6 +145,86 @@ async def _record_refund(
         ):
             await release_capacity(uow, order)
             order = await queries.get_order(uow, order_id)
+            await books.refund_issued(uow, order, refund_id=refund_id, amount=amount)
+        else:
+            # A late payment (or one whose order could not be completed) went back. Posting
+            # it is idempotent: usually its webhook or settlement posted it already.
+            await books.late_payment(
+                uow,
+                order,
+                charge_id=charge_id,
+                amount=charge.amount if charge else order.total_amount,
+                fee=charge.fee if charge else None,
+            )
+            await books.late_payment_refunded(uow, order, refund_id=refund_id, amount=amount)
+            try:
+                # The refund is recorded whatever happens to its email: the money moved.
+                async with uow.session.begin_nested():
+                    await _tell_buyer(uow, order, amount)
+            except Exception:
+                log.exception("late_refund_email_failed", order_id=str(order_id))
         # Also for an order that had already failed or expired: the money went back.
         await announce(uow, order, "refunded")
     return await queries.get_order(uow, order_id, tickets=True)
+
+
+async def _tell_buyer(uow: UnitOfWork, order: Order, amount: int) -> None:
+    """Money that arrived too late is never kept silently: the buyer learns it went back."""
+    event = await events_service.get_event_snapshot(uow, order.event_id)
+    await notifications_service.send_email(
+        uow,
+        to=order.customer_email,
+        template=LATE_REFUND_TEMPLATE,
+        context={
+            "name": order.customer_name,
+            "event_name": event.name,
+            "reference": order.reference,
+            "status": order.status,
+            "amount": f"{Money(amount, order.currency).to_decimal_string()} {order.currency}",
+        },
+        related_type="order",
+        related_id=order.id,
+    )
+
+
+async def record_refund_made_elsewhere(
+    uow: UnitOfWork, order_id: uuid.UUID, *, charge: Charge, refund_id: str | None
+) -> Order:
+    """Settle a refund admitone did not start (Stripe's dashboard), in the caller's transaction:
+    a paid order is refunded (tickets void, capacity back, ledger refund); money that arrived
+    for an order that could not take it settles as a refunded late payment. Idempotent."""
+    order = await queries.get_order(uow, order_id)
+    if order.refund_reference is not None:
+        return await queries.get_order(uow, order_id, tickets=True)
+    now = uow.clock.now()
+    if order.status == OrderStatus.PENDING and await transition(
+        uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason="refunded"
+    ):
+        # Its success never reached us and the money is already back: the order cannot be paid.
+        order = await queries.get_order(uow, order_id)
+        await release_capacity(uow, order)
+        await announce(uow, order, "failed", reason="refunded")
+    if order.status == OrderStatus.PAID and await transition(
+        uow, order_id, {OrderStatus.PAID}, OrderStatus.REFUNDING, cancelled_at=now
+    ):
+        await void_tickets(uow, order_id)
+        order = await queries.get_order(uow, order_id)
+        await announce(uow, order, "cancelled", partial=False)
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.refund_reference.is_(None))
+        .values(
+            refund_due=True,
+            payment_reference=func.coalesce(Order.payment_reference, charge.id),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return await record_refund(
+        uow,
+        order_id,
+        charge.id,
+        refund_id or external_refund_ref(charge.id),
+        charge.amount_refunded or order.total_amount,
+        charge=charge,
+    )

@@ -9,7 +9,16 @@ from admitone.ticketing import queries
 from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult, place_order, purchase
 from admitone.ticketing.confirmation import pay_order
+from admitone.ticketing.errors import OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
+from admitone.ticketing.idempotency import charge_key
+from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.payment_lookup import (
+    OrderPayment,
+    by_payment_reference,
+    payment_of,
+    to_reconcile,
+)
 from admitone.ticketing.queries import (
     Viewer,
     list_for_buyer,
@@ -17,18 +26,37 @@ from admitone.ticketing.queries import (
     order_by_reference,
     order_for_viewer,
 )
-from admitone.ticketing.refunds import complete_refund
-from admitone.ticketing.settlement import PaymentOutcome, mark_paid, outcome_of, settle
+from admitone.ticketing.refunds import (
+    complete_refund,
+    record_refund_made_elsewhere,
+    schedule_refund,
+)
+from admitone.ticketing.settlement import (
+    PaymentOutcome,
+    SuccessResult,
+    fail_order,
+    mark_paid,
+    outcome_of,
+    record_success,
+    settle,
+)
 
 __all__ = [
+    "OrderNotPayable",
+    "OrderPayment",
+    "OrderStatus",
     "PaymentOutcome",
     "PurchaseRequest",
     "PurchaseResult",
+    "SuccessResult",
     "Viewer",
+    "by_payment_reference",
     "cancel_order",
+    "charge_key",
     "complete_refund",
     "event_has_paid_orders",
     "expire_order",
+    "fail_order",
     "list_for_buyer",
     "list_for_event",
     "mark_paid",
@@ -37,9 +65,14 @@ __all__ = [
     "orders_due_for_expiry",
     "outcome_of",
     "pay_order",
+    "payment_of",
     "place_order",
     "purchase",
+    "record_refund_made_elsewhere",
+    "record_success",
+    "schedule_refund",
     "settle",
+    "to_reconcile",
 ]
 
 

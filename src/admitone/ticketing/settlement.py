@@ -21,7 +21,8 @@ from admitone.events import service as events_service
 from admitone.notifications import service as notifications_service
 from admitone.payments.errors import GatewayError, GatewayTimeout
 from admitone.payments.gateway import Charge, ChargeRequest, ChargeStatus, PaymentGateway
-from admitone.ticketing import queries, refunds
+from admitone.ticketing import books, queries, refunds
+from admitone.ticketing.access import order_access_token
 from admitone.ticketing.errors import (
     OrderNoLongerPayable,
     OrderNotCompleted,
@@ -45,6 +46,18 @@ class PaymentOutcome:
     reason: str | None = None
     client_secret: str | None = None
     payment_method: str | None = None
+    amount: int | None = None  # what the gateway took, when it says
+    fee: int | None = None  # its processing fee, once known
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessResult:
+    """What a succeeded payment did to its order: ``paid`` it, found it ``already_paid`` by
+    this very charge (a replay), or found it no longer payable, so the money is owed back
+    (``late``: posted to the ledger as a late payment, its refund job enqueued)."""
+
+    order: Order
+    effect: Literal["paid", "already_paid", "late"]
 
 
 def outcome_of(charge: Charge) -> PaymentOutcome:
@@ -61,6 +74,8 @@ def outcome_of(charge: Charge) -> PaymentOutcome:
         reason=charge.failure_reason or ("card_declined" if status == "failed" else None),
         client_secret=charge.client_secret,
         payment_method=charge.payment_method,
+        amount=charge.amount,
+        fee=charge.fee,
     )
 
 
@@ -132,13 +147,16 @@ async def mark_paid(
     charge_id: str | None,
     payment_method: str | None = None,
     access_token: str | None = None,
+    amount: int | None = None,
+    fee: int | None = None,
 ) -> Order | None:
-    """``pending`` -> ``paid``, tickets issued, confirmation email enqueued, in the caller's
-    transaction. None when the order was no longer pending (it expired or was cancelled)."""
+    """``pending`` -> ``paid``, tickets issued, confirmation email enqueued and the payment
+    posted to the ledger, in the caller's transaction. None when the order was no longer
+    pending (it expired or was cancelled)."""
     now = uow.clock.now()
-    # Settled later than the purchase (payment intent), the first token is no longer known:
-    # a fresh one goes in the email and replaces it.
-    token = access_token or new_secret()
+    # The token is derived, not stored, so settling later (a webhook, reconciliation) puts the
+    # very token the guest already holds in the email instead of replacing it.
+    token = access_token or order_access_token(settings, order_id)
     won = await transition(
         uow,
         order_id,
@@ -166,6 +184,10 @@ async def mark_paid(
     ]
     uow.session.add_all(tickets)
     await uow.flush()
+    if charge_id is not None and order.total_amount > 0:
+        await books.payment_captured(
+            uow, order, charge_id=charge_id, amount=amount or order.total_amount, fee=fee
+        )
     await _send_confirmation(uow, settings, order, tickets, token)
     await announce(uow, order, "paid")
     return await queries.get_order(uow, order_id, tickets=True)
@@ -211,6 +233,51 @@ async def _send_confirmation(
     )
 
 
+async def record_success(
+    uow: UnitOfWork,
+    settings: Settings,
+    order_id: uuid.UUID,
+    outcome: PaymentOutcome,
+    *,
+    access_token: str | None = None,
+) -> SuccessResult:
+    """Apply a succeeded charge to its order in the caller's transaction, without calling the
+    gateway (webhooks and reconciliation call this; the refund of a late payment is a job)."""
+    charge_id = outcome.charge_id
+    assert charge_id is not None
+    paid = await mark_paid(
+        uow,
+        settings,
+        order_id,
+        charge_id=charge_id,
+        payment_method=outcome.payment_method,
+        access_token=access_token,
+        amount=outcome.amount,
+        fee=outcome.fee,
+    )
+    if paid is not None:
+        return SuccessResult(paid, "paid")
+    order = await queries.get_order(uow, order_id, tickets=True)
+    if order.payment_reference == charge_id and order.status in _SETTLED_BY_PAYMENT:
+        return SuccessResult(order, "already_paid")
+    # Expired, cancelled or failed while the charge was in flight: it can no longer be paid.
+    await books.late_payment(
+        uow,
+        order,
+        charge_id=charge_id,
+        amount=outcome.amount or order.total_amount,
+        fee=outcome.fee,
+    )
+    await _owe_refund(uow, order_id, charge_id=charge_id)
+    await refunds.schedule_refund(uow, order_id)
+    return SuccessResult(await queries.get_order(uow, order_id, tickets=True), "late")
+
+
+_SETTLED_BY_PAYMENT = frozenset(
+    {OrderStatus.PAID.value, OrderStatus.REFUNDING.value, OrderStatus.REFUNDED.value}
+)
+
+
 async def _settle_success(
     uow: UnitOfWork,
     gateway: PaymentGateway,
@@ -221,14 +288,7 @@ async def _settle_success(
     access_token: str | None,
 ) -> Order:
     try:
-        paid = await mark_paid(
-            uow,
-            settings,
-            order_id,
-            charge_id=outcome.charge_id,
-            payment_method=outcome.payment_method,
-            access_token=access_token,
-        )
+        result = await record_success(uow, settings, order_id, outcome, access_token=access_token)
     except Exception:
         # The money is in but the order could not be completed (its email could not be
         # enqueued, say). An order is never paid without its confirmation, and money is never
@@ -246,12 +306,9 @@ async def _settle_success(
                 "refunded": refunded,
             }
         ) from None
-    if paid is not None:
-        return paid
-    # Expired or cancelled while the charge was in flight: it can no longer be paid.
-    await _owe_refund(uow, order_id, charge_id=outcome.charge_id)
-    await refunds.schedule_refund(uow, order_id)
-    order = await queries.get_order(uow, order_id)
+    if result.effect != "late":
+        return result.order
+    order = result.order
     refunded = await _refund_now(uow, gateway, order_id)
     raise OrderNoLongerPayable(
         details={

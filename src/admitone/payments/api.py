@@ -1,0 +1,65 @@
+"""Thin HTTP layer of payments: Stripe's webhook endpoint and an order's payment intent."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from admitone.core.money import Money
+from admitone.http.deps import AppSettings, OptionalUser, Uow, get_runtime, public
+from admitone.http.responses import errors
+from admitone.http.routing import api_router
+from admitone.payments import service, webhooks
+from admitone.payments.schemas import PaymentIntentOut, WebhookAck
+from admitone.runtime import Runtime
+from admitone.ticketing import service as ticketing_service
+
+router = api_router(tags=["payments"])
+
+AppRuntime = Annotated[Runtime, Depends(get_runtime)]
+
+
+@router.post("/webhooks/stripe", responses=errors(400, 429, 503))
+@public
+async def stripe_webhook(
+    request: Request,
+    uow: Uow,
+    settings: AppSettings,
+    stripe_signature: Annotated[str | None, Header(max_length=2000)] = None,
+) -> WebhookAck:
+    """Stripe's events (signed; a bad or stale signature is a 400 with no effect). A replayed
+    event answers 200 and changes nothing."""
+    event = webhooks.verify(await request.body(), stripe_signature, settings)
+    return WebhookAck(outcome=await webhooks.process(uow, settings, event))
+
+
+@router.post("/orders/{order_id}/payment-intent", responses=errors(404, 409, 422, 503))
+@public
+async def payment_intent(
+    order_id: uuid.UUID,
+    *,
+    uow: Uow,
+    runtime: AppRuntime,
+    settings: AppSettings,
+    user: OptionalUser,
+    token: Annotated[
+        str | None,
+        Query(max_length=200, description="A guest's order token, from the purchase."),
+    ] = None,
+) -> PaymentIntentOut:
+    """The client secret of a pending order's payment intent, for Stripe.js to confirm in the
+    browser (the purchase answer carries it too; this fetches it again, after a reload say).
+    For the order's buyer or a guest with its token; 409 when the order waits for no payment."""
+    viewer = ticketing_service.Viewer(user_id=user.id if user else None, access_token=token)
+    intent = await service.payment_intent_for(uow, runtime.gateway, settings, order_id, viewer)
+    return PaymentIntentOut(
+        order_id=intent.order_id,
+        payment_intent_id=intent.intent_id,
+        status=intent.status,
+        client_secret=intent.client_secret,
+        publishable_key=intent.publishable_key,
+        amount=Money(intent.amount, intent.currency).to_decimal_string(),
+        currency=intent.currency,
+    )

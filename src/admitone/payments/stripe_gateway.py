@@ -1,0 +1,312 @@
+"""The ``PaymentGateway`` on Stripe, through the official SDK's async client.
+
+A charge is a PaymentIntent. With a payment method it is confirmed in the same call (seed 001's
+synchronous charge); without one it answers ``requires_action`` with the client secret that
+Stripe.js confirms in the browser (seed 002). The intent's metadata carries the order and the
+idempotency key, so ``find_charge`` can look up, by Stripe's Search API, a charge whose answer
+was lost. The processing fee is the fee of the latest charge's balance transaction, expanded in
+the same call.
+
+Every money-moving call carries the caller's idempotency key, so the SDK's own retries
+(connection errors, timeouts, 409, 5xx; ``max_network_retries``) and the caller's later retries
+never charge or refund twice. Each attempt has ``timeout_seconds``. Errors are mapped in
+``stripe_errors``. Nothing here logs a key, a card or a client secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
+import stripe
+import structlog
+
+from admitone.config import Settings
+from admitone.payments.errors import GatewayError
+from admitone.payments.gateway import (
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    CustomerRequest,
+    Refund,
+)
+from admitone.payments.stripe_errors import decline_reason, to_gateway_error
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        CustomerCreateParams,
+        PaymentIntentConfirmParams,
+        PaymentIntentCreateParams,
+        RefundCreateParams,
+    )
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+# The fee lives on the charge's balance transaction; expanding it saves a second round trip.
+FEE_PATH = "latest_charge.balance_transaction"
+IDEMPOTENCY_METADATA_KEY = "idempotency_key"
+_WAITING = frozenset({"requires_action", "requires_confirmation", "requires_payment_method"})
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        timeout_seconds: float = 10.0,
+        max_network_retries: int = 2,
+        http_client: stripe.HTTPClient | None = None,
+    ) -> None:
+        # At DEBUG the SDK logs whole request bodies (buyers' emails and names, payment method
+        # ids): whatever the application's level, the SDK's own logger stops at INFO.
+        sdk_log = logging.getLogger("stripe")
+        sdk_log.setLevel(max(sdk_log.level, logging.INFO))
+        self._http = http_client or stripe.HTTPXClient(timeout=timeout_seconds)
+        self._client = stripe.StripeClient(
+            secret_key,
+            http_client=self._http,
+            base_addresses={"api": api_base},
+            max_network_retries=max_network_retries,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripeGateway:
+        if settings.stripe_secret_key is None:
+            raise ValueError("ADMITONE_STRIPE_SECRET_KEY is not set")
+        return cls(
+            settings.stripe_secret_key.get_secret_value(),
+            api_base=settings.stripe_api_base,
+            timeout_seconds=settings.stripe_timeout_seconds,
+            max_network_retries=settings.stripe_max_network_retries,
+        )
+
+    def __repr__(self) -> str:
+        return "StripeGateway()"  # never the key
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it bare
+
+    # -- PaymentGateway ---------------------------------------------------------------------
+
+    async def create_charge(self, request: ChargeRequest) -> Charge:
+        params: PaymentIntentCreateParams = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "metadata": {
+                **request.metadata,
+                IDEMPOTENCY_METADATA_KEY: request.idempotency_key,
+            },
+            # Cards and wallets, confirmable from the server: a redirect-based method would
+            # need a return_url that a synchronous API purchase does not have.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "expand": [FEE_PATH],
+        }
+        if request.description:
+            params["description"] = request.description
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        if request.payment_method:
+            params["payment_method"] = request.payment_method
+            params["confirm"] = True
+        return await self._intent(
+            "create_charge",
+            self._client.v1.payment_intents.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            ),
+            request.idempotency_key,
+        )
+
+    async def confirm_charge(
+        self, charge_id: str, *, payment_method: str, idempotency_key: str
+    ) -> Charge:
+        params: PaymentIntentConfirmParams = {
+            "payment_method": payment_method,
+            "expand": [FEE_PATH],
+        }
+        try:
+            return await self._intent(
+                "confirm_charge",
+                self._client.v1.payment_intents.confirm_async(
+                    charge_id, params, {"idempotency_key": idempotency_key}
+                ),
+                idempotency_key,
+            )
+        except GatewayError as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise
+        # Already succeeded or cancelled (a webhook or another tab got there first): its
+        # current state is the answer, as with a second confirm of the fake.
+        return await self.retrieve_charge(charge_id)
+
+    async def retrieve_charge(self, charge_id: str) -> Charge:
+        return await self._intent(
+            "retrieve_charge",
+            self._client.v1.payment_intents.retrieve_async(charge_id, {"expand": [FEE_PATH]}),
+            None,
+        )
+
+    async def find_charge(self, idempotency_key: str) -> Charge | None:
+        """Stripe's search is eventually consistent (usually under a minute), which is why
+        ticketing looks a lost charge up only after a delay."""
+        escaped = idempotency_key.replace("\\", "\\\\").replace("'", "\\'")
+        try:
+            found = await self._client.v1.payment_intents.search_async(
+                {
+                    "query": f"metadata['{IDEMPOTENCY_METADATA_KEY}']:'{escaped}'",
+                    "expand": [f"data.{FEE_PATH}"],
+                    "limit": 10,
+                }
+            )
+        except stripe.StripeError as exc:
+            raise to_gateway_error(exc, "find_charge") from exc
+        charges = [_to_charge(intent, idempotency_key) for intent in found.data]
+        # One key creates at most one intent; should there be more, the paid one matters.
+        charges.sort(key=lambda charge: charge.status is not ChargeStatus.SUCCEEDED)
+        return charges[0] if charges else None
+
+    async def refund(
+        self, charge_id: str, *, idempotency_key: str, amount: int | None = None
+    ) -> Refund:
+        params: RefundCreateParams = {
+            "payment_intent": charge_id,
+            "metadata": {IDEMPOTENCY_METADATA_KEY: idempotency_key},
+        }
+        if amount is not None:
+            params["amount"] = amount
+        try:
+            refund = await self._client.v1.refunds.create_async(
+                params, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise to_gateway_error(exc, "refund") from exc
+        return Refund(
+            id=refund.id,
+            charge_id=_id_of(refund.payment_intent) or charge_id,
+            amount=refund.amount,
+            currency=refund.currency.upper(),
+            idempotency_key=idempotency_key,
+            status=refund.status or "pending",
+        )
+
+    # -- CustomerGateway --------------------------------------------------------------------
+
+    async def create_customer(self, request: CustomerRequest) -> str:
+        params: CustomerCreateParams = {
+            "email": request.email,
+            "name": request.name,
+            "metadata": {"user_id": request.user_id},
+        }
+        try:
+            customer = await self._client.v1.customers.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise to_gateway_error(exc, "create_customer") from exc
+        return customer.id
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _intent(
+        self, operation: str, call: Awaitable[stripe.PaymentIntent], idempotency_key: str | None
+    ) -> Charge:
+        try:
+            intent = await call
+        except stripe.CardError as exc:
+            return _declined(exc, idempotency_key)
+        except stripe.StripeError as exc:
+            raise to_gateway_error(exc, operation) from exc
+        return _to_charge(intent, idempotency_key)
+
+
+def _declined(exc: stripe.CardError, idempotency_key: str | None) -> Charge:
+    """A decline is an answer: Stripe sends the intent, now back in
+    ``requires_payment_method`` with its ``last_payment_error``, inside the error."""
+    error = exc.error
+    intent = error.payment_intent if error is not None else None
+    if intent is None:
+        raise GatewayError(decline_reason(exc.code, error.decline_code if error else None))
+    charge = _to_charge(intent, idempotency_key)
+    if charge.status is ChargeStatus.FAILED:
+        return charge
+    # An intent that does not say it failed, inside a card error: trust the error.
+    return Charge(
+        id=charge.id,
+        amount=charge.amount,
+        currency=charge.currency,
+        status=ChargeStatus.FAILED,
+        idempotency_key=charge.idempotency_key,
+        payment_method=charge.payment_method,
+        failure_reason=decline_reason(exc.code, error.decline_code if error else None),
+        metadata=charge.metadata,
+    )
+
+
+def _to_charge(intent: stripe.PaymentIntent, idempotency_key: str | None) -> Charge:
+    raw = intent.metadata.to_dict() if intent.metadata else {}
+    metadata = {str(k): str(v) for k, v in raw.items()}
+    status, reason = _status_of(intent)
+    latest = intent.latest_charge
+    fee: int | None = None
+    refunded = 0
+    if isinstance(latest, stripe.Charge):
+        refunded = latest.amount_refunded
+        if status is ChargeStatus.SUCCEEDED:
+            fee = _fee_of(intent, latest)
+    return Charge(
+        id=intent.id,
+        amount=intent.amount,
+        currency=intent.currency.upper(),
+        status=status,
+        idempotency_key=metadata.get(IDEMPOTENCY_METADATA_KEY) or idempotency_key or "",
+        payment_method=_id_of(intent.payment_method),
+        failure_reason=reason,
+        # Only while the buyer still has something to do in the browser.
+        client_secret=intent.client_secret if intent.status in _WAITING and not reason else None,
+        amount_refunded=refunded,
+        metadata=metadata,
+        fee=fee,
+    )
+
+
+def _status_of(intent: stripe.PaymentIntent) -> tuple[ChargeStatus, str | None]:
+    status = intent.status
+    if status == "succeeded":
+        return ChargeStatus.SUCCEEDED, None
+    if status == "canceled":
+        return ChargeStatus.FAILED, "canceled"
+    error = intent.last_payment_error
+    if status == "requires_payment_method" and error is not None:
+        # Tried and declined; the intent waits for another method, but this attempt failed.
+        return ChargeStatus.FAILED, decline_reason(error.code, error.decline_code)
+    # requires_payment_method (never tried), requires_confirmation, requires_action: the buyer
+    # acts; processing, requires_capture: Stripe is still on it. Either way not final.
+    return ChargeStatus.REQUIRES_ACTION, None
+
+
+def _fee_of(intent: stripe.PaymentIntent, charge: stripe.Charge) -> int | None:
+    transaction = charge.balance_transaction
+    if not isinstance(transaction, stripe.BalanceTransaction):
+        return None  # not settled into the balance yet: the fee is read later
+    if transaction.currency.lower() != intent.currency.lower():
+        # The balance transaction is in the account's settlement currency; a fee in another
+        # currency than the charge would be booked wrong, so it stays unknown.
+        log.warning(
+            "stripe_fee_in_other_currency",
+            intent=intent.id,
+            charge_currency=intent.currency,
+            fee_currency=transaction.currency,
+        )
+        return None
+    return transaction.fee
+
+
+def _id_of(value: str | stripe.StripeObject | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    identifier = value.to_dict(recursive=False).get("id")
+    return identifier if isinstance(identifier, str) else None

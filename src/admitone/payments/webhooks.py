@@ -1,0 +1,179 @@
+"""Stripe's webhooks: verify the signature, then apply the event to its order exactly once.
+
+The event id is recorded in the transaction of the event's effect (unique per gateway), and
+first, so a redelivery racing the original waits on the unique index and then finds it taken:
+a replay answers 200 and changes nothing. The effect itself goes through
+``payments.service.apply_charge``, the path reconciliation takes too, which tolerates any order
+of arrival. No gateway call is made here: a late payment's refund is a job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+import structlog
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from admitone.config import Settings
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import BadRequest, ServiceUnavailable
+from admitone.payments import service
+from admitone.payments.gateway import Charge, ChargeStatus
+from admitone.payments.models import ProcessedWebhookEvent
+from admitone.payments.stripe_errors import decline_reason
+
+log = structlog.get_logger(__name__)
+
+GATEWAY = "stripe"
+SUCCEEDED = "payment_intent.succeeded"
+PAYMENT_FAILED = "payment_intent.payment_failed"
+CANCELED = "payment_intent.canceled"
+REFUNDED = "charge.refunded"
+HANDLED = frozenset({SUCCEEDED, PAYMENT_FAILED, CANCELED, REFUNDED})
+
+
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
+    default_message = "The webhook signature is missing, invalid or too old."
+
+
+class WebhooksNotConfigured(ServiceUnavailable):
+    code = "webhooks_not_configured"
+    default_message = "Stripe webhooks are not configured on this server."
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    id: str
+    type: str
+    object: Mapping[str, Any]
+
+
+def verify(payload: bytes, signature: str | None, settings: Settings) -> WebhookEvent:
+    """The event, if Stripe signed this very body within the SDK's tolerance (300 s)."""
+    secret = settings.stripe_webhook_secret
+    if secret is None:
+        raise WebhooksNotConfigured()
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret.get_secret_value())
+        body = json.loads(payload)
+        return WebhookEvent(str(event.id), str(event.type), dict(body["data"]["object"]))
+    except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
+        # The reason stays in our logs: a forger learns nothing from the answer.
+        log.warning("webhook_rejected", error=type(exc).__name__)
+        raise InvalidSignature() from None
+
+
+async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> str:
+    """Apply ``event`` in the caller's transaction; answers what it did ("duplicate" for an
+    event processed before)."""
+    if await _seen(uow, event.id):
+        return "duplicate"
+    record = ProcessedWebhookEvent(
+        id=uuid.uuid4(),
+        gateway=GATEWAY,
+        event_id=event.id[:255],
+        event_type=event.type[:100],
+        outcome="processing",
+        received_at=uow.clock.now(),
+    )
+    try:
+        async with uow.session.begin_nested():
+            uow.session.add(record)
+    except IntegrityError:
+        return "duplicate"  # a concurrent delivery of the same event won
+    outcome = "ignored"
+    if event.type in HANDLED:
+        try:
+            charge, refund_id = _charge_of(event)
+        except (KeyError, ValueError, TypeError):
+            # Signed by Stripe, so not an attack; retrying would not make it readable either.
+            log.error("webhook_unreadable", event_type=event.type)
+            record.outcome = "unreadable"
+            await uow.flush()
+            return record.outcome
+        order_id = await service.find_order(
+            uow, order_id=charge.metadata.get("order_id"), payment_reference=charge.id
+        )
+        record.order_id = order_id
+        if order_id is None:
+            log.warning("webhook_for_unknown_order", event_type=event.type, charge_id=charge.id)
+        else:
+            outcome = await service.apply_charge(
+                uow, settings, order_id, charge, refund_id=refund_id
+            )
+    record.outcome = outcome
+    await uow.flush()
+    log.info("webhook_processed", event_type=event.type, outcome=outcome)
+    return outcome
+
+
+async def _seen(uow: UnitOfWork, event_id: str) -> bool:
+    found = await uow.session.scalar(
+        select(
+            exists().where(
+                ProcessedWebhookEvent.gateway == GATEWAY,
+                ProcessedWebhookEvent.event_id == event_id,
+            )
+        )
+    )
+    return bool(found)
+
+
+def _charge_of(event: WebhookEvent) -> tuple[Charge, str | None]:
+    """The gateway's charge as the event reports it (the fee is never in an event: it is read
+    later by a job), and the refund's id when the event carries it."""
+    obj = event.object
+    metadata = {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+    if event.type == REFUNDED:
+        refunds = (obj.get("refunds") or {}).get("data") or []
+        return (
+            Charge(
+                id=_id(obj.get("payment_intent")) or str(obj["id"]),
+                amount=int(obj["amount"]),
+                currency=str(obj["currency"]).upper(),
+                status=ChargeStatus.SUCCEEDED,
+                idempotency_key="",
+                payment_method=_id(obj.get("payment_method")),
+                amount_refunded=int(obj.get("amount_refunded") or 0),
+                metadata=metadata,
+            ),
+            _id(refunds[0]) if refunds else None,
+        )
+    status, reason = ChargeStatus.SUCCEEDED, None
+    if event.type == PAYMENT_FAILED:
+        error = obj.get("last_payment_error") or {}
+        status, reason = (
+            ChargeStatus.FAILED,
+            decline_reason(error.get("code"), error.get("decline_code")),
+        )
+    elif event.type == CANCELED:
+        status, reason = ChargeStatus.FAILED, "canceled"
+    return (
+        Charge(
+            id=str(obj["id"]),
+            amount=int(obj.get("amount_received") or obj["amount"]),
+            currency=str(obj["currency"]).upper(),
+            status=status,
+            idempotency_key="",
+            payment_method=_id(obj.get("payment_method")),
+            failure_reason=reason,
+            metadata=metadata,
+        ),
+        None,
+    )
+
+
+def _id(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        return found if isinstance(found, str) else None
+    return None

@@ -1,0 +1,113 @@
+"""An order's money movements, posted to the ledger in the transaction of the status change that
+caused them (the caller's), so an order and its journal entries commit or vanish together.
+
+Every posting is keyed by the gateway's own id (the charge for a payment and its fee, the refund
+for a refund), so a replayed webhook or a retried job posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from admitone.core.db import UnitOfWork
+from admitone.events import service as events_service
+from admitone.jobs import service as jobs_service
+from admitone.ledger import service as ledger
+from admitone.ticketing.models import Order
+
+RECORD_FEE_JOB = "ticketing.record_fee"
+# Stripe reports the fee on the charge's balance transaction, which may lag the payment itself.
+FEE_RETRY_DELAY = timedelta(minutes=1)
+
+
+async def payment_captured(
+    uow: UnitOfWork, order: Order, *, charge_id: str, amount: int, fee: int | None
+) -> None:
+    """The order became ``paid``: revenue of its event, and the gateway's fee as an expense."""
+    organizer_id = await _organizer(uow, order)
+    await ledger.record_payment_captured(
+        uow,
+        organizer_id=organizer_id,
+        event_id=order.event_id,
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        gateway_ref=charge_id,
+    )
+    await _fee(uow, order, charge_id=charge_id, fee=fee)
+
+
+async def late_payment(
+    uow: UnitOfWork, order: Order, *, charge_id: str, amount: int, fee: int | None
+) -> None:
+    """Money arrived for an order that could no longer take it: owed back, never revenue. The
+    gateway still keeps its fee, so that is posted too."""
+    await ledger.record_late_payment(
+        uow,
+        organizer_id=await _organizer(uow, order),
+        event_id=order.event_id,
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        gateway_ref=charge_id,
+    )
+    await _fee(uow, order, charge_id=charge_id, fee=fee)
+
+
+async def refund_issued(uow: UnitOfWork, order: Order, *, refund_id: str, amount: int) -> None:
+    await ledger.record_refund(
+        uow,
+        organizer_id=await _organizer(uow, order),
+        event_id=order.event_id,
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        gateway_ref=refund_id,
+    )
+
+
+async def late_payment_refunded(
+    uow: UnitOfWork, order: Order, *, refund_id: str, amount: int
+) -> None:
+    await ledger.record_late_payment_refunded(
+        uow,
+        organizer_id=await _organizer(uow, order),
+        event_id=order.event_id,
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        gateway_ref=refund_id,
+    )
+
+
+async def processing_fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int) -> None:
+    await _fee(uow, order, charge_id=charge_id, fee=fee)
+
+
+async def _fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int | None) -> None:
+    if fee is None:
+        # Not known yet: a job asks the gateway for it later (never inside this transaction).
+        await jobs_service.enqueue(
+            uow,
+            RECORD_FEE_JOB,
+            {"order_id": str(order.id), "charge_id": charge_id},
+            run_at=uow.clock.now() + FEE_RETRY_DELAY,
+            unique_key=f"{RECORD_FEE_JOB}:{charge_id}",
+        )
+        return
+    if fee <= 0:
+        return  # no movement, and the ledger refuses an empty entry
+    await ledger.record_processing_fee(
+        uow,
+        organizer_id=await _organizer(uow, order),
+        event_id=order.event_id,
+        order_id=order.id,
+        fee=fee,
+        currency=order.currency,
+        gateway_ref=charge_id,
+    )
+
+
+async def _organizer(uow: UnitOfWork, order: Order) -> uuid.UUID:
+    return (await events_service.get_event_snapshot(uow, order.event_id)).organizer_id
