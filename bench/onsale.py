@@ -197,7 +197,9 @@ def server_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADMITONE_")}
     env.update(
         {
-            "ADMITONE_ENV": "production",
+            # Production refuses the fake gateway; JSON logs give the production log cost.
+            "ADMITONE_ENV": "development",
+            "ADMITONE_LOG_JSON": "true",
             "ADMITONE_SECRET_KEY": secrets.token_urlsafe(48),
             "ADMITONE_DATABASE_URL": database_url,
             "ADMITONE_DATABASE_POOL_SIZE": str(args.pool_size),

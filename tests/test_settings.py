@@ -10,8 +10,21 @@ LONG_SECRET = "k" * 24 + "0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ADMITONE_ENV", "ADMITONE_SECRET_KEY", "ADMITONE_DATABASE_URL"):
+    for name in (
+        "ADMITONE_ENV",
+        "ADMITONE_SECRET_KEY",
+        "ADMITONE_DATABASE_URL",
+        "ADMITONE_PAYMENT_GATEWAY",
+        "ADMITONE_EMAIL_BACKEND",
+        "ADMITONE_STRIPE_SECRET_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
+
+
+def production_backends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMITONE_PAYMENT_GATEWAY", "stripe")
+    monkeypatch.setenv("ADMITONE_STRIPE_SECRET_KEY", "sk_test_not_a_real_key")
+    monkeypatch.setenv("ADMITONE_EMAIL_BACKEND", "smtp")
 
 
 def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,9 +43,28 @@ def test_production_refuses_a_short_secret(monkeypatch: pytest.MonkeyPatch) -> N
 def test_production_accepts_a_long_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMITONE_ENV", "production")
     monkeypatch.setenv("ADMITONE_SECRET_KEY", LONG_SECRET)
+    production_backends(monkeypatch)
     settings = Settings()
     assert settings.secret_key == LONG_SECRET
     assert settings.json_logs
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ADMITONE_PAYMENT_GATEWAY", "fake", "PAYMENT_GATEWAY=fake"),
+        ("ADMITONE_EMAIL_BACKEND", "console", "EMAIL_BACKEND must be smtp"),
+    ],
+)
+def test_production_refuses_the_development_fakes(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv("ADMITONE_ENV", "production")
+    monkeypatch.setenv("ADMITONE_SECRET_KEY", LONG_SECRET)
+    production_backends(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
 
 
 def test_development_tolerates_the_default_secret() -> None:

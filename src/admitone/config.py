@@ -118,6 +118,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _refuse_development_backends_in_production(self) -> Settings:
+        # The fake gateway marks orders paid without taking money, and the console sender
+        # prints buyers' emails and order links into the logs.
+        if self.env == "production" and self.payment_gateway == "fake":
+            raise ValueError(
+                "ADMITONE_PAYMENT_GATEWAY=fake is refused when ADMITONE_ENV=production"
+            )
+        if self.env == "production" and self.email_backend != "smtp":
+            raise ValueError("ADMITONE_EMAIL_BACKEND must be smtp when ADMITONE_ENV=production")
+        return self
+
+    @model_validator(mode="after")
     def _stripe_needs_its_key(self) -> Settings:
         if self.payment_gateway == "stripe" and self.stripe_secret_key is None:
             raise ValueError(

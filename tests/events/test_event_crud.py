@@ -100,6 +100,8 @@ async def test_bad_input_is_refused_with_the_field_and_its_own_code(
         (event_body(name="x" * 201), (422, "validation_error", "event.name")),
         (event_body(name="   "), (422, "validation_error", "event.name")),
         (event_body(venue="v" * 201), (422, "validation_error", "event.venue")),
+        (event_body(name="Jazz\x00Night"), (422, "validation_error", "event.name")),
+        (event_body(description="Doors\x00open"), (422, "validation_error", "event.description")),
         (event_body(description="d" * 10_001), (422, "validation_error", "event.description")),
         (event_body(ticket_price="-1.00"), (422, "validation_error", "event.ticket_price")),
         (event_body(ticket_price="1.001"), (422, "validation_error", "event.ticket_price")),

@@ -39,6 +39,25 @@ async def test_a_quantity_out_of_range_is_refused_with_its_field(
     assert await orders_of(runtime, event.id) == []
 
 
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("order.customer_name", order_body(2, name="Jo\x00hn")),
+        ("order.idempotency_key", order_body(2, key="key\x00")),
+    ],
+)
+async def test_a_nul_character_is_a_422_not_a_database_error(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, field: str, body: dict
+) -> None:
+    event = await make_event(runtime, organizer)
+
+    response = await buy(client, event.id, body)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["details"]["field"] == field
+    assert await orders_of(runtime, event.id) == []
+
+
 async def test_eleven_tickets_across_tiers_are_refused_too(
     client: httpx.AsyncClient, runtime: Runtime, organizer
 ) -> None:

@@ -125,3 +125,23 @@ async def test_someone_elses_order_cannot_be_cancelled(
     response = await client.post(f"/api/orders/{order['id']}/cancel", headers=buyer.headers)
     assert response.status_code == 404
     assert (await load_order(runtime, order["id"])).status == "paid"
+
+
+async def test_cancelling_a_free_order_voids_its_tickets_and_returns_its_seats(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway
+) -> None:
+    event = await make_event(runtime, organizer, tiers=[("Free", "0", 10)])
+    order = (await buy(client, event.id, order_body(2))).json()
+    assert order["status"] == "paid"
+
+    response = await client.post(
+        f"/api/orders/{order['id']}/cancel",
+        params={"token": order["access_token"]},
+        json={"reason": "cannot come"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "cancelled"
+    assert (await counters(runtime, event.id)).event == 0
+    assert await ticket_count(runtime, order["id"]) == 0
+    assert gateway.charges == [] and gateway.refunds == []

@@ -8,6 +8,8 @@ import uuid
 import httpx
 from sqlalchemy import delete
 
+from admitone.core.actor import Actor
+from admitone.events import service as events_service
 from admitone.jobs.models import Job
 from admitone.jobs.registry import JobContext, cron_entries
 from admitone.jobs.worker import drain
@@ -165,3 +167,22 @@ async def test_each_pending_order_schedules_its_own_expiry_job(
     [job] = await jobs_of(runtime, "ticketing.expire_order")
     assert job.run_at == clock.now().replace(microsecond=0) + (job.run_at - clock.now())
     assert (job.run_at - clock.now()).total_seconds() == 15 * 60
+
+
+async def test_an_event_whose_only_order_expired_unpaid_can_be_deleted(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order_id = await _pending_order(client, event.id)
+    actor = Actor(organizer.id, organizer.role)
+    async with runtime.unit_of_work() as uow:
+        # While the order may still be paid, the event keeps it.
+        assert await events_service.has_existing_orders(uow, actor, event.id)
+
+    clock.advance(minutes=15)
+    await drain(runtime)
+    assert (await load_order(runtime, order_id)).status == OrderStatus.EXPIRED
+
+    async with runtime.unit_of_work() as uow:
+        assert not await events_service.has_existing_orders(uow, actor, event.id)

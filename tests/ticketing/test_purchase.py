@@ -106,6 +106,8 @@ async def test_the_same_idempotency_key_returns_the_same_order_with_200(
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["access_token"] is None  # the secret is shown once
+    assert len(first.json()["tickets"]) == 2
+    assert again.json()["tickets"] == []  # a guest's replay shows no admission codes
     assert len(await orders_of(runtime, event.id)) == 1
     assert len(gateway.charges) == 1
     assert (await counters(runtime, event.id)).event == 2

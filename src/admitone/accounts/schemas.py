@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -8,21 +7,12 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from admitone.accounts.models import Role
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _printable(value: str) -> str:
-    # PostgreSQL refuses NUL in text (a 500 otherwise), and no name needs a newline or a tab.
-    if _CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
+from admitone.core.text import single_line
 
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_printable),
+    AfterValidator(single_line),
 ]
 # argon2 hashes anything, but a megabyte "password" is a denial-of-service, not a password.
 Password = Annotated[str, Field(min_length=1, max_length=128)]

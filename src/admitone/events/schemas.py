@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from admitone.core.money import Money
+from admitone.core.text import no_nul, single_line
 from admitone.events.models import Event, EventStatus, Tier
 from admitone.events.snapshots import (
     Availability,
@@ -32,14 +33,39 @@ MAX_TIERS = 50
 
 # Stored and answered in UTC, whatever offset the client wrote; a naive time is refused.
 Moment = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TierName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Timezone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Currency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(single_line),
+]
+TierName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(single_line),
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(no_nul)
+]
+Timezone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(single_line),
+]
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=3),
+    AfterValidator(single_line),
+]
 # A decimal string in the event's currency; an integer is taken as whole units. Floats are
 # refused by the service's parser when they would lose precision.
-Price = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | int
+Price = (
+    Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+        AfterValidator(single_line),
+    ]
+    | int
+)
 Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
 PositiveCapacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
 MaxPerOrder = Annotated[int, Field(ge=1, le=1000)]

@@ -112,7 +112,9 @@ async def purchase(
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    out = OrderOut.of(result.order)
+    # A guest's replay proves only knowledge of the request, not of the order's secret: the
+    # ticket codes (admission itself) stay behind the token the confirmation email carries.
+    out = OrderOut.of(result.order, with_tickets=result.created or user is not None)
     payment = (
         PaymentOut(status="requires_action", client_secret=result.client_secret)
         if result.client_secret and result.order.status == OrderStatus.PENDING

@@ -51,6 +51,22 @@ async def cancel_order(
             await announce(uow, order, "cancelled")
             return await queries.get_order(uow, order_id, tickets=True)
         order = await queries.get_order(uow, order_id)  # paid or expired meanwhile
+    if order.status == OrderStatus.PAID and order.total_amount == 0:
+        # Nothing was charged, so nothing goes back through the gateway: cancel it outright.
+        if await transition(
+            uow,
+            order_id,
+            {OrderStatus.PAID},
+            OrderStatus.CANCELLED,
+            cancel_reason=note,
+            cancelled_at=now,
+        ):
+            await void_tickets(uow, order_id)
+            order = await queries.get_order(uow, order_id)
+            await release_capacity(uow, order)
+            await announce(uow, order, "cancelled")
+            return await queries.get_order(uow, order_id, tickets=True)
+        order = await queries.get_order(uow, order_id)
     if order.status == OrderStatus.PAID and await transition(
         uow,
         order_id,

@@ -14,7 +14,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.ids import sha256_hex
 from admitone.core.pagination import Page, paginate
 from admitone.ticketing.errors import OrderNotFound
-from admitone.ticketing.models import Order, OrderLine, OrderStatus, Ticket
+from admitone.ticketing.models import Order, OrderLine, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,25 +129,33 @@ async def list_for_event(
 
 
 async def event_has_paid_lines(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
-    """Whether any order of the event has a line with a price: such an event keeps its history
-    (seed 004). Free orders do not count, whatever their status."""
+    """Whether any order of the event has a line with a price and money that moved or may still
+    move: such an event keeps its history (seed 004). Free orders do not count, nor abandoned
+    ones (expired or failed before any charge), or no event with a lost cart could be deleted."""
     found = await uow.session.scalar(
         select(
             exists().where(
                 OrderLine.order_id == Order.id,
                 Order.event_id == event_id,
                 OrderLine.unit_price > 0,
+                or_(
+                    Order.status.in_(_MONEY_MAY_MOVE),
+                    # A late payment, refunded or still owed: the books have its history.
+                    Order.refund_due,
+                    Order.refund_reference.is_not(None),
+                ),
             )
         )
     )
     return bool(found)
 
 
-async def tickets_of(uow: UnitOfWork, order_id: uuid.UUID) -> list[Ticket]:
-    rows = await uow.session.scalars(
-        select(Ticket).where(Ticket.order_id == order_id).order_by(Ticket.position)
-    )
-    return list(rows)
+_MONEY_MAY_MOVE = (
+    OrderStatus.PENDING.value,
+    OrderStatus.PAID.value,
+    OrderStatus.REFUNDING.value,
+    OrderStatus.REFUNDED.value,
+)
 
 
 async def due_for_expiry(uow: UnitOfWork, *, limit: int) -> list[uuid.UUID]:

@@ -7,17 +7,34 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from admitone.core.money import Money
+from admitone.core.text import no_nul, single_line
 from admitone.ticketing.models import Order, TicketStatus
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(single_line),
+]
 IdempotencyKey = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(single_line),
 ]
 PaymentMethod = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(single_line),
 ]
 MAX_ITEMS = 20
 
@@ -57,7 +74,12 @@ class PayBody(StrictBody):
 
 
 class CancelBody(StrictBody):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    reason: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_nul)
+        ]
+        | None
+    ) = None
 
 
 class OrderLineOut(BaseModel):

@@ -326,7 +326,12 @@ async def _owe_refund(uow: UnitOfWork, order_id: uuid.UUID, *, charge_id: str | 
         values["payment_reference"] = charge_id
     await uow.session.execute(
         update(Order)
-        .where(Order.id == order_id, Order.refund_reference.is_(None))
+        # A paid order (a webhook won the race with a failing settlement) keeps its money.
+        .where(
+            Order.id == order_id,
+            Order.refund_reference.is_(None),
+            Order.status != OrderStatus.PAID.value,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
