@@ -47,7 +47,7 @@ async def test_a_quantity_out_of_range_is_refused_with_its_field(
     ],
 )
 async def test_a_nul_character_is_a_422_not_a_database_error(
-    client: httpx.AsyncClient, runtime: Runtime, organizer, field: str, body: dict
+    client: httpx.AsyncClient, runtime: Runtime, organizer, field: str, body: dict[str, object]
 ) -> None:
     event = await make_event(runtime, organizer)
 
