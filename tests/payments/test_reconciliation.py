@@ -61,6 +61,7 @@ async def test_a_lost_webhook_is_repaired_tickets_issued_and_books_posted(
     assert effects == {"paid": 1}
     assert (await load_order(runtime, order["id"])).status == OrderStatus.PAID
     assert await ticket_count(runtime, order["id"]) == 2
+    await drain(runtime, queues=["emails"])  # the confirmation job
     assert [e.template for e in await emails_for(runtime, order["id"])] == ["order_confirmation"]
     # The gateway's answer carries the fee, so both entries post at once.
     assert await entries_of(runtime, order["id"]) == [

@@ -79,6 +79,7 @@ async def test_a_payment_confirmed_in_the_browser_completes_the_order_by_webhook
     assert response.status_code == 200 and response.json()["outcome"] == "paid"
     assert (await load_order(runtime, order["id"])).status == OrderStatus.PAID
     assert await ticket_count(runtime, order["id"]) == 2
+    await drain(runtime, queues=["emails"])  # the confirmation job
     assert [e.template for e in await emails_for(runtime, order["id"])] == ["order_confirmation"]
     # A webhook carries no fee: a job reads it from the gateway, then the books match it.
     assert await entries_of(runtime, order["id"]) == [("payment_captured", 2 * PRICE)]
@@ -154,6 +155,7 @@ async def test_a_replayed_webhook_answers_200_and_changes_nothing(
     assert first.json()["outcome"] == "paid"
     assert [(r.status_code, r.json()["outcome"]) for r in replays] == [(200, "duplicate")] * 3
     assert await ticket_count(runtime, order["id"]) == 2
+    await drain(runtime, queues=["emails"])
     assert len(await emails_for(runtime, order["id"])) == 1
     assert await entries_of(runtime, order["id"]) == [("payment_captured", 2 * PRICE)]
     assert await webhook_events(runtime) == 1

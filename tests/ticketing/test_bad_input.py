@@ -10,9 +10,9 @@ import pytest
 from admitone.core.actor import Actor
 from admitone.events import service as events_service
 from admitone.jobs.worker import drain
-from admitone.notifications import service as notifications_service
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
+from admitone.ticketing import settlement
 from tests.ticketing.conftest import (
     buy,
     counters,
@@ -230,7 +230,7 @@ async def test_a_charge_whose_answer_was_lost_is_found_and_refunded(
     assert gateway.net_captured() == 0 and len(gateway.refunds) == 1
 
 
-async def test_a_failing_email_enqueue_fails_the_order_and_refunds_the_charge(
+async def test_a_failing_confirmation_enqueue_fails_the_order_and_refunds_the_charge(
     client: httpx.AsyncClient,
     runtime: Runtime,
     organizer,
@@ -240,7 +240,7 @@ async def test_a_failing_email_enqueue_fails_the_order_and_refunds_the_charge(
     async def broken(*args: object, **kwargs: object) -> None:
         raise ConnectionError("the job table is unreachable")
 
-    monkeypatch.setattr(notifications_service, "send_email", broken)
+    monkeypatch.setattr(settlement, "schedule_confirmation", broken)
     event = await make_event(runtime, organizer)
 
     response = await buy(client, event.id, order_body(2))
@@ -253,6 +253,9 @@ async def test_a_failing_email_enqueue_fails_the_order_and_refunds_the_charge(
     assert await ticket_count(runtime, order.id) == 0  # never paid without its email
     assert (await counters(runtime, event.id)).event == 0
     assert gateway.net_captured() == 0 and len(gateway.refunds) == 1
+    await drain(runtime, queues=["emails"])
+    templates = [e.template for e in await emails_for(runtime, order.id)]
+    assert "order_confirmation" not in templates  # no confirmation of an order not paid
 
 
 async def test_a_second_pending_order_for_the_same_event_names_the_first(

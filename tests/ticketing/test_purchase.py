@@ -8,6 +8,7 @@ from admitone.app import create_app
 from admitone.core.actor import Actor
 from admitone.events import service as events_service
 from admitone.events.errors import EventHasOrders
+from admitone.jobs.worker import drain
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
@@ -40,6 +41,7 @@ async def test_seed_purchase_as_a_guest_pays_issues_tickets_and_queues_the_email
     assert order["access_token"]
     assert (await counters(runtime, event.id)).event == 2
     assert [c.amount for c in gateway.succeeded_charges()] == [10000]
+    await drain(runtime, queues=["emails"])  # the confirmation job renders and logs it
     [email] = await emails_for(runtime, order["id"])
     assert email.template == "order_confirmation" and email.to_address == "john@example.com"
 
@@ -222,6 +224,7 @@ async def test_a_pending_payment_intent_is_paid_by_confirming_it(
 
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid" and len(paid.json()["tickets"]) == 2
+    await drain(runtime, queues=["emails"])
     assert len(await emails_for(runtime, order["id"])) == 1
     again = await client.post(pay, params=token, json={"payment_method": "pm_card_visa"})
     assert again.status_code == 409 and again.json()["error"] == "order_not_payable"

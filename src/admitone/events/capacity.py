@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -47,6 +48,7 @@ __all__ = [
     "event_snapshot",
     "get_event_snapshot",
     "load_snapshot",
+    "organizer_of",
     "release",
     "reserve",
     "tier_snapshot",
@@ -75,6 +77,17 @@ async def get_event_snapshot(uow: UnitOfWork, event_id: uuid.UUID) -> EventSnaps
     return snapshot
 
 
+async def organizer_of(uow: UnitOfWork, event_id: uuid.UUID) -> uuid.UUID:
+    """The organizer of an event that is not deleted: one column, for callers (the books) that
+    need nothing else of the event."""
+    organizer_id = await uow.session.scalar(
+        select(Event.organizer_id).where(Event.id == event_id, Event.deleted_at.is_(None))
+    )
+    if organizer_id is None:
+        raise EventNotFound()
+    return organizer_id
+
+
 def default_tier_id(event: EventSnapshot) -> uuid.UUID:
     """The tier a seed-001 purchase (no tier named) buys: the first by position."""
     if not event.tiers:
@@ -91,11 +104,16 @@ def _check_lines(lines: Mapping[uuid.UUID, int]) -> None:
 
 
 async def check_purchasable(
-    uow: UnitOfWork, event_id: uuid.UUID, lines: Mapping[uuid.UUID, int]
+    uow: UnitOfWork,
+    event_id: uuid.UUID,
+    lines: Mapping[uuid.UUID, int],
+    *,
+    snapshot: EventSnapshot | None = None,
 ) -> EventSnapshot:
-    """Everything that can be said before taking capacity; ``reserve`` has the final word."""
+    """Everything that can be said before taking capacity; ``reserve`` has the final word.
+    ``snapshot``: the event as already read in this transaction, instead of reading it again."""
     _check_lines(lines)
-    event = await load_snapshot(uow, event_id)
+    event = snapshot if snapshot is not None else await load_snapshot(uow, event_id)
     if event is None or event.status == EventStatus.DRAFT:
         raise EventNotFound()
     if event.status != EventStatus.PUBLISHED:
@@ -118,10 +136,19 @@ async def check_purchasable(
     return event
 
 
-async def reserve(uow: UnitOfWork, event_id: uuid.UUID, lines: Mapping[uuid.UUID, int]) -> None:
+async def reserve(
+    uow: UnitOfWork,
+    event_id: uuid.UUID,
+    lines: Mapping[uuid.UUID, int],
+    *,
+    snapshot: EventSnapshot | None = None,
+) -> None:
     """Take capacity: one conditional UPDATE per counter, the event first and then the tiers by
     id, so two purchases always lock in the same order and never deadlock. A refusal raises
-    ``SoldOut``; the caller's transaction rolls back and with it the increments already made."""
+    ``SoldOut``; the caller's transaction rolls back and with it the increments already made.
+
+    With ``snapshot`` (the event as read earlier in this transaction), the availability is
+    published from it and the counters the UPDATEs returned, without reading the event again."""
     _check_lines(lines)
     total = sum(lines.values())
     taken = await uow.session.scalar(
@@ -138,6 +165,7 @@ async def reserve(uow: UnitOfWork, event_id: uuid.UUID, lines: Mapping[uuid.UUID
     )
     if taken is None:
         await _explain_event_refusal(uow, event_id, total)
+    tiers_taken: dict[uuid.UUID, int] = {}
     for tier_id in sorted(lines):
         quantity = lines[tier_id]
         tier_taken = await uow.session.scalar(
@@ -153,7 +181,20 @@ async def reserve(uow: UnitOfWork, event_id: uuid.UUID, lines: Mapping[uuid.UUID
         )
         if tier_taken is None:
             await _explain_tier_refusal(uow, event_id, tier_id, quantity)
-    await publish_availability(uow, event_id)
+        else:
+            tiers_taken[tier_id] = tier_taken
+    if snapshot is None or taken is None:
+        await publish_availability(uow, event_id)
+        return
+    updated = replace(
+        snapshot,
+        taken=taken,
+        tiers=tuple(
+            replace(tier, taken=tiers_taken[tier.id]) if tier.id in tiers_taken else tier
+            for tier in snapshot.tiers
+        ),
+    )
+    topics.publish_availability(uow, availability(updated, uow.clock.now()))
 
 
 async def _explain_event_refusal(uow: UnitOfWork, event_id: uuid.UUID, wanted: int) -> None:

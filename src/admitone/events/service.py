@@ -27,6 +27,7 @@ from admitone.events.capacity import (
     default_tier_id,
     event_snapshot,
     get_event_snapshot,
+    organizer_of,
     publish_availability,
     release,
     reserve,
@@ -78,6 +79,8 @@ __all__ = [
     "has_existing_orders",
     "list_events",
     "list_tiers",
+    "managed_event_organizer",
+    "organizer_of",
     "publish_event",
     "register_after_delete",
     "register_order_checker",
@@ -169,6 +172,13 @@ def _initial_tiers(data: EventCreate) -> list[tuple[str, str, TierCreate]]:
 async def get_event(uow: UnitOfWork, viewer: Actor, event_id: uuid.UUID) -> EventDetail:
     event = await repository.visible_event(uow, viewer, event_id)
     return EventDetail(event, await repository.tiers_of(uow, event.id))
+
+
+async def managed_event_organizer(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> uuid.UUID:
+    """The organizer of a live event the actor manages (its organizer, or staff), for other
+    domains' per-event views (its orders, its books). Anyone else: 404, decided by the query."""
+    event = await repository.editable_event(uow, actor, event_id)
+    return event.organizer_id
 
 
 async def list_events(

@@ -94,16 +94,18 @@ def _plain_json(args: Mapping[str, Any]) -> dict[str, Any]:
 async def _insert_unless_live(uow: UnitOfWork, values: dict[str, Any]) -> Job | None:
     connection = await uow.session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # An ORM-enabled INSERT ... RETURNING: the new row comes back as a Job in the session,
+    # without a second round trip to read it.
     stmt = (
         insert(Job)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[Job.unique_key], index_where=live_predicate())
-        .returning(Job.id)
+        .returning(Job)
     )
     for _ in range(_UNIQUE_INSERT_TRIES):
-        job_id = await uow.session.scalar(stmt)
-        if job_id is not None:
-            return await uow.session.get_one(Job, job_id)
+        job = await uow.session.scalar(stmt)
+        if job is not None:
+            return job
         # The holder of the key may have finished between the insert and now: look, then retry.
         if await _live_job_with_key(uow, values["unique_key"]) is not None:
             return None

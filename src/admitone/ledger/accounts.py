@@ -12,6 +12,44 @@ from admitone.ledger import repository
 from admitone.ledger.chart import CHART, AccountCode
 from admitone.ledger.models import LedgerAccount
 
+# Accounts are append-only and never change identity, so their ids are cached in-process, per
+# database, once the transaction that found or opened them has committed (never before: a
+# rolled-back opening would leave an id that does not exist). Bounded: cleared when full.
+_CacheKey = tuple[str, uuid.UUID, str, str, uuid.UUID | None]
+_ids: dict[_CacheKey, uuid.UUID] = {}
+_MAX_CACHED = 50_000
+
+
+async def account_id_for(
+    uow: UnitOfWork,
+    organizer_id: uuid.UUID,
+    currency: str,
+    code: AccountCode,
+    event_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """The id of ``account_for``'s account, without a query once it is known."""
+    scoped_event = event_id if CHART[code].per_event else None
+    bind = uow.session.bind
+    key: _CacheKey = (
+        str(bind.sync_engine.url) if bind is not None else "",
+        organizer_id,
+        currency,
+        code.value,
+        scoped_event,
+    )
+    cached = _ids.get(key)
+    if cached is not None:
+        return cached
+    account_id = (await account_for(uow, organizer_id, currency, code, event_id)).id
+
+    async def remember() -> None:
+        if len(_ids) >= _MAX_CACHED:
+            _ids.clear()
+        _ids[key] = account_id
+
+    uow.after_commit(remember)
+    return account_id
+
 
 async def account_for(
     uow: UnitOfWork,

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import Query
 
-from admitone.accounts.models import STAFF_ROLES
+from admitone.core.actor import current_actor
 from admitone.events import service as events_service
-from admitone.events.errors import EventNotFound
 from admitone.http.deps import CurrentUser, StaffUser, Uow
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
@@ -21,14 +20,11 @@ router = api_router(tags=["ledger"])
 
 
 @router.get("/events/{event_id}/ledger", responses=errors(401, 404, 422))
-async def event_ledger(event_id: uuid.UUID, user: CurrentUser, uow: Uow) -> EventLedgerOut:
+async def event_ledger(event_id: uuid.UUID, _: CurrentUser, uow: Uow) -> EventLedgerOut:
     """Revenue, fees, refunds and net of the event per currency. Only its organizer and staff
     see it; to anyone else the event does not exist (404)."""
-    event = await events_service.get_event_snapshot(uow, event_id)
-    is_staff = user.role in STAFF_ROLES
-    if not is_staff and event.organizer_id != user.id:
-        raise EventNotFound()
-    summary = await service.event_summary(uow, event_id, organizer_id=event.organizer_id)
+    organizer_id = await events_service.managed_event_organizer(uow, current_actor(), event_id)
+    summary = await service.event_summary(uow, event_id, organizer_id=organizer_id)
     return EventLedgerOut.of(summary)
 
 

@@ -16,7 +16,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.core.money import validate_currency
 from admitone.ledger import reports, repository
-from admitone.ledger.accounts import account_for
+from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
@@ -266,8 +266,8 @@ async def _transfer(
     check_amount(amount)
     code = validate_currency(currency)
     ref = _ref(gateway_ref)
-    debit_account = await account_for(uow, organizer_id, code, debit, event_id)
-    credit_account = await account_for(uow, organizer_id, code, credit, event_id)
+    debit_account = await account_id_for(uow, organizer_id, code, debit, event_id)
+    credit_account = await account_id_for(uow, organizer_id, code, credit, event_id)
     return await post(
         uow,
         Draft(
@@ -276,8 +276,8 @@ async def _transfer(
             organizer_id=organizer_id,
             currency=code,
             lines=(
-                Line(debit_account.id, debit=amount),
-                Line(credit_account.id, credit=amount),
+                Line(debit_account, debit=amount),
+                Line(credit_account, credit=amount),
             ),
             event_id=event_id,
             order_id=order_id,

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Response, status
 
 from admitone.accounts.models import STAFF_ROLES, Role, User
-from admitone.core.errors import InvalidInput, NotFound
+from admitone.core.actor import current_actor
+from admitone.core.errors import InvalidInput
 from admitone.events import service as events_service
 from admitone.http.deps import (
     AppSettings,
@@ -238,9 +239,7 @@ async def event_orders(
     event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
 ) -> OrderPage:
     """The orders of an event, for its organizer and staff (anyone else: 404)."""
-    event = await events_service.get_event_snapshot(uow, event_id)
-    if event.organizer_id != user.id and Role(user.role) not in STAFF_ROLES:
-        raise NotFound("Event not found.")
+    await events_service.managed_event_organizer(uow, current_actor(), event_id)
     page = await service.list_for_event(uow, event_id, limit=limit, cursor=cursor)
     return OrderPage(
         data=[OrderOut.of(o, with_tickets=False) for o in page.items], next_cursor=page.next_cursor

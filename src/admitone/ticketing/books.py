@@ -35,7 +35,7 @@ async def payment_captured(
         currency=order.currency,
         gateway_ref=charge_id,
     )
-    await _fee(uow, order, charge_id=charge_id, fee=fee)
+    await _fee(uow, order, charge_id=charge_id, fee=fee, organizer_id=organizer_id)
 
 
 async def late_payment(
@@ -43,16 +43,17 @@ async def late_payment(
 ) -> None:
     """Money arrived for an order that could no longer take it: owed back, never revenue. The
     gateway still keeps its fee, so that is posted too."""
+    organizer_id = await _organizer(uow, order)
     await ledger.record_late_payment(
         uow,
-        organizer_id=await _organizer(uow, order),
+        organizer_id=organizer_id,
         event_id=order.event_id,
         order_id=order.id,
         amount=amount,
         currency=order.currency,
         gateway_ref=charge_id,
     )
-    await _fee(uow, order, charge_id=charge_id, fee=fee)
+    await _fee(uow, order, charge_id=charge_id, fee=fee, organizer_id=organizer_id)
 
 
 async def refund_issued(uow: UnitOfWork, order: Order, *, refund_id: str, amount: int) -> None:
@@ -85,7 +86,14 @@ async def processing_fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: 
     await _fee(uow, order, charge_id=charge_id, fee=fee)
 
 
-async def _fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int | None) -> None:
+async def _fee(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    charge_id: str,
+    fee: int | None,
+    organizer_id: uuid.UUID | None = None,
+) -> None:
     if fee is None:
         # Not known yet: a job asks the gateway for it later (never inside this transaction).
         await jobs_service.enqueue(
@@ -100,7 +108,7 @@ async def _fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int | None
         return  # no movement, and the ledger refuses an empty entry
     await ledger.record_processing_fee(
         uow,
-        organizer_id=await _organizer(uow, order),
+        organizer_id=organizer_id or await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
         fee=fee,
@@ -110,4 +118,4 @@ async def _fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int | None
 
 
 async def _organizer(uow: UnitOfWork, order: Order) -> uuid.UUID:
-    return (await events_service.get_event_snapshot(uow, order.event_id)).organizer_id
+    return await events_service.organizer_of(uow, order.event_id)

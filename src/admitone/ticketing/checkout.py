@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
@@ -176,12 +177,12 @@ async def _reserve(
     digest: str,
     gateway_name: str | None,
 ) -> PurchaseResult:
-    lines = await _resolve_tiers(uow, request.event_id, wanted)
-    event = await events_service.check_purchasable(uow, request.event_id, lines)
+    lines, snapshot = await _resolve_tiers(uow, request.event_id, wanted)
+    event = await events_service.check_purchasable(uow, request.event_id, lines, snapshot=snapshot)
     pending = await queries.pending_order_for(uow, request.event_id, key)
     if pending is not None:
         raise _pending_exists(pending)
-    await events_service.reserve(uow, request.event_id, lines)
+    await events_service.reserve(uow, request.event_id, lines, snapshot=event)
 
     now = uow.clock.now()
     order_id = uuid.uuid4()
@@ -233,20 +234,24 @@ async def _reserve(
         assert paid is not None
         return PurchaseResult(paid, True, token)
     await expiry.schedule_expiry(uow, order)
-    return PurchaseResult(await queries.get_order(uow, order.id, tickets=True), True, token)
+    # The order was just written by this transaction: what is in the session is current.
+    set_committed_value(order, "tickets", [])
+    return PurchaseResult(order, True, token)
 
 
 async def _resolve_tiers(
     uow: UnitOfWork, event_id: uuid.UUID, wanted: list[Item]
-) -> Mapping[uuid.UUID, int]:
+) -> tuple[Mapping[uuid.UUID, int], events_service.EventSnapshot | None]:
+    """The lines by tier, and the event when it had to be read for its default tier (the
+    rest of the reservation reuses it rather than reading it again)."""
     if all(tier is not None for tier, _ in wanted):
-        return {tier: quantity for tier, quantity in wanted if tier is not None}
+        return {tier: quantity for tier, quantity in wanted if tier is not None}, None
     event = await events_service.get_event_snapshot(uow, event_id)
     default = events_service.default_tier_id(event)
     lines: Counter[uuid.UUID] = Counter()
     for tier, quantity in wanted:
         lines[tier or default] += quantity
-    return dict(lines)
+    return dict(lines), event
 
 
 def _replay(order: Order, digest: str) -> PurchaseResult:

@@ -7,7 +7,7 @@ import uuid
 import structlog
 
 from admitone.jobs.registry import JobContext, cron, job_handler
-from admitone.ticketing import books, expiry, queries, refunds
+from admitone.ticketing import books, expiry, queries, refunds, settlement
 
 log = structlog.get_logger(__name__)
 
@@ -19,6 +19,22 @@ SWEEP_BATCH = 500
 async def expire_order_job(ctx: JobContext) -> None:
     async with ctx.runtime.unit_of_work() as uow:
         await expiry.expire_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+
+
+# The buyer waits for this email: retry within minutes, as the send job itself does.
+@job_handler(
+    settlement.CONFIRMATION_JOB,
+    queue="emails",
+    max_attempts=10,
+    backoff_base=30.0,
+    backoff_cap=1800.0,
+)
+async def send_confirmation_job(ctx: JobContext) -> None:
+    """Render the tickets PDF and log the confirmation email of a paid order (idempotent)."""
+    async with ctx.runtime.unit_of_work() as uow:
+        await settlement.send_confirmation(
+            uow, ctx.runtime.settings, uuid.UUID(str(ctx.args["order_id"]))
+        )
 
 
 # Retries for about a day (30 s doubling, capped at an hour): a gateway outage must not leave

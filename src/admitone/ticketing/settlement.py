@@ -12,12 +12,14 @@ from typing import Literal
 
 import structlog
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.ids import new_secret, sha256_hex
 from admitone.core.money import Money
 from admitone.events import service as events_service
+from admitone.jobs import service as jobs_service
 from admitone.notifications import service as notifications_service
 from admitone.payments.errors import GatewayError, GatewayTimeout
 from admitone.payments.gateway import Charge, ChargeRequest, ChargeStatus, PaymentGateway
@@ -36,6 +38,7 @@ from admitone.ticketing.transitions import announce, release_capacity, transitio
 log = structlog.get_logger(__name__)
 
 CONFIRMATION_TEMPLATE = "order_confirmation"
+CONFIRMATION_JOB = "ticketing.send_confirmation"
 TICKET_CODE_BYTES = 16  # 128 bits
 
 
@@ -188,16 +191,41 @@ async def mark_paid(
         await books.payment_captured(
             uow, order, charge_id=charge_id, amount=amount or order.total_amount, fee=fee
         )
-    await _send_confirmation(uow, settings, order, tickets, token)
+    await schedule_confirmation(uow, order.id)
     await announce(uow, order, "paid")
-    return await queries.get_order(uow, order_id, tickets=True)
+    # The order was read after its transition and nothing since changed it; the tickets just
+    # inserted are all it has (a pending order has none), so no need to read it again.
+    set_committed_value(order, "tickets", tickets)
+    return order
 
 
-async def _send_confirmation(
-    uow: UnitOfWork, settings: Settings, order: Order, tickets: list[Ticket], token: str
-) -> None:
+async def schedule_confirmation(uow: UnitOfWork, order_id: uuid.UUID) -> None:
+    """Enqueue the confirmation email in the caller's transaction, the one that marks the order
+    paid: the order and its confirmation commit or vanish together. The PDF and the email rows
+    are made by the job, outside the purchase request."""
+    await jobs_service.enqueue(
+        uow,
+        CONFIRMATION_JOB,
+        {"order_id": str(order_id)},
+        queue="emails",
+        unique_key=f"{CONFIRMATION_JOB}:{order_id}",
+    )
+
+
+async def send_confirmation(uow: UnitOfWork, settings: Settings, order_id: uuid.UUID) -> bool:
+    """The confirmation job's work: render the tickets PDF and log the email (whose delivery is
+    its own job). Idempotent: an order already confirmed is not emailed twice. True if this
+    call created the email."""
+    emails = await notifications_service.emails_about(uow, "order", order_id)
+    if any(email.template == CONFIRMATION_TEMPLATE for email in emails):
+        return False
+    order = await queries.get_order(uow, order_id, tickets=True)
+    if order.paid_at is None:
+        return False  # never paid (the job outlived a rolled-back settlement): nothing to confirm
     event = await events_service.get_event_snapshot(uow, order.event_id)
+    token = order_access_token(settings, order.id)
     names = {line.tier_id: line.tier_name for line in order.lines}
+    tickets = sorted(order.tickets, key=lambda t: t.position)
     pdf = render_tickets_pdf(
         OrderPrint(
             reference=order.reference,
@@ -231,6 +259,7 @@ async def _send_confirmation(
         related_type="order",
         related_id=order.id,
     )
+    return True
 
 
 async def record_success(
