@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from admitone.accounts.models import Role
 from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
-from admitone.events.errors import EventNotFound
+from admitone.events.errors import EventNotEditable, EventNotFound
 from admitone.events.models import Event, EventStatus, Tier
 
 
@@ -49,6 +49,15 @@ async def editable_event(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> 
     event = await uow.session.scalar(stmt.execution_options(populate_existing=True))
     if event is None:
         raise EventNotFound()
+    return event
+
+
+async def open_event(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> Event:
+    """An event the actor may change that is still open: completed and cancelled events are
+    history, their details and tiers no longer change."""
+    event = await editable_event(uow, actor, event_id)
+    if event.status in (EventStatus.COMPLETED.value, EventStatus.CANCELLED.value):
+        raise EventNotEditable(details={"status": event.status})
     return event
 
 

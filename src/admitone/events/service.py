@@ -46,7 +46,6 @@ from admitone.events.errors import (
     CurrencyLocked,
     EventHasNoTiers,
     EventNotDraft,
-    EventNotEditable,
     NoTiers,
 )
 from admitone.events.models import Event, EventStatus, Tier
@@ -92,7 +91,6 @@ __all__ = [
 ]
 
 GENERAL_ADMISSION = "General admission"
-_CLOSED = (EventStatus.COMPLETED.value, EventStatus.CANCELLED.value)
 
 
 @dataclass(frozen=True)
@@ -219,9 +217,7 @@ async def list_events(
 async def update_event(
     uow: UnitOfWork, actor: Actor, event_id: uuid.UUID, changes: EventUpdate
 ) -> EventDetail:
-    event = await repository.editable_event(uow, actor, event_id)
-    if event.status in _CLOSED:
-        raise EventNotEditable(details={"status": event.status})
+    event = await repository.open_event(uow, actor, event_id)
     tiers = await repository.tiers_of(uow, event.id)
     sent = changes.model_fields_set
     now = uow.clock.now()

@@ -17,16 +17,13 @@ from admitone.events import repository, validation
 from admitone.events.capacity import publish_availability
 from admitone.events.errors import (
     CapacityBelowTaken,
-    EventNotEditable,
     LastTier,
     TierHasTickets,
     TierInUse,
     TierNotFound,
 )
-from admitone.events.models import Event, EventStatus, Tier
+from admitone.events.models import Event, Tier
 from admitone.events.schemas import TierCreate, TierUpdate
-
-_CLOSED = (EventStatus.COMPLETED.value, EventStatus.CANCELLED.value)
 
 
 def new_tier(
@@ -62,13 +59,6 @@ async def list_tiers(
     return event, await repository.tiers_of(uow, event.id)
 
 
-async def _open_event(uow: UnitOfWork, actor: Actor, event_id: uuid.UUID) -> Event:
-    event = await repository.editable_event(uow, actor, event_id)
-    if event.status in _CLOSED:
-        raise EventNotEditable(details={"status": event.status})
-    return event
-
-
 async def _tier(uow: UnitOfWork, event: Event, tier_id: uuid.UUID) -> Tier:
     tier = await repository.tier_of(uow, event.id, tier_id)
     if tier is None:
@@ -79,7 +69,7 @@ async def _tier(uow: UnitOfWork, event: Event, tier_id: uuid.UUID) -> Tier:
 async def create_tier(
     uow: UnitOfWork, actor: Actor, event_id: uuid.UUID, data: TierCreate
 ) -> tuple[Event, Tier]:
-    event = await _open_event(uow, actor, event_id)
+    event = await repository.open_event(uow, actor, event_id)
     last = await uow.session.scalar(
         select(func.max(Tier.position)).where(Tier.event_id == event.id)
     )
@@ -107,7 +97,7 @@ async def create_tier(
 async def update_tier(
     uow: UnitOfWork, actor: Actor, event_id: uuid.UUID, tier_id: uuid.UUID, changes: TierUpdate
 ) -> tuple[Event, Tier]:
-    event = await _open_event(uow, actor, event_id)
+    event = await repository.open_event(uow, actor, event_id)
     tier = await _tier(uow, event, tier_id)
     sent = changes.model_fields_set
     old_price, old_capacity = tier.price, tier.capacity
@@ -166,7 +156,7 @@ async def set_tier_capacity(uow: UnitOfWork, tier: Tier, capacity: int, *, field
 async def delete_tier(
     uow: UnitOfWork, actor: Actor, event_id: uuid.UUID, tier_id: uuid.UUID
 ) -> None:
-    event = await _open_event(uow, actor, event_id)
+    event = await repository.open_event(uow, actor, event_id)
     tier = await _tier(uow, event, tier_id)
     others = await uow.session.scalar(
         select(func.count()).select_from(Tier).where(Tier.event_id == event.id, Tier.id != tier.id)
