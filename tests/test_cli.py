@@ -118,9 +118,23 @@ def test_demo_seeds_an_empty_database_once(run: Any, sqlite_file: str) -> None:
 def test_demo_is_refused_in_production(run: Any, sqlite_file: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("ADMITONE_ENV", "production")
     monkeypatch.setenv("ADMITONE_SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("ADMITONE_PAYMENT_GATEWAY", "stripe")
+    monkeypatch.setenv("ADMITONE_STRIPE_SECRET_KEY", "sk_test_not_a_real_key")
+    monkeypatch.setenv("ADMITONE_EMAIL_BACKEND", "smtp")
     result = run(sqlite_file, "demo")
     assert result.exit_code == 2
     assert "never" in result.output
+
+
+def test_a_bad_configuration_is_named_without_a_traceback(
+    run: Any, sqlite_file: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("ADMITONE_ENV", "production")
+    monkeypatch.setenv("ADMITONE_SECRET_KEY", "short")
+    result = run(sqlite_file, "migrate")
+    assert result.exit_code == 2
+    assert "ADMITONE_SECRET_KEY" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.fixture

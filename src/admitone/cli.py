@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from admitone import schema
 from admitone.accounts import service as accounts_service
@@ -26,7 +27,13 @@ app.add_typer(jobs_cli.jobs_app, name="jobs")
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # An operator's configuration mistake: say which setting, not a traceback.
+        for error in exc.errors():
+            typer.echo(f"error: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from exc
     configure_logging(json=settings.json_logs, level=settings.log_level)
     return settings
 
