@@ -67,6 +67,14 @@ def test_production_refuses_the_development_fakes(
         Settings()
 
 
+def test_the_stripe_gateway_needs_its_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMITONE_PAYMENT_GATEWAY", "stripe")
+    with pytest.raises(ValidationError, match="ADMITONE_STRIPE_SECRET_KEY must be set"):
+        Settings()
+    monkeypatch.setenv("ADMITONE_STRIPE_SECRET_KEY", "sk_test_not_a_real_key")
+    assert Settings().payment_gateway == "stripe"
+
+
 def test_development_tolerates_the_default_secret() -> None:
     settings = Settings()
     assert settings.env == "development"

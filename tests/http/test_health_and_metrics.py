@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from admitone.app import create_app
@@ -59,30 +60,25 @@ async def test_health_checks_redis_when_configured(
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
-async def test_health_is_503_when_redis_is_unreachable(
-    settings: Settings, clock: FrozenClock
+@pytest.mark.parametrize(
+    ("setting", "dead_url", "checks"),
+    [
+        ("redis_url", "redis://127.0.0.1:{port}/0", {"database": "ok", "redis": "unavailable"}),
+        (
+            "database_url",
+            "postgresql+asyncpg://postgres@127.0.0.1:{port}/nothing",
+            {"database": "unavailable", "redis": "not_configured"},
+        ),
+    ],
+)
+async def test_health_is_503_when_a_dependency_is_unreachable(
+    settings: Settings, clock: FrozenClock, setting: str, dead_url: str, checks: dict[str, str]
 ) -> None:
-    dead_redis = f"redis://127.0.0.1:{closed_port()}/0"
-    async with (
-        unstarted_app(settings, clock, redis_url=dead_redis) as app,
-        make_client(app) as client,
-    ):
+    update = {setting: dead_url.format(port=closed_port())}
+    async with unstarted_app(settings, clock, **update) as app, make_client(app) as client:
         response = await client.get("/api/health")
     body = assert_envelope(response, 503, "service_unavailable")
-    assert body["details"]["checks"] == {"database": "ok", "redis": "unavailable"}
-
-
-async def test_health_is_503_when_the_database_is_unreachable(
-    settings: Settings, clock: FrozenClock
-) -> None:
-    dead_database = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/nothing"
-    async with (
-        unstarted_app(settings, clock, database_url=dead_database) as app,
-        make_client(app) as client,
-    ):
-        response = await client.get("/api/health")
-    body = assert_envelope(response, 503, "service_unavailable")
-    assert body["details"]["checks"]["database"] == "unavailable"
+    assert body["details"]["checks"] == checks
 
 
 async def test_health_is_public_and_refuses_a_bad_token(client: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import Depends, FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage
 
@@ -200,12 +201,24 @@ async def test_two_app_instances_sharing_redis_share_one_budget(
 
 
 async def test_a_dead_rate_limit_store_lets_requests_through_quickly(
-    settings: Settings,
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limiter = RateLimiter(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    assert (await limiter.hit(limiter.default, "default", "ip:198.51.100.1")).allowed
+    # Once the store has failed, it is left alone for a while instead of waited on each time.
+    store_calls = 0
+    store_hit = limiter._strategy.hit
+
+    async def counted_hit(*args: Any) -> bool:
+        nonlocal store_calls
+        store_calls += 1
+        return await store_hit(*args)
+
+    monkeypatch.setattr(limiter._strategy, "hit", counted_hit)
     for _ in range(3):
         verdict = await limiter.hit(limiter.default, "default", "ip:198.51.100.1")
         assert verdict.allowed
+    assert store_calls == 0
 
 
 async def test_rate_limits_can_be_switched_off(settings: Settings, clock: FrozenClock) -> None:

@@ -70,6 +70,9 @@ async def test_openapi_declares_the_error_responses_of_login(client: httpx.Async
     document = response.json()
     login = document["paths"]["/api/auth/login"]["post"]
     assert {"200", "400", "401", "422", "429"} <= set(login["responses"])
+    # 400 and 429 are declared once, by api_router, for every API route.
+    me = document["paths"]["/api/me"]["get"]
+    assert {"200", "400", "401", "429"} <= set(me["responses"])
     envelope = login["responses"]["401"]["content"]["application/json"]["schema"]
     assert envelope == {"$ref": "#/components/schemas/ErrorBody"}
     assert set(document["components"]["schemas"]["ErrorBody"]["properties"]) == {

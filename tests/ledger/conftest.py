@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -38,69 +40,41 @@ def ref(prefix: str = "pi") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
-async def capture(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+async def _record(
+    runtime: Runtime, recorder: Callable[..., Awaitable[JournalEntry]], sale: Sale, **movement: Any
+) -> JournalEntry:
     async with runtime.unit_of_work() as uow:
-        return await ledger.record_payment_captured(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            amount=amount,
-            currency=sale.currency,
-            gateway_ref=gateway_ref,
-        )
+        return await recorder(uow, **sale.ids(), **movement)
+
+
+async def capture(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
+    return await _record(
+        runtime, ledger.record_payment_captured, sale, amount=amount, gateway_ref=gateway_ref
+    )
 
 
 async def fee(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    async with runtime.unit_of_work() as uow:
-        return await ledger.record_processing_fee(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            fee=amount,
-            currency=sale.currency,
-            gateway_ref=gateway_ref,
-        )
+    return await _record(
+        runtime, ledger.record_processing_fee, sale, fee=amount, gateway_ref=gateway_ref
+    )
 
 
 async def refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    async with runtime.unit_of_work() as uow:
-        return await ledger.record_refund(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            amount=amount,
-            currency=sale.currency,
-            gateway_ref=gateway_ref,
-        )
+    return await _record(
+        runtime, ledger.record_refund, sale, amount=amount, gateway_ref=gateway_ref
+    )
 
 
 async def late_payment(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    async with runtime.unit_of_work() as uow:
-        return await ledger.record_late_payment(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            amount=amount,
-            currency=sale.currency,
-            gateway_ref=gateway_ref,
-        )
+    return await _record(
+        runtime, ledger.record_late_payment, sale, amount=amount, gateway_ref=gateway_ref
+    )
 
 
 async def late_refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    async with runtime.unit_of_work() as uow:
-        return await ledger.record_late_payment_refunded(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            amount=amount,
-            currency=sale.currency,
-            gateway_ref=gateway_ref,
-        )
+    return await _record(
+        runtime, ledger.record_late_payment_refunded, sale, amount=amount, gateway_ref=gateway_ref
+    )
 
 
 async def lines(runtime: Runtime, entry: JournalEntry) -> list[tuple[str, int, int]]:

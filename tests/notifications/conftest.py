@@ -11,7 +11,8 @@ from admitone.core.clock import FrozenClock
 from admitone.notifications import jobs as notifications_jobs  # noqa: F401 - registers the send job
 from admitone.notifications.senders import MemorySender
 from admitone.runtime import Runtime
-from tests.notifications.smtp_server import SmtpServer, free_port
+from tests.notifications.smtp_server import SmtpServer
+from tests.support.app_process import free_port
 
 
 @pytest.fixture

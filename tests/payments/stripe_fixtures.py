@@ -5,17 +5,22 @@
 - ``stripe_gateway``: the real adapter (official SDK, HTTPX) on the fake, with a short timeout
   and one retry that happens at once.
 - ``stripe_settings(settings, fake)``: settings that select Stripe and point at the fake.
+- ``settings_on_stripe`` / ``runtime_on_stripe`` (named ``settings`` / ``runtime``): those
+  settings (one client may buy many times), and a runtime paying through ``stripe_gateway``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from admitone.config import Settings
+from admitone.core.clock import FrozenClock
 from admitone.payments.stripe_gateway import StripeGateway
+from admitone.runtime import Runtime
 from tests.payments.fake_stripe import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -28,6 +33,11 @@ from tests.payments.fake_stripe import (
 # Long enough for a loaded CI machine to answer, short enough that a hang test stays quick.
 STRIPE_TEST_TIMEOUT = 1.0
 STRIPE_TEST_RETRIES = 1
+# One test client buys many times.
+RELAXED_RATE_LIMITS: dict[str, Any] = {
+    "rate_limit_strict": "100000/minute",
+    "rate_limit_default": "100000/minute",
+}
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +86,18 @@ async def stripe_gateway(fake_stripe: FakeStripe) -> AsyncIterator[StripeGateway
     gateway = make_stripe_gateway(fake_stripe)
     yield gateway
     await gateway.aclose()
+
+
+@pytest.fixture(name="settings")
+def settings_on_stripe(settings: Settings, fake_stripe: FakeStripe) -> Settings:
+    return stripe_settings(settings.model_copy(update=RELAXED_RATE_LIMITS), fake_stripe)
+
+
+@pytest.fixture(name="runtime")
+async def runtime_on_stripe(
+    settings: Settings, clock: FrozenClock, stripe_gateway: StripeGateway
+) -> AsyncIterator[Runtime]:
+    runtime = Runtime.build(settings, clock, gateway=stripe_gateway)
+    await runtime.start()
+    yield runtime
+    await runtime.close()

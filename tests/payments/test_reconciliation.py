@@ -3,9 +3,6 @@ way the webhook would have: a paid buyer gets tickets, money for a closed order 
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import httpx
 
 from admitone.accounts.models import User
@@ -21,6 +18,7 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     entries_of,
     gateway_fixture,
     organizer_fixture,
+    pending_order,
     settings_fixture,
 )
 from tests.ticketing.conftest import (
@@ -34,13 +32,6 @@ from tests.ticketing.conftest import (
 )
 
 AMOUNT = 2 * 5000
-
-
-async def pending_order(client: httpx.AsyncClient, event_id: uuid.UUID) -> dict[str, Any]:
-    response = await buy(client, event_id, order_body(2))
-    assert response.status_code == 201 and response.json()["status"] == "pending"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_a_lost_webhook_is_repaired_tickets_issued_and_books_posted(

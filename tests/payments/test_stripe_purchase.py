@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,46 +12,25 @@ from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
-from admitone.config import Settings
-from admitone.core.clock import FrozenClock
 from admitone.payments.customers import ensure_customer
 from admitone.payments.models import PaymentCustomer
-from admitone.payments.stripe_gateway import StripeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.idempotency import charge_key, refund_key
 from admitone.ticketing.refunds import REFUND_ORDER_JOB
 from tests.conftest import auth_headers, create_user
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.stripe_fixtures import STRIPE_TEST_TIMEOUT, stripe_settings
+from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
+    STRIPE_TEST_TIMEOUT,
+    runtime_on_stripe,
+    settings_on_stripe,
+)
+from tests.payments.webhook_support import organizer_fixture  # noqa: F401 - fixture
 from tests.ticketing.conftest import buy, counters, jobs_of, load_order, make_event, order_body
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
 INTENTS = "/v1/payment_intents"
-
-
-@pytest.fixture
-def settings(settings: Settings, fake_stripe: FakeStripe) -> Settings:
-    relaxed = settings.model_copy(
-        update={"rate_limit_strict": "100000/minute", "rate_limit_default": "100000/minute"}
-    )
-    return stripe_settings(relaxed, fake_stripe)
-
-
-@pytest.fixture
-async def runtime(
-    settings: Settings, clock: FrozenClock, stripe_gateway: StripeGateway
-) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings, clock, gateway=stripe_gateway)
-    await runtime.start()
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def organizer(runtime: Runtime) -> User:
-    return await create_user(runtime, Role.ORGANIZER)
 
 
 async def test_a_guest_pays_with_a_card_through_stripe_and_gets_tickets(

@@ -8,7 +8,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +28,7 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     gateway_fixture,
     intent_event,
     organizer_fixture,
+    pending_order,
     post_webhook,
     settings_fixture,
     webhook_events,
@@ -46,14 +46,6 @@ from tests.ticketing.conftest import (
 
 PRICE = 5000  # one 50.00 ticket
 PAID = [("payment_captured", 2 * PRICE), ("processing_fee", fake_fee(2 * PRICE))]
-
-
-async def pending_order(client: httpx.AsyncClient, event_id: uuid.UUID) -> dict[str, Any]:
-    response = await buy(client, event_id, order_body(2))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    assert body["status"] == "pending" and body["payment"]["client_secret"]
-    return body
 
 
 async def books_of(runtime: Runtime, organizer_id: uuid.UUID) -> int:

@@ -5,63 +5,30 @@ holds."""
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
 import pytest
 
-from admitone.accounts.models import Role, User
-from admitone.config import Settings
+from admitone.accounts.models import User
 from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
 from admitone.payments.reconciliation import reconcile
-from admitone.payments.stripe_gateway import StripeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
-from tests.conftest import create_user
 from tests.payments.fake_stripe import PUBLISHABLE_KEY, FakeStripe, event_payload, sign_webhook
-from tests.payments.stripe_fixtures import stripe_settings
-from tests.payments.webhook_support import entries_of
-from tests.ticketing.conftest import buy, counters, load_order, make_event, order_body, ticket_count
+from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
+    runtime_on_stripe,
+    settings_on_stripe,
+)
+from tests.payments.webhook_support import (  # noqa: F401 - fixture
+    entries_of,
+    organizer_fixture,
+    pending_order,
+    post_webhook,
+)
+from tests.ticketing.conftest import counters, load_order, make_event, ticket_count
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-
-@pytest.fixture
-def settings(settings: Settings, fake_stripe: FakeStripe) -> Settings:
-    relaxed = settings.model_copy(
-        update={"rate_limit_strict": "100000/minute", "rate_limit_default": "100000/minute"}
-    )
-    return stripe_settings(relaxed, fake_stripe)
-
-
-@pytest.fixture
-async def runtime(
-    settings: Settings, clock: FrozenClock, stripe_gateway: StripeGateway
-) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings, clock, gateway=stripe_gateway)
-    await runtime.start()
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def organizer(runtime: Runtime) -> User:
-    return await create_user(runtime, Role.ORGANIZER)
-
-
-async def deliver(client: httpx.AsyncClient, event: dict[str, Any]) -> httpx.Response:
-    """Stripe's delivery of ``event``: its JSON body, signed."""
-    payload = event_payload(event)
-    return await client.post(
-        "/api/webhooks/stripe",
-        content=payload.encode(),
-        headers={"Stripe-Signature": sign_webhook(payload), "Content-Type": "application/json"},
-    )
 
 
 async def books_match_stripe(runtime: Runtime, organizer: User, fake: FakeStripe) -> None:
@@ -72,12 +39,6 @@ async def books_match_stripe(runtime: Runtime, organizer: User, fake: FakeStripe
     assert held == fake.net_captured() - fake.fees()
 
 
-async def waiting_order(client: httpx.AsyncClient, event_id: uuid.UUID) -> dict[str, Any]:
-    order: dict[str, Any] = (await buy(client, event_id, order_body(2))).json()
-    assert order["status"] == "pending", order
-    return order
-
-
 async def test_stripes_own_events_pay_then_refund_the_order_and_the_books_follow(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -86,7 +47,7 @@ async def test_stripes_own_events_pay_then_refund_the_order_and_the_books_follow
     clock: FrozenClock,
 ) -> None:
     event = await make_event(runtime, organizer)
-    order = await waiting_order(client, event.id)
+    order = await pending_order(client, event.id)
     intent = await client.post(
         f"/api/orders/{order['id']}/payment-intent", params={"token": order["access_token"]}
     )
@@ -96,8 +57,8 @@ async def test_stripes_own_events_pay_then_refund_the_order_and_the_books_follow
     fake_stripe.complete_in_browser(intent.json()["payment_intent_id"])
 
     [succeeded] = fake_stripe.events_of("payment_intent.succeeded")
-    assert (await deliver(client, succeeded)).json()["outcome"] == "paid"
-    assert (await deliver(client, succeeded)).json()["outcome"] == "duplicate"
+    assert (await post_webhook(client, succeeded)).json()["outcome"] == "paid"
+    assert (await post_webhook(client, succeeded)).json()["outcome"] == "duplicate"
     assert await ticket_count(runtime, order["id"]) == 2
     clock.advance(minutes=1)
     await drain(runtime)  # the fee, read from the charge's balance transaction
@@ -105,7 +66,7 @@ async def test_stripes_own_events_pay_then_refund_the_order_and_the_books_follow
 
     fake_stripe.refund_from_dashboard(intent.json()["payment_intent_id"])
     [refunded] = fake_stripe.events_of("charge.refunded")
-    assert (await deliver(client, refunded)).json()["outcome"] == "refunded"
+    assert (await post_webhook(client, refunded)).json()["outcome"] == "refunded"
 
     order_now = await load_order(runtime, order["id"])
     assert order_now.status == OrderStatus.REFUNDED
@@ -123,12 +84,12 @@ async def test_a_declined_card_in_the_browser_fails_the_order_by_webhook(
     client: httpx.AsyncClient, runtime: Runtime, organizer: User, fake_stripe: FakeStripe
 ) -> None:
     event = await make_event(runtime, organizer)
-    order = await waiting_order(client, event.id)
+    order = await pending_order(client, event.id)
     [intent] = fake_stripe.payment_intents()
     fake_stripe.complete_in_browser(intent["id"], "pm_card_chargeDeclinedInsufficientFunds")
 
     [failed] = fake_stripe.events_of("payment_intent.payment_failed")
-    assert (await deliver(client, failed)).json()["outcome"] == "failed"
+    assert (await post_webhook(client, failed)).json()["outcome"] == "failed"
 
     order_now = await load_order(runtime, order["id"])
     assert (order_now.status, order_now.failure_reason) == ("failed", "insufficient_funds")
@@ -143,7 +104,7 @@ async def test_reconciliation_repairs_a_lost_event_through_the_sdk(
     clock: FrozenClock,
 ) -> None:
     event = await make_event(runtime, organizer)
-    order = await waiting_order(client, event.id)
+    order = await pending_order(client, event.id)
     [intent] = fake_stripe.payment_intents()
     fake_stripe.complete_in_browser(intent["id"])  # its webhook is lost
     clock.advance(minutes=11)
@@ -159,12 +120,12 @@ async def test_a_webhook_signed_for_another_body_is_refused(
     client: httpx.AsyncClient, runtime: Runtime, organizer: User, fake_stripe: FakeStripe
 ) -> None:
     event = await make_event(runtime, organizer)
-    order = await waiting_order(client, event.id)
+    order = await pending_order(client, event.id)
     [intent] = fake_stripe.payment_intents()
     fake_stripe.complete_in_browser(intent["id"])
     [succeeded] = fake_stripe.events_of("payment_intent.succeeded")
     signature = sign_webhook(event_payload(succeeded))
-    tampered = json.dumps({**succeeded, "id": "evt_forged"}, separators=(",", ":"))
+    tampered = event_payload({**succeeded, "id": "evt_forged"})
 
     response = await client.post(
         "/api/webhooks/stripe", content=tampered.encode(), headers={"Stripe-Signature": signature}

@@ -3,7 +3,6 @@ gateway's charges, signed with the SDK's own scheme, and reads of the ledger and
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -24,8 +23,9 @@ from admitone.payments.models import ProcessedWebhookEvent
 from admitone.runtime import Runtime
 from admitone.ticketing.idempotency import charge_key
 from tests.conftest import create_user
-from tests.payments.fake_stripe import WEBHOOK_SECRET, sign_webhook
-from tests.ticketing.conftest import load_order
+from tests.payments.fake_stripe import WEBHOOK_SECRET, event_payload, sign_webhook
+from tests.payments.stripe_fixtures import RELAXED_RATE_LIMITS
+from tests.ticketing.conftest import buy, load_order, order_body
 
 Json = dict[str, Any]
 
@@ -103,13 +103,23 @@ async def post_webhook(
     timestamp: int | None = None,
     signature: str | None = None,
 ) -> httpx.Response:
-    payload = json.dumps(event, separators=(",", ":"))
+    payload = event_payload(event)
     header = signature or sign_webhook(payload, secret, timestamp)
     return await client.post(
         "/api/webhooks/stripe",
         content=payload.encode(),
         headers={"Stripe-Signature": header, "Content-Type": "application/json"},
     )
+
+
+async def pending_order(client: httpx.AsyncClient, event_id: uuid.UUID) -> dict[str, Any]:
+    """Two tickets bought with no card: the order waits for the buyer to confirm its payment
+    intent in the browser."""
+    response = await buy(client, event_id, order_body(2))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "pending" and body["payment"]["client_secret"], body
+    return body
 
 
 async def buyer_confirms(
@@ -153,8 +163,7 @@ def settings_fixture(settings: Settings) -> Settings:
     fake's secret, and one client may buy many times."""
     return settings.model_copy(
         update={
-            "rate_limit_strict": "100000/minute",
-            "rate_limit_default": "100000/minute",
+            **RELAXED_RATE_LIMITS,
             "fake_gateway_default_payment_method": None,
             "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
         }

@@ -4,15 +4,7 @@ Redis: two real uvicorn processes sharing one database and one Redis."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,33 +13,14 @@ from admitone.accounts.models import Role
 from admitone.runtime import Runtime
 from tests.conftest import PASSWORD, TEST_SECRET, create_user
 from tests.realtime.sse_client import SseReader
+from tests.support.app_process import app_process, wait_until_ready
 
 STARTUP_SECONDS = 60.0
 WAIT = 10.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class AppProcess:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@contextmanager
-def app_process(database_url: str, redis_url: str, log: Path) -> Iterator[AppProcess]:
-    port = free_port()
-    env = {
-        **os.environ,
+def app_settings(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
         "ADMITONE_ENV": "test",
         "ADMITONE_SECRET_KEY": TEST_SECRET,
         "ADMITONE_DATABASE_URL": database_url,
@@ -58,35 +31,6 @@ def app_process(database_url: str, redis_url: str, log: Path) -> Iterator[AppPro
         "ADMITONE_LOG_LEVEL": "WARNING",
         "ADMITONE_SSE_KEEPALIVE_SECONDS": "1",
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "admitone.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--no-access-log", "--timeout-graceful-shutdown", "2",
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        yield AppProcess(f"http://127.0.0.1:{port}", process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-async def wait_until_ready(app: AppProcess) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    async with httpx.AsyncClient(base_url=app.url, timeout=2.0) as client:
-        while time.monotonic() < deadline and app.process.poll() is None:
-            try:
-                if (await client.get("/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)  # polling a starting process; correctness waits on events
-    raise AssertionError(f"{app.url} did not start:\n{app.output()}")
 
 
 async def test_a_role_change_on_process_a_reaches_a_staff_stream_on_process_b(
@@ -96,10 +40,13 @@ async def test_a_role_change_on_process_a_reaches_a_staff_stream_on_process_b(
     customer = await create_user(runtime, Role.CUSTOMER)
     logs = tmp_path / "a.log", tmp_path / "b.log"
     with (
-        app_process(database_url, redis_url, logs[0]) as process_a,
-        app_process(database_url, redis_url, logs[1]) as process_b,
+        app_process(app_settings(database_url, redis_url), logs[0]) as process_a,
+        app_process(app_settings(database_url, redis_url), logs[1]) as process_b,
     ):
-        await asyncio.gather(wait_until_ready(process_a), wait_until_ready(process_b))
+        await asyncio.gather(
+            wait_until_ready(process_a, within=STARTUP_SECONDS),
+            wait_until_ready(process_b, within=STARTUP_SECONDS),
+        )
         async with (
             httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
             httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,

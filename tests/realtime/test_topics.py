@@ -14,7 +14,6 @@ from admitone.realtime.topics import (
     owner_or_staff,
     parse_topic_list,
     public,
-    resource_owner_or_staff,
     staff,
 )
 
@@ -91,24 +90,6 @@ def test_two_declarations_of_one_shape_are_refused(registry: TopicRegistry) -> N
 def test_a_policy_needing_a_missing_placeholder_is_refused_at_declaration() -> None:
     with pytest.raises(ValueError, match="needs"):
         TopicRegistry().declare("tickets:mine", owner_or_staff("user_id"))
-
-
-async def test_resource_topics_ask_the_domain_who_owns_the_resource() -> None:
-    ticket_id = uuid.uuid4()
-    owners = {ticket_id: ALICE.uuid}
-
-    async def owner_of(_uow: UnitOfWork, resource_id: uuid.UUID) -> uuid.UUID | None:
-        return owners.get(resource_id)
-
-    registry = TopicRegistry()
-    registry.declare("tickets:{id}", resource_owner_or_staff(owner_of))
-    name = f"tickets:{ticket_id}"
-    assert await registry.authorize(NO_DB, ALICE, [name]) == [name]
-    assert await registry.authorize(NO_DB, ADMIN, [name]) == [name]
-    with pytest.raises(TopicForbidden):
-        await registry.authorize(NO_DB, BOB, [name])
-    with pytest.raises(TopicForbidden):
-        await registry.authorize(NO_DB, ALICE, [f"tickets:{uuid.uuid4()}"])
 
 
 def test_topic_lists_are_trimmed_deduplicated_and_bounded() -> None:

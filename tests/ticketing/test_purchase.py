@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from admitone.app import create_app
 from admitone.core.actor import Actor
 from admitone.events import service as events_service
 from admitone.events.errors import EventHasOrders
 from admitone.jobs.worker import drain
+from admitone.notifications.models import EmailLog
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
@@ -59,7 +66,24 @@ async def test_the_confirmation_carries_the_tickets_pdf(
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
-    assert pdf.content.count(b"/Type /Page\n") + pdf.content.count(b"/Type /Page ") >= 3
+    assert _pages(pdf.content) == 3  # one per admission
+
+    assert await drain(runtime, queues=["emails"], max_jobs=1) == 1  # the confirmation only
+    async with runtime.unit_of_work(readonly=True) as uow:
+        email = await uow.session.scalar(
+            select(EmailLog)
+            .where(EmailLog.related_id == uuid.UUID(order["id"]))
+            .options(selectinload(EmailLog.attachments))
+        )
+    assert email is not None and email.template == "order_confirmation"
+    [attachment] = email.attachments
+    assert attachment.filename == f"tickets-{order['reference']}.pdf"
+    assert attachment.content_type == "application/pdf"
+    assert _pages(attachment.content) == 3
+
+
+def _pages(pdf: bytes) -> int:
+    return pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ")
 
 
 async def test_a_multi_tier_order_takes_every_counter_at_once(
@@ -81,6 +105,34 @@ async def test_a_multi_tier_order_takes_every_counter_at_once(
     }
     taken = await counters(runtime, event.id)
     assert taken.event == 5 and taken.tiers == {standing: 3, vip: 2}
+
+
+async def test_a_purchase_announces_the_availability_it_leaves(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = await make_event(
+        runtime,
+        organizer,
+        tiers=[("Standing", "20.00", 50), ("VIP", "120.00", 5)],
+        max_attendees=40,
+    )
+    standing, vip = event.tier_ids
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def record(topic: str, message: dict[str, Any]) -> None:
+        sent.append((topic, message))
+
+    monkeypatch.setattr(runtime.bus, "publish", record)
+    response = await buy(client, event.id, order_body(items=[(standing, 3), (vip, 2)]))
+
+    assert response.status_code == 201, response.text
+    # Published from the counters the reservation returned, not read again: it must still be
+    # what the event says now (paying changes no counter).
+    [message] = [m for t, m in sent if t == f"events:{event.id}:availability"]
+    assert message["type"] == "availability_changed"
+    now = (await client.get(f"/api/events/{event.id}/availability")).json()
+    assert message["payload"] == now
+    assert (now["remaining"], [t["remaining"] for t in now["tiers"]]) == (35, [35, 3])
 
 
 async def test_a_signed_in_buyer_needs_no_email_and_sees_the_order_in_their_list(

@@ -4,16 +4,9 @@ PostgreSQL database: only the database's atomic counters stand between them and 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +23,7 @@ from admitone.events.schemas import EventCreate, TierCreate
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order, Ticket
 from tests.conftest import TEST_SECRET, create_user
+from tests.support.app_process import app_process, wait_until_ready
 from tests.ticketing.conftest import counters, order_body
 
 BUYERS = 200
@@ -42,75 +36,23 @@ REQUEST_SECONDS = 30.0
 pytestmark = pytest.mark.timeout(STARTUP_SECONDS + RACE_SECONDS + 60)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class AppProcess:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@contextmanager
-def app_process(database_url: str, log: Path) -> Iterator[AppProcess]:
-    port = free_port()
-    # Only this test's settings: nothing from the caller's ADMITONE_* environment leaks in.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ADMITONE_")}
-    env.update(
-        {
-            "ADMITONE_ENV": "test",
-            "ADMITONE_SECRET_KEY": TEST_SECRET,
-            "ADMITONE_DATABASE_URL": database_url,
-            "ADMITONE_RUN_WORKER_IN_PROCESS": "false",
-            "ADMITONE_AUTO_MIGRATE": "false",
-            "ADMITONE_RATE_LIMIT_DEFAULT": "100000/minute",
-            "ADMITONE_RATE_LIMIT_STRICT": "100000/minute",
-            "ADMITONE_FAKE_GATEWAY_LATENCY_MS": "0",
-            "ADMITONE_EMAIL_BACKEND": "memory",
-            "ADMITONE_LOG_LEVEL": "WARNING",
-            # Two processes plus the test stay well inside PostgreSQL's 100 connections, which
-            # other test runs on this machine share.
-            "ADMITONE_DATABASE_POOL_SIZE": "8",
-            "ADMITONE_DATABASE_MAX_OVERFLOW": "4",
-        }
-    )
-    command = [
-        sys.executable, "-m", "uvicorn", "admitone.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--no-access-log", "--timeout-graceful-shutdown", "2",
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        yield AppProcess(f"http://127.0.0.1:{port}", process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-async def wait_until_ready(app: AppProcess) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    async with httpx.AsyncClient(base_url=app.url, timeout=2.0) as client:
-        while time.monotonic() < deadline and app.process.poll() is None:
-            try:
-                if (await client.get("/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)  # polling a starting process; correctness waits on events
-    raise AssertionError(f"{app.url} did not start:\n{app.output()}")
+def app_settings(database_url: str) -> dict[str, str]:
+    return {
+        "ADMITONE_ENV": "test",
+        "ADMITONE_SECRET_KEY": TEST_SECRET,
+        "ADMITONE_DATABASE_URL": database_url,
+        "ADMITONE_RUN_WORKER_IN_PROCESS": "false",
+        "ADMITONE_AUTO_MIGRATE": "false",
+        "ADMITONE_RATE_LIMIT_DEFAULT": "100000/minute",
+        "ADMITONE_RATE_LIMIT_STRICT": "100000/minute",
+        "ADMITONE_FAKE_GATEWAY_LATENCY_MS": "0",
+        "ADMITONE_EMAIL_BACKEND": "memory",
+        "ADMITONE_LOG_LEVEL": "WARNING",
+        # Two processes plus the test stay well inside PostgreSQL's 100 connections, which
+        # other test runs on this machine share.
+        "ADMITONE_DATABASE_POOL_SIZE": "8",
+        "ADMITONE_DATABASE_MAX_OVERFLOW": "4",
+    }
 
 
 @pytest.fixture
@@ -154,10 +96,13 @@ async def test_200_buyers_on_two_app_processes_race_for_the_last_10_tickets(
     event_id, tier_ids = await make_hot_event(runtime)
     limits = httpx.Limits(max_connections=BUYERS, max_keepalive_connections=BUYERS)
     with (
-        app_process(postgres_url, tmp_path / "a.log") as process_a,
-        app_process(postgres_url, tmp_path / "b.log") as process_b,
+        app_process(app_settings(postgres_url), tmp_path / "a.log") as process_a,
+        app_process(app_settings(postgres_url), tmp_path / "b.log") as process_b,
     ):
-        await asyncio.gather(wait_until_ready(process_a), wait_until_ready(process_b))
+        await asyncio.gather(
+            wait_until_ready(process_a, within=STARTUP_SECONDS),
+            wait_until_ready(process_b, within=STARTUP_SECONDS),
+        )
         async with (
             httpx.AsyncClient(base_url=process_a.url, timeout=REQUEST_SECONDS, limits=limits) as a,
             httpx.AsyncClient(base_url=process_b.url, timeout=REQUEST_SECONDS, limits=limits) as b,

@@ -39,7 +39,7 @@ router = api_router(tags=["accounts"])
 @router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(400, 401, 409, 422, 429),
+    responses=errors(401, 409, 422),
 )
 @public
 async def register(body: RegisterRequest, uow: Uow, settings: AppSettings) -> UserOut:
@@ -49,7 +49,7 @@ async def register(body: RegisterRequest, uow: Uow, settings: AppSettings) -> Us
     return UserOut.model_validate(user)
 
 
-@router.post("/auth/login", responses=errors(400, 401, 422, 429))
+@router.post("/auth/login", responses=errors(401, 422))
 @public
 async def login(
     body: LoginRequest,
@@ -75,7 +75,7 @@ async def login(
     )
 
 
-@router.post("/auth/refresh", responses=errors(400, 401, 422, 429))
+@router.post("/auth/refresh", responses=errors(401, 422))
 @public
 async def refresh(body: RefreshRequest, uow: Uow, settings: AppSettings) -> TokenResponse:
     pair = await service.refresh(uow, settings, body.refresh_token)
@@ -84,22 +84,18 @@ async def refresh(body: RefreshRequest, uow: Uow, settings: AppSettings) -> Toke
     )
 
 
-@router.post(
-    "/auth/logout",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=errors(400, 401, 422, 429),
-)
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, responses=errors(401, 422))
 @public
 async def logout(body: RefreshRequest, uow: Uow) -> None:
     await service.logout(uow, body.refresh_token)
 
 
-@router.get("/me", responses=errors(401, 429))
+@router.get("/me", responses=errors(401))
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
 
 
-@router.get("/users", responses=errors(401, 403, 422, 429))
+@router.get("/users", responses=errors(401, 403, 422))
 async def list_users(
     _: StaffUser,
     uow: Uow,
@@ -113,7 +109,7 @@ async def list_users(
     )
 
 
-@router.put("/users/{user_id}/role", responses=errors(400, 401, 403, 404, 409, 422, 429))
+@router.put("/users/{user_id}/role", responses=errors(401, 403, 404, 409, 422))
 async def change_role(user_id: uuid.UUID, body: RoleChange, _: StaffUser, uow: Uow) -> UserOut:
     user = await service.change_role(uow, current_actor(), user_id, body.role)
     return UserOut.model_validate(user)

@@ -45,13 +45,7 @@ async def create_user(
 ) -> User:
     """A user made by staff, the CLI or the demo seed, with any role."""
     user = await _add_user(uow, settings, email=email, name=name, password=password, role=role)
-    await activity.record(
-        uow,
-        "accounts.user_created",
-        resource_type="user",
-        resource_uuid=user.id,
-        metadata={"role": user.role},
-    )
+    await _record_new_user(uow, "accounts.user_created", user)
     return user
 
 
@@ -88,14 +82,14 @@ async def register(
     )
     # A guest signs up; the account they just made is who acted.
     with acting_as(Actor(user.id, user.role)):
-        await activity.record(
-            uow,
-            "accounts.user_registered",
-            resource_type="user",
-            resource_uuid=user.id,
-            metadata={"role": user.role},
-        )
+        await _record_new_user(uow, "accounts.user_registered", user)
     return user
+
+
+async def _record_new_user(uow: UnitOfWork, action: str, user: User) -> None:
+    await activity.record(
+        uow, action, resource_type="user", resource_uuid=user.id, metadata={"role": user.role}
+    )
 
 
 async def login(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from sqlalchemy import select, update
@@ -56,18 +56,18 @@ __all__ = [
 
 
 async def load_snapshot(uow: UnitOfWork, event_id: uuid.UUID) -> EventSnapshot | None:
-    """The event as stored now, deleted or not. Counters move under concurrent purchases, so the
-    rows are re-read rather than taken from the session's identity map."""
+    """The event as stored now, or None when it is missing or deleted. Counters move under
+    concurrent purchases, so the rows are re-read rather than taken from the session's identity
+    map."""
     event = await uow.session.scalar(
         select(Event).where(Event.id == event_id).execution_options(populate_existing=True)
     )
-    if event is None:
+    if event is None or event.deleted_at is not None:
         return None
     tiers = await uow.session.scalars(
         select(Tier).where(Tier.event_id == event_id).execution_options(populate_existing=True)
     )
-    snapshot = event_snapshot(event, list(tiers))
-    return None if event.deleted_at is not None else snapshot
+    return event_snapshot(event, list(tiers))
 
 
 async def get_event_snapshot(uow: UnitOfWork, event_id: uuid.UUID) -> EventSnapshot:
@@ -181,9 +181,8 @@ async def reserve(
         )
         if tier_taken is None:
             await _explain_tier_refusal(uow, event_id, tier_id, quantity)
-        else:
-            tiers_taken[tier_id] = tier_taken
-    if snapshot is None or taken is None:
+        tiers_taken[tier_id] = tier_taken
+    if snapshot is None:
         await publish_availability(uow, event_id)
         return
     updated = replace(
@@ -197,7 +196,7 @@ async def reserve(
     topics.publish_availability(uow, availability(updated, uow.clock.now()))
 
 
-async def _explain_event_refusal(uow: UnitOfWork, event_id: uuid.UUID, wanted: int) -> None:
+async def _explain_event_refusal(uow: UnitOfWork, event_id: uuid.UUID, wanted: int) -> NoReturn:
     row = (
         await uow.session.execute(
             select(Event.status, Event.deleted_at, Event.max_attendees, Event.taken).where(
@@ -218,7 +217,7 @@ async def _explain_event_refusal(uow: UnitOfWork, event_id: uuid.UUID, wanted: i
 
 async def _explain_tier_refusal(
     uow: UnitOfWork, event_id: uuid.UUID, tier_id: uuid.UUID, wanted: int
-) -> None:
+) -> NoReturn:
     row = (
         await uow.session.execute(
             select(Tier.name, Tier.capacity, Tier.taken).where(

@@ -4,8 +4,9 @@ by an after-delete job.
 Orders live in other domains (ticketing now, the shop later) that import events, so events
 cannot ask them directly without a cycle. Instead each registers an *order checker* at import
 time (``register_order_checker``, wired through ``admitone.wiring``) that answers "does this
-event have an order line with a unit price above zero?", and may register an *after-delete
-hook* the follow-up job runs (release pending reservations, cascade to products and posts).
+event have an order line with a unit price above zero?". A domain may also register an
+*after-delete hook* for the follow-up job to run before it announces the deletion; none does
+yet (an event with a paid or pending order is never deleted, so there is nothing to release).
 """
 
 from __future__ import annotations

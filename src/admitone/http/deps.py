@@ -105,7 +105,7 @@ def record_verdict(request: Request, verdict: Verdict) -> None:
 
 
 async def strict_rate_limit(request: Request) -> None:
-    """The named stricter limit for costly or dangerous actions (purchase, account deletion)."""
+    """The named stricter limit for costly or dangerous actions (purchase, paying an order)."""
     limiter = get_limiter(request)
     user: User | None = getattr(request.state, "user", None)
     who = f"user:{user.id}" if user else f"ip:{client_ip(request)}"

@@ -71,12 +71,9 @@ async def enqueue(
         uow.session.add(job)
         await uow.flush()
     else:
-        inserted = await _insert_unless_live(uow, values)
-        if inserted is None:
-            existing = await _live_job_with_key(uow, unique_key)
-            assert existing is not None
-            return existing
-        job = inserted
+        job, inserted = await _insert_unless_live(uow, values)
+        if not inserted:
+            return job
     if job.run_at <= now:
         await wakeups.announce(uow, job.queue)
     return job
@@ -91,7 +88,8 @@ def _plain_json(args: Mapping[str, Any]) -> dict[str, Any]:
     return plain
 
 
-async def _insert_unless_live(uow: UnitOfWork, values: dict[str, Any]) -> Job | None:
+async def _insert_unless_live(uow: UnitOfWork, values: dict[str, Any]) -> tuple[Job, bool]:
+    """The new job and True, or the live job already holding the key and False."""
     connection = await uow.session.connection()
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     # An ORM-enabled INSERT ... RETURNING: the new row comes back as a Job in the session,
@@ -105,10 +103,11 @@ async def _insert_unless_live(uow: UnitOfWork, values: dict[str, Any]) -> Job | 
     for _ in range(_UNIQUE_INSERT_TRIES):
         job = await uow.session.scalar(stmt)
         if job is not None:
-            return job
+            return job, True
         # The holder of the key may have finished between the insert and now: look, then retry.
-        if await _live_job_with_key(uow, values["unique_key"]) is not None:
-            return None
+        live = await _live_job_with_key(uow, values["unique_key"])
+        if live is not None:
+            return live, False
     raise DuplicateLiveJob(details={"unique_key": values["unique_key"]})
 
 

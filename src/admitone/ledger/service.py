@@ -20,7 +20,7 @@ from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
-from admitone.ledger.posting import Draft, Line, Posted, check_amount, post
+from admitone.ledger.posting import Draft, Line, check_amount, post
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
 
 __all__ = [
@@ -53,7 +53,7 @@ async def record_payment_captured(
 ) -> JournalEntry:
     """The buyer paid for a live order: the gateway now holds it, and it is the event's revenue.
     Dr gateway_balance / Cr ticket_revenue."""
-    posted = await _transfer(
+    return await _transfer(
         uow,
         EntryKind.PAYMENT_CAPTURED,
         "payment",
@@ -65,10 +65,8 @@ async def record_payment_captured(
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
+        activity=("billing.payment_captured", "ticket_sale"),
     )
-    if posted.created:
-        await _activity(uow, "billing.payment_captured", posted.entry, kind="ticket_sale")
-    return posted.entry
 
 
 async def record_processing_fee(
@@ -83,7 +81,7 @@ async def record_processing_fee(
 ) -> JournalEntry:
     """The gateway kept its fee out of the money it holds. Dr processing_fees / Cr
     gateway_balance. A zero fee is not a movement: the caller records nothing."""
-    posted = await _transfer(
+    return await _transfer(
         uow,
         EntryKind.PROCESSING_FEE,
         "fee",
@@ -95,10 +93,8 @@ async def record_processing_fee(
         amount=check_amount(fee, "fee"),
         currency=currency,
         gateway_ref=gateway_ref,
+        activity=("billing.fee_recorded", "processing_fee"),
     )
-    if posted.created:
-        await _activity(uow, "billing.fee_recorded", posted.entry, kind="processing_fee")
-    return posted.entry
 
 
 async def record_refund(
@@ -112,7 +108,7 @@ async def record_refund(
     gateway_ref: str,
 ) -> JournalEntry:
     """Revenue given back to the buyer. Dr refunds / Cr gateway_balance."""
-    posted = await _transfer(
+    return await _transfer(
         uow,
         EntryKind.REFUND,
         "refund",
@@ -124,10 +120,8 @@ async def record_refund(
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
+        activity=("billing.refund_issued", "refund"),
     )
-    if posted.created:
-        await _activity(uow, "billing.refund_issued", posted.entry, kind="refund")
-    return posted.entry
 
 
 async def record_late_payment(
@@ -142,7 +136,7 @@ async def record_late_payment(
 ) -> JournalEntry:
     """A payment for an order that had already expired or was cancelled: the gateway holds it,
     but it is owed back to the buyer, never revenue. Dr gateway_balance / Cr refund_liability."""
-    posted = await _transfer(
+    return await _transfer(
         uow,
         EntryKind.LATE_PAYMENT,
         "payment",
@@ -154,10 +148,8 @@ async def record_late_payment(
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
+        activity=("billing.payment_captured", "late_payment"),
     )
-    if posted.created:
-        await _activity(uow, "billing.payment_captured", posted.entry, kind="late_payment")
-    return posted.entry
 
 
 async def record_late_payment_refunded(
@@ -172,7 +164,7 @@ async def record_late_payment_refunded(
 ) -> JournalEntry:
     """A late payment went back to the buyer, settling what was owed. Dr refund_liability /
     Cr gateway_balance."""
-    posted = await _transfer(
+    return await _transfer(
         uow,
         EntryKind.LATE_PAYMENT_REFUNDED,
         "refund",
@@ -184,10 +176,8 @@ async def record_late_payment_refunded(
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
+        activity=("billing.refund_issued", "late_payment"),
     )
-    if posted.created:
-        await _activity(uow, "billing.refund_issued", posted.entry, kind="late_payment")
-    return posted.entry
 
 
 async def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
@@ -261,14 +251,16 @@ async def _transfer(
     amount: int,
     currency: str,
     gateway_ref: str,
-) -> Posted:
-    """Post ``amount`` from one account to another: every movement of the chart is one."""
+    activity: tuple[str, str],
+) -> JournalEntry:
+    """Post ``amount`` from one account to another (every movement of the chart is one), and
+    record ``activity`` (action, kind) the first time only."""
     check_amount(amount)
     code = validate_currency(currency)
     ref = _ref(gateway_ref)
     debit_account = await account_id_for(uow, organizer_id, code, debit, event_id)
     credit_account = await account_id_for(uow, organizer_id, code, credit, event_id)
-    return await post(
+    posted = await post(
         uow,
         Draft(
             key=f"{key_space}:{ref}",
@@ -284,6 +276,23 @@ async def _transfer(
             gateway_ref=ref,
         ),
     )
+    entry = posted.entry
+    if posted.created:
+        action, activity_kind = activity
+        await activity_service.record(
+            uow,
+            action,
+            resource_type="order",
+            resource_uuid=entry.order_id,
+            metadata={
+                "order_uuid": entry.order_id,
+                "event_uuid": entry.event_id,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "kind": activity_kind,
+            },
+        )
+    return entry
 
 
 def _ref(gateway_ref: str) -> str:
@@ -293,19 +302,3 @@ def _ref(gateway_ref: str) -> str:
             "A gateway reference of 1 to 200 characters is required.", field="gateway_ref"
         )
     return ref
-
-
-async def _activity(uow: UnitOfWork, action: str, entry: JournalEntry, *, kind: str) -> None:
-    await activity_service.record(
-        uow,
-        action,
-        resource_type="order",
-        resource_uuid=entry.order_id,
-        metadata={
-            "order_uuid": entry.order_id,
-            "event_uuid": entry.event_id,
-            "amount": entry.amount,
-            "currency": entry.currency,
-            "kind": kind,
-        },
-    )

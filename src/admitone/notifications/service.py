@@ -79,8 +79,7 @@ async def send_email(
             for i, f in enumerate(files)
         ],
     )
-    uow.session.add(log)
-    await uow.flush()
+    uow.session.add(log)  # flushed with the job: its id is already known
     await jobs_service.enqueue(uow, SEND_EMAIL_JOB, {"email_id": str(log.id)})
     return log
 

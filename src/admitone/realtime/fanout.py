@@ -153,7 +153,7 @@ class Fanout:
                     del self._subscribers[topic]
 
     def subscriber_count(self) -> int:
-        return len({s for subs in self._subscribers.values() for s in subs})
+        return len(self._all_subscribers())
 
     def deliver(self, topic: str, message: Mapping[str, Any]) -> None:
         self._seq += 1
@@ -169,14 +169,17 @@ class Fanout:
         self._by_id.clear()
         self._buffered = 0
         self._forgotten_through = self._seq
-        for subscription in {s for subs in self._subscribers.values() for s in subs}:
+        for subscription in self._all_subscribers():
             subscription.offer(Reset(reason))
 
     def close(self) -> None:
         self._closed = True
-        for subscription in {s for subs in self._subscribers.values() for s in subs}:
+        for subscription in self._all_subscribers():
             subscription._end("shutdown", discard_pending=False)
         self._subscribers.clear()
+
+    def _all_subscribers(self) -> set[Subscription]:
+        return {s for subs in self._subscribers.values() for s in subs}
 
     def _remember(self, envelope: Envelope) -> None:
         if self._replay_size == 0 or envelope.id is None:

@@ -23,7 +23,6 @@ MAX_TOPIC_LENGTH = 200
 
 Params = Mapping[str, uuid.UUID]
 Check = Callable[[UnitOfWork, Actor, Params], Awaitable[bool]]
-OwnerLookup = Callable[[UnitOfWork, uuid.UUID], Awaitable[uuid.UUID | None]]
 
 _LITERAL = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"^\{([a-z][a-z0-9_]*)\}$")
@@ -66,21 +65,6 @@ def owner_or_staff(param: str = "user_id") -> Policy:
         return actor.is_staff or (actor.uuid is not None and actor.uuid == params[param])
 
     return Policy("owner-or-staff", check, frozenset({param}))
-
-
-def resource_owner_or_staff(lookup: OwnerLookup, param: str = "id") -> Policy:
-    """The owner of the resource the topic is named after, and staff (``tickets:{id}``).
-    ``lookup`` returns the owner's id, or None for no such resource; it runs in the request's
-    read-only unit of work, before streaming starts."""
-
-    async def check(uow: UnitOfWork, actor: Actor, params: Params) -> bool:
-        if actor.is_staff:
-            return True
-        if actor.uuid is None:
-            return False
-        return await lookup(uow, params[param]) == actor.uuid
-
-    return Policy("resource-owner-or-staff", check, frozenset({param}))
 
 
 @dataclass(frozen=True, slots=True)

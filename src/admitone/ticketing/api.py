@@ -35,7 +35,7 @@ from admitone.ticketing.schemas import (
     PurchaseBody,
     PurchaseOut,
 )
-from admitone.ticketing.tickets_pdf import OrderPrint, TicketPrint, render_tickets_pdf
+from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 router = api_router(tags=["orders"])
 
@@ -167,18 +167,7 @@ async def tickets_pdf(
     if order.status != OrderStatus.PAID or not order.tickets:
         raise OrderNotPaid(details={"status": order.status})
     event = await events_service.get_event_snapshot(uow, order.event_id)
-    names = {line.tier_id: line.tier_name for line in order.lines}
-    pdf = render_tickets_pdf(
-        OrderPrint(
-            reference=order.reference,
-            customer_name=order.customer_name,
-            event_name=event.name,
-            venue=event.venue,
-            starts_at=event.starts_at,
-            timezone=event.timezone,
-            tickets=[TicketPrint(t.code, names[t.tier_id], t.status) for t in order.tickets],
-        )
-    )
+    pdf = order_tickets_pdf(order, event)
     return Response(
         pdf,
         media_type="application/pdf",

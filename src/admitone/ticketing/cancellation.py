@@ -36,52 +36,34 @@ async def cancel_order(
     """Spans transactions when a refund is due (rule 4): commits before calling the gateway."""
     order = await queries.order_for_viewer(uow, order_id, viewer, tickets=False)
     note = (reason or "").strip()[:MAX_REASON_LENGTH] or None
-    now = uow.clock.now()
     if order.status == OrderStatus.PENDING:
-        if await transition(
-            uow,
-            order_id,
-            {OrderStatus.PENDING},
-            OrderStatus.CANCELLED,
-            cancel_reason=note,
-            cancelled_at=now,
-        ):
-            order = await queries.get_order(uow, order_id)
-            await release_capacity(uow, order)
-            await announce(uow, order, "cancelled")
-            return await queries.get_order(uow, order_id, tickets=True)
+        cancelled = await _cancel_outright(uow, order_id, OrderStatus.PENDING, note)
+        if cancelled is not None:
+            return cancelled
         order = await queries.get_order(uow, order_id)  # paid or expired meanwhile
     if order.status == OrderStatus.PAID and order.total_amount == 0:
         # Nothing was charged, so nothing goes back through the gateway: cancel it outright.
+        cancelled = await _cancel_outright(uow, order_id, OrderStatus.PAID, note)
+        if cancelled is not None:
+            return cancelled
+        order = await queries.get_order(uow, order_id)
+    if order.status == OrderStatus.PAID:
         if await transition(
             uow,
             order_id,
             {OrderStatus.PAID},
-            OrderStatus.CANCELLED,
+            OrderStatus.REFUNDING,
             cancel_reason=note,
-            cancelled_at=now,
+            cancelled_at=uow.clock.now(),
+            refund_due=True,
         ):
             await void_tickets(uow, order_id)
             order = await queries.get_order(uow, order_id)
-            await release_capacity(uow, order)
-            await announce(uow, order, "cancelled")
-            return await queries.get_order(uow, order_id, tickets=True)
-        order = await queries.get_order(uow, order_id)
-    if order.status == OrderStatus.PAID and await transition(
-        uow,
-        order_id,
-        {OrderStatus.PAID},
-        OrderStatus.REFUNDING,
-        cancel_reason=note,
-        cancelled_at=now,
-        refund_due=True,
-    ):
-        await void_tickets(uow, order_id)
-        order = await queries.get_order(uow, order_id)
-        await announce(uow, order, "cancelled", partial=False)
-        # If this process dies before the refund below, the job finishes it.
-        await refunds.schedule_refund(uow, order_id)
-    order = await queries.get_order(uow, order_id)
+            await announce(uow, order, "cancelled", partial=False)
+            # If this process dies before the refund below, the job finishes it.
+            await refunds.schedule_refund(uow, order_id)
+        else:
+            order = await queries.get_order(uow, order_id)  # cancelled or refunding meanwhile
     if order.status == OrderStatus.REFUNDING:
         await uow.commit()
         return await refunds.complete_refund(uow, gateway, order_id)
@@ -89,3 +71,25 @@ async def cancel_order(
         f"This order is {order.status} and can no longer be cancelled.",
         details={"status": order.status, "reference": order.reference},
     )
+
+
+async def _cancel_outright(
+    uow: UnitOfWork, order_id: uuid.UUID, expected: OrderStatus, note: str | None
+) -> Order | None:
+    """``expected`` -> ``cancelled`` with no money to give back: its tickets (a paid order's)
+    void and its capacity returned. None when the order was no longer ``expected``."""
+    if not await transition(
+        uow,
+        order_id,
+        {expected},
+        OrderStatus.CANCELLED,
+        cancel_reason=note,
+        cancelled_at=uow.clock.now(),
+    ):
+        return None
+    if expected == OrderStatus.PAID:
+        await void_tickets(uow, order_id)
+    order = await queries.get_order(uow, order_id, tickets=True)
+    await release_capacity(uow, order)
+    await announce(uow, order, "cancelled")
+    return order

@@ -32,7 +32,7 @@ from admitone.ticketing.errors import (
     RefundFailed,
 )
 from admitone.ticketing.models import Order, OrderStatus, Ticket, TicketStatus
-from admitone.ticketing.tickets_pdf import OrderPrint, TicketPrint, render_tickets_pdf
+from admitone.ticketing.tickets_pdf import order_tickets_pdf
 from admitone.ticketing.transitions import announce, release_capacity, transition
 
 log = structlog.get_logger(__name__)
@@ -132,14 +132,15 @@ async def fail_order(
     won = await transition(
         uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason=reason
     )
-    order = await queries.get_order(uow, order_id)
+    order = await queries.get_order(uow, order_id, tickets=True)
     if won:
         await release_capacity(uow, order)
         await announce(uow, order, "failed", reason=reason)
-    if unknown:
-        await _owe_refund(uow, order_id, charge_id=None)
-        await refunds.schedule_refund(uow, order_id, delay=refunds.RECONCILE_DELAY)
-    return await queries.get_order(uow, order_id, tickets=True)
+    if not unknown:
+        return order
+    await _owe_refund(uow, order_id, charge_id=None)
+    await refunds.schedule_refund(uow, order_id, delay=refunds.RECONCILE_DELAY)
+    return await queries.get_order(uow, order_id, tickets=True)  # refund_due has changed
 
 
 async def mark_paid(
@@ -224,19 +225,7 @@ async def send_confirmation(uow: UnitOfWork, settings: Settings, order_id: uuid.
         return False  # never paid (the job outlived a rolled-back settlement): nothing to confirm
     event = await events_service.get_event_snapshot(uow, order.event_id)
     token = order_access_token(settings, order.id)
-    names = {line.tier_id: line.tier_name for line in order.lines}
-    tickets = sorted(order.tickets, key=lambda t: t.position)
-    pdf = render_tickets_pdf(
-        OrderPrint(
-            reference=order.reference,
-            customer_name=order.customer_name,
-            event_name=event.name,
-            venue=event.venue,
-            starts_at=event.starts_at,
-            timezone=event.timezone,
-            tickets=[TicketPrint(t.code, names[t.tier_id]) for t in tickets],
-        )
-    )
+    pdf = order_tickets_pdf(order, event)
     total = Money(order.total_amount, order.currency).to_decimal_string()
     await notifications_service.send_email(
         uow,

@@ -1,7 +1,7 @@
 """The tickets of an order as a PDF (segno + fpdf2): one A6 page per admission, with its QR.
 
-Pure function of its input; the callers read the rows. fpdf2's built-in fonts are Latin-1, so
-text outside it is replaced rather than allowed to fail an order's confirmation.
+Pure functions of their input; the callers read the rows. fpdf2's built-in fonts are Latin-1,
+so text outside it is replaced rather than allowed to fail an order's confirmation.
 """
 
 from __future__ import annotations
@@ -10,10 +10,15 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import segno
 from fpdf import FPDF
+
+if TYPE_CHECKING:
+    from admitone.events.service import EventSnapshot
+    from admitone.ticketing.models import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,23 @@ class OrderPrint:
     starts_at: datetime
     timezone: str
     tickets: Sequence[TicketPrint]
+
+
+def order_tickets_pdf(order: Order, event: EventSnapshot) -> bytes:
+    """The PDF of a paid order's tickets (its lines and tickets loaded), as sent in its
+    confirmation and served by the API."""
+    names = {line.tier_id: line.tier_name for line in order.lines}
+    return render_tickets_pdf(
+        OrderPrint(
+            reference=order.reference,
+            customer_name=order.customer_name,
+            event_name=event.name,
+            venue=event.venue,
+            starts_at=event.starts_at,
+            timezone=event.timezone,
+            tickets=[TicketPrint(t.code, names[t.tier_id], t.status) for t in order.tickets],
+        )
+    )
 
 
 def render_tickets_pdf(order: OrderPrint) -> bytes:
