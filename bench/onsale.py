@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from http1 import TRANSPORT_ERRORS, Answer, Connection
 from sqlalchemy import func, insert, select, update
 
 from admitone.accounts import service as accounts_service
@@ -105,7 +106,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--presold", type=int, default=0, help="tickets of the event sold beforehand (bulk SQL)"
     )
     parser.add_argument("--gateway-latency-ms", type=float, default=0.0)
-    parser.add_argument("--pool-size", type=int, default=10, help="database pool per worker")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="database pool per worker (default: its share of the buyers, so that no request "
+        "waits for a connection or opens one: an overflow connection is closed at check-in, and "
+        "each new one costs PostgreSQL a backend)",
+    )
     parser.add_argument("--max-overflow", type=int, default=10)
     parser.add_argument(
         "--worker-in-process",
@@ -202,7 +210,7 @@ def server_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
             "ADMITONE_LOG_JSON": "true",
             "ADMITONE_SECRET_KEY": secrets.token_urlsafe(48),
             "ADMITONE_DATABASE_URL": database_url,
-            "ADMITONE_DATABASE_POOL_SIZE": str(args.pool_size),
+            "ADMITONE_DATABASE_POOL_SIZE": str(pool_size(args)),
             "ADMITONE_DATABASE_MAX_OVERFLOW": str(args.max_overflow),
             "ADMITONE_AUTO_MIGRATE": "false",
             "ADMITONE_RUN_WORKER_IN_PROCESS": "true" if args.worker_in_process else "false",
@@ -216,6 +224,14 @@ def server_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def pool_size(args: argparse.Namespace) -> int:
+    if args.pool_size:
+        return int(args.pool_size)
+    # Workers sharing one socket split the connections unevenly: any of them may hold them all.
+    share = math.ceil(args.buyers / args.workers) if args.separate_ports else args.buyers
+    return share + 2
 
 
 @dataclass
@@ -640,7 +656,7 @@ class Plan:
 
 async def buy_until_stopped(
     args: argparse.Namespace,
-    client: httpx.AsyncClient,
+    connection: Connection,
     *,
     path: str,
     name: str,
@@ -664,9 +680,9 @@ async def buy_until_stopped(
         }
         sent = time.perf_counter()
         try:
-            response = await client.post(path, json=body)
-            kind = "ok" if response.status_code == 201 else _error_kind(response)
-        except httpx.HTTPError as exc:
+            answer = await connection.post_json(path, body)
+            kind = "ok" if answer.status == 201 else _error_kind(answer)
+        except TRANSPORT_ERRORS as exc:
             kind = f"transport:{type(exc).__name__}"
         done = time.perf_counter()
         # Throughput counts what completes inside the window, wherever it started.
@@ -686,7 +702,6 @@ async def rush(
     result = Rush()
     tag = uuid.uuid4().hex[:8]
     path = f"/api/events/{event_id}/purchase"
-    limits = httpx.Limits(max_connections=args.buyers, max_keepalive_connections=args.buyers)
     plan = Plan.of(args, time.perf_counter())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -704,19 +719,18 @@ async def rush(
             watch.sample()
             await asyncio.sleep(min(0.5, max(plan.measure_from - now, 0.0) or 0.5))
 
-    async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(base_url=url, timeout=args.request_timeout, limits=limits)
-            )
-            for url in server.urls
-        ]
+    # One keep-alive connection per buyer, spread over the servers the way a balancer would.
+    connections = [
+        Connection(server.urls[i % len(server.urls)], args.request_timeout)
+        for i in range(args.buyers)
+    ]
+    try:
         ticker = asyncio.create_task(clock())
         await asyncio.gather(
             *(
                 buy_until_stopped(
                     args,
-                    clients[i % len(clients)],
+                    connections[i],
                     path=path,
                     name=f"b{i}-{tag}",
                     plan=plan,
@@ -728,6 +742,8 @@ async def rush(
         )
         stop.set()
         await ticker
+    finally:
+        await asyncio.gather(*(connection.close() for connection in connections))
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
     watch.finish()
@@ -739,12 +755,12 @@ async def rush(
     return result
 
 
-def _error_kind(response: httpx.Response) -> str:
+def _error_kind(answer: Answer) -> str:
     try:
-        code = response.json().get("error", "?")
+        code = answer.json().get("error", "?")
     except ValueError:
         code = "not_json"
-    return f"{response.status_code}:{code}"
+    return f"{answer.status}:{code}"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float | None:
@@ -964,7 +980,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     round(presell_seconds, 1) if presell_seconds is not None else None
                 ),
                 "gateway_latency_ms": args.gateway_latency_ms,
-                "pool_size": args.pool_size,
+                "pool_size": pool_size(args),
                 "max_overflow": args.max_overflow,
                 "worker_in_process": args.worker_in_process,
                 "log_level": args.log_level,

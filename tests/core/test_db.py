@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from admitone.accounts.models import RefreshToken, User
+from admitone.core import db as db_module
 from admitone.core.db import Database
 from admitone.core.errors import Conflict
 from admitone.runtime import Runtime
@@ -132,3 +134,68 @@ async def test_ping_fails_on_an_unreachable_database() -> None:
             await database.ping()
     finally:
         await database.dispose()
+
+
+async def test_a_pooled_connection_cut_while_idle_is_replaced_not_failed(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        async with database.engine.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        # A restart or a firewall cuts the connection while it sits in the pool.
+        async with Database(postgres_url).engine.connect() as admin:
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await admin.commit()
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+
+        async with database.engine.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings: list[object] = []
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted_ping(self: AsyncAdapt_asyncpg_connection) -> None:
+        pings.append(self)
+        real_ping(self)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted_ping)
+    database = Database(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        for _ in range(3):
+            async with database.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        assert pings == []
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+        async with database.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        assert len(pings) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_buffered_items_are_written_together_at_commit_and_dropped_on_rollback(
+    runtime: Runtime,
+) -> None:
+    writes: list[list[int]] = []
+
+    async def write(items: list[int]) -> None:
+        writes.append(items)
+
+    async with runtime.unit_of_work() as uow:
+        for item in (1, 2, 3):
+            uow.buffer("numbers", item, write)
+        assert writes == []  # nothing before the commit
+    assert writes == [[1, 2, 3]]
+
+    async with runtime.unit_of_work() as uow:
+        uow.buffer("numbers", 4, write)
+        await uow.rollback()
+        uow.buffer("numbers", 5, write)
+    assert writes == [[1, 2, 3], [5]]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, status
+from fastapi import Query, Request, status
 
 from admitone.accounts import service
 from admitone.accounts.models import Role
@@ -22,14 +22,13 @@ from admitone.core.errors import RateLimited
 from admitone.http.deps import (
     AppSettings,
     CurrentUser,
+    Limiter,
     StaffUser,
     Uow,
     client_ip,
-    get_limiter,
     public,
     record_verdict,
 )
-from admitone.http.ratelimit import RateLimiter
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 
@@ -56,7 +55,7 @@ async def login(
     request: Request,
     uow: Uow,
     settings: AppSettings,
-    limiter: Annotated[RateLimiter, Depends(get_limiter)],
+    limiter: Limiter,
 ) -> LoginResponse:
     for item, key in (
         (limiter.login_per_ip, f"ip:{client_ip(request)}"),

@@ -2,7 +2,9 @@
 
 An entry is written in the business transaction, so it commits or vanishes with the change it
 describes, but inside a SAVEPOINT: a failure to write it is rolled back alone, logged and
-counted, and never fails the use case that recorded it.
+counted, and never fails the use case that recorded it. The entries of one transaction are
+buffered and written together just before it commits (one savepoint and one INSERT, where a
+paid order used to cost three of each).
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import structlog
 from prometheus_client import Counter
+from sqlalchemy import insert
 
 from admitone.activity import repository
 from admitone.activity.errors import ActivityRefused, InvalidActivityAction
@@ -79,27 +83,35 @@ async def record(
         METADATA_DROPPED.inc()
         log.warning("activity_metadata_dropped", action=action, key=refusal.key, why=refusal.reason)
 
-    entry = ActivityEntry(
-        id=new_uuid(),
-        action=action,
-        actor_uuid=actor.uuid,
-        actor_role=actor.role,
-        mode=mode or (AUTO if actor.role == SYSTEM.role else MANUAL),
-        resource_type=resource_type,
-        resource_uuid=resource_uuid,
-        target_uuid=target_uuid,
-        meta=cleaned.values,
-        created_at=uow.clock.now(),
-    )
+    entry = {
+        "id": new_uuid(),
+        "action": action,
+        "actor_uuid": actor.uuid,
+        "actor_role": actor.role,
+        "mode": mode or (AUTO if actor.role == SYSTEM.role else MANUAL),
+        "resource_type": resource_type,
+        "resource_uuid": resource_uuid,
+        "target_uuid": target_uuid,
+        "meta": cleaned.values,
+        "created_at": uow.clock.now(),
+    }
+    uow.buffer("activity", entry, partial(_write, uow))
+
+
+async def _write(uow: UnitOfWork, entries: list[dict[str, Any]]) -> None:
+    """All the entries of one transaction in one INSERT, just before it commits."""
     # The caller's pending changes are flushed outside the savepoint: their errors are the
     # caller's and must not be swallowed below as if they were a logging failure.
     await uow.flush()
     try:
         async with uow.session.begin_nested():
-            uow.session.add(entry)
+            # render_nulls: one INSERT for all entries, not one per pattern of empty columns.
+            await uow.session.execute(
+                insert(ActivityEntry).execution_options(render_nulls=True), entries
+            )
     except Exception:
-        RECORD_FAILURES.labels(reason="write_error").inc()
-        log.exception("activity_write_failed", action=action)
+        RECORD_FAILURES.labels(reason="write_error").inc(len(entries))
+        log.exception("activity_write_failed", actions=sorted({e["action"] for e in entries}))
 
 
 def _check_names(action: str, resource_type: str | None) -> None:
@@ -114,4 +126,5 @@ def _check_names(action: str, resource_type: str | None) -> None:
 async def list_entries(
     uow: UnitOfWork, filters: ActivityFilters, *, limit: int | None, cursor: str | None
 ) -> Page[ActivityEntry]:
+    await uow.write_buffered()  # what this transaction recorded so far is part of the log
     return await repository.list_entries(uow.session, filters, limit=limit, cursor=cursor)

@@ -115,9 +115,29 @@ async def strict_rate_limit(request: Request) -> None:
         raise RateLimited(verdict.retry_after)
 
 
+# FastAPI runs a plain ``def`` dependency in its thread pool: a thread hop per request for what
+# is an attribute lookup. Routes depend on these coroutine forms instead.
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _uow(request: Request) -> UnitOfWork:
+    return get_uow(request)
+
+
+async def _limiter(request: Request) -> RateLimiter:
+    return get_limiter(request)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
-Uow = Annotated[UnitOfWork, Depends(get_uow)]
-AppSettings = Annotated[Settings, Depends(get_settings)]
+Uow = Annotated[UnitOfWork, Depends(_uow)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+AppRuntime = Annotated[Runtime, Depends(_runtime)]
+Limiter = Annotated[RateLimiter, Depends(_limiter)]
 StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
 StrictRateLimit = Depends(strict_rate_limit)

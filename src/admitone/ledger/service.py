@@ -10,6 +10,7 @@ payment.
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
@@ -20,7 +21,7 @@ from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
-from admitone.ledger.posting import Draft, Line, check_amount, post
+from admitone.ledger.posting import Draft, Line, check_amount, post, post_all
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
 
 __all__ = [
@@ -41,6 +42,57 @@ __all__ = [
 _MAX_REF = 200
 
 
+class _Movement(NamedTuple):
+    kind: EntryKind
+    key_space: str
+    debit: AccountCode
+    credit: AccountCode
+    action: str  # of its activity entry
+    activity_kind: str
+
+
+_PAYMENT_CAPTURED = _Movement(
+    EntryKind.PAYMENT_CAPTURED,
+    "payment",
+    AccountCode.GATEWAY_BALANCE,
+    AccountCode.TICKET_REVENUE,
+    "billing.payment_captured",
+    "ticket_sale",
+)
+_PROCESSING_FEE = _Movement(
+    EntryKind.PROCESSING_FEE,
+    "fee",
+    AccountCode.PROCESSING_FEES,
+    AccountCode.GATEWAY_BALANCE,
+    "billing.fee_recorded",
+    "processing_fee",
+)
+_REFUND = _Movement(
+    EntryKind.REFUND,
+    "refund",
+    AccountCode.REFUNDS,
+    AccountCode.GATEWAY_BALANCE,
+    "billing.refund_issued",
+    "refund",
+)
+_LATE_PAYMENT = _Movement(
+    EntryKind.LATE_PAYMENT,
+    "payment",
+    AccountCode.GATEWAY_BALANCE,
+    AccountCode.REFUND_LIABILITY,
+    "billing.payment_captured",
+    "late_payment",
+)
+_LATE_PAYMENT_REFUNDED = _Movement(
+    EntryKind.LATE_PAYMENT_REFUNDED,
+    "refund",
+    AccountCode.REFUND_LIABILITY,
+    AccountCode.GATEWAY_BALANCE,
+    "billing.refund_issued",
+    "late_payment",
+)
+
+
 async def record_payment_captured(
     uow: UnitOfWork,
     *,
@@ -50,22 +102,21 @@ async def record_payment_captured(
     amount: int,
     currency: str,
     gateway_ref: str,
+    fee: int | None = None,
 ) -> JournalEntry:
     """The buyer paid for a live order: the gateway now holds it, and it is the event's revenue.
-    Dr gateway_balance / Cr ticket_revenue."""
+    Dr gateway_balance / Cr ticket_revenue. A ``fee`` already known is posted with it, as
+    ``record_processing_fee`` would, in the same savepoint. Returns the payment's entry."""
     return await _transfer(
         uow,
-        EntryKind.PAYMENT_CAPTURED,
-        "payment",
-        debit=AccountCode.GATEWAY_BALANCE,
-        credit=AccountCode.TICKET_REVENUE,
+        _PAYMENT_CAPTURED,
         organizer_id=organizer_id,
         event_id=event_id,
         order_id=order_id,
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
-        activity=("billing.payment_captured", "ticket_sale"),
+        fee=fee,
     )
 
 
@@ -83,17 +134,13 @@ async def record_processing_fee(
     gateway_balance. A zero fee is not a movement: the caller records nothing."""
     return await _transfer(
         uow,
-        EntryKind.PROCESSING_FEE,
-        "fee",
-        debit=AccountCode.PROCESSING_FEES,
-        credit=AccountCode.GATEWAY_BALANCE,
+        _PROCESSING_FEE,
         organizer_id=organizer_id,
         event_id=event_id,
         order_id=order_id,
         amount=check_amount(fee, "fee"),
         currency=currency,
         gateway_ref=gateway_ref,
-        activity=("billing.fee_recorded", "processing_fee"),
     )
 
 
@@ -110,17 +157,13 @@ async def record_refund(
     """Revenue given back to the buyer. Dr refunds / Cr gateway_balance."""
     return await _transfer(
         uow,
-        EntryKind.REFUND,
-        "refund",
-        debit=AccountCode.REFUNDS,
-        credit=AccountCode.GATEWAY_BALANCE,
+        _REFUND,
         organizer_id=organizer_id,
         event_id=event_id,
         order_id=order_id,
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
-        activity=("billing.refund_issued", "refund"),
     )
 
 
@@ -133,22 +176,21 @@ async def record_late_payment(
     amount: int,
     currency: str,
     gateway_ref: str,
+    fee: int | None = None,
 ) -> JournalEntry:
     """A payment for an order that had already expired or was cancelled: the gateway holds it,
-    but it is owed back to the buyer, never revenue. Dr gateway_balance / Cr refund_liability."""
+    but it is owed back to the buyer, never revenue. Dr gateway_balance / Cr refund_liability.
+    A ``fee`` already known is posted with it, as in ``record_payment_captured``."""
     return await _transfer(
         uow,
-        EntryKind.LATE_PAYMENT,
-        "payment",
-        debit=AccountCode.GATEWAY_BALANCE,
-        credit=AccountCode.REFUND_LIABILITY,
+        _LATE_PAYMENT,
         organizer_id=organizer_id,
         event_id=event_id,
         order_id=order_id,
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
-        activity=("billing.payment_captured", "late_payment"),
+        fee=fee,
     )
 
 
@@ -166,17 +208,13 @@ async def record_late_payment_refunded(
     Cr gateway_balance."""
     return await _transfer(
         uow,
-        EntryKind.LATE_PAYMENT_REFUNDED,
-        "refund",
-        debit=AccountCode.REFUND_LIABILITY,
-        credit=AccountCode.GATEWAY_BALANCE,
+        _LATE_PAYMENT_REFUNDED,
         organizer_id=organizer_id,
         event_id=event_id,
         order_id=order_id,
         amount=amount,
         currency=currency,
         gateway_ref=gateway_ref,
-        activity=("billing.refund_issued", "late_payment"),
     )
 
 
@@ -240,48 +278,54 @@ async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: st
 
 async def _transfer(
     uow: UnitOfWork,
-    kind: EntryKind,
-    key_space: str,
+    movement: _Movement,
     *,
-    debit: AccountCode,
-    credit: AccountCode,
     organizer_id: uuid.UUID,
     event_id: uuid.UUID,
     order_id: uuid.UUID,
     amount: int,
     currency: str,
     gateway_ref: str,
-    activity: tuple[str, str],
+    fee: int | None = None,
 ) -> JournalEntry:
-    """Post ``amount`` from one account to another (every movement of the chart is one), and
-    record ``activity`` (action, kind) the first time only."""
-    check_amount(amount)
+    """Post ``amount`` from one account to another (every movement of the chart is one), with
+    the gateway's ``fee`` on it if given, and record each entry's activity the first time only.
+    Returns the entry of ``movement``."""
+    steps = [(movement, check_amount(amount))]
+    if fee is not None:
+        steps.append((_PROCESSING_FEE, check_amount(fee, "fee")))
     code = validate_currency(currency)
     ref = _ref(gateway_ref)
-    debit_account = await account_id_for(uow, organizer_id, code, debit, event_id)
-    credit_account = await account_id_for(uow, organizer_id, code, credit, event_id)
-    posted = await post(
-        uow,
+    drafts = [
         Draft(
-            key=f"{key_space}:{ref}",
-            kind=kind,
+            key=f"{step.key_space}:{ref}",
+            kind=step.kind,
             organizer_id=organizer_id,
             currency=code,
             lines=(
-                Line(debit_account, debit=amount),
-                Line(credit_account, credit=amount),
+                Line(
+                    await account_id_for(uow, organizer_id, code, step.debit, event_id),
+                    debit=step_amount,
+                ),
+                Line(
+                    await account_id_for(uow, organizer_id, code, step.credit, event_id),
+                    credit=step_amount,
+                ),
             ),
             event_id=event_id,
             order_id=order_id,
             gateway_ref=ref,
-        ),
-    )
-    entry = posted.entry
-    if posted.created:
-        action, activity_kind = activity
+        )
+        for step, step_amount in steps
+    ]
+    posted = await post_all(uow, drafts)
+    for (step, _), one in zip(steps, posted, strict=True):
+        if not one.created:
+            continue
+        entry = one.entry
         await activity_service.record(
             uow,
-            action,
+            step.action,
             resource_type="order",
             resource_uuid=entry.order_id,
             metadata={
@@ -289,10 +333,10 @@ async def _transfer(
                 "event_uuid": entry.event_id,
                 "amount": entry.amount,
                 "currency": entry.currency,
-                "kind": activity_kind,
+                "kind": step.activity_kind,
             },
         )
-    return entry
+    return posted[0].entry
 
 
 def _ref(gateway_ref: str) -> str:

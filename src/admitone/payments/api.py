@@ -5,20 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Header, Query, Request
 
 from admitone.core.money import Money
-from admitone.http.deps import AppSettings, OptionalUser, Uow, get_runtime, public
+from admitone.http.deps import AppRuntime, AppSettings, OptionalUser, Uow, public
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.payments import service, webhooks
 from admitone.payments.schemas import PaymentIntentOut, WebhookAck
-from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 
 router = api_router(tags=["payments"])
-
-AppRuntime = Annotated[Runtime, Depends(get_runtime)]
 
 
 @router.post("/webhooks/stripe", responses=errors(400, 429, 503))

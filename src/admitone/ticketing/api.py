@@ -5,24 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 
 from admitone.accounts.models import STAFF_ROLES, Role, User
 from admitone.core.actor import current_actor
 from admitone.core.errors import InvalidInput
 from admitone.events import service as events_service
 from admitone.http.deps import (
+    AppRuntime,
     AppSettings,
     CurrentUser,
     OptionalUser,
     StrictRateLimit,
     Uow,
-    get_runtime,
     public,
 )
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
-from admitone.runtime import Runtime
 from admitone.ticketing import service
 from admitone.ticketing.errors import InvalidIdempotencyKey, OrderNotPaid
 from admitone.ticketing.models import OrderStatus
@@ -39,7 +38,6 @@ from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 router = api_router(tags=["orders"])
 
-AppRuntime = Annotated[Runtime, Depends(get_runtime)]
 Token = Annotated[
     str | None,
     Query(max_length=200, description="A guest's order token, from the confirmation email."),

@@ -24,18 +24,19 @@ FEE_RETRY_DELAY = timedelta(minutes=1)
 async def payment_captured(
     uow: UnitOfWork, order: Order, *, charge_id: str, amount: int, fee: int | None
 ) -> None:
-    """The order became ``paid``: revenue of its event, and the gateway's fee as an expense."""
-    organizer_id = await _organizer(uow, order)
+    """The order became ``paid``: revenue of its event, and the gateway's fee as an expense,
+    posted together (one savepoint on the purchase's path)."""
     await ledger.record_payment_captured(
         uow,
-        organizer_id=organizer_id,
+        organizer_id=await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
         amount=amount,
         currency=order.currency,
         gateway_ref=charge_id,
+        fee=_known(fee),
     )
-    await _fee(uow, order, charge_id=charge_id, fee=fee, organizer_id=organizer_id)
+    await _fee_later(uow, order, charge_id=charge_id, fee=fee)
 
 
 async def late_payment(
@@ -43,17 +44,17 @@ async def late_payment(
 ) -> None:
     """Money arrived for an order that could no longer take it: owed back, never revenue. The
     gateway still keeps its fee, so that is posted too."""
-    organizer_id = await _organizer(uow, order)
     await ledger.record_late_payment(
         uow,
-        organizer_id=organizer_id,
+        organizer_id=await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
         amount=amount,
         currency=order.currency,
         gateway_ref=charge_id,
+        fee=_known(fee),
     )
-    await _fee(uow, order, charge_id=charge_id, fee=fee, organizer_id=organizer_id)
+    await _fee_later(uow, order, charge_id=charge_id, fee=fee)
 
 
 async def refund_issued(uow: UnitOfWork, order: Order, *, refund_id: str, amount: int) -> None:
@@ -83,37 +84,35 @@ async def late_payment_refunded(
 
 
 async def processing_fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int) -> None:
-    await _fee(uow, order, charge_id=charge_id, fee=fee)
-
-
-async def _fee(
-    uow: UnitOfWork,
-    order: Order,
-    *,
-    charge_id: str,
-    fee: int | None,
-    organizer_id: uuid.UUID | None = None,
-) -> None:
-    if fee is None:
-        # Not known yet: a job asks the gateway for it later (never inside this transaction).
-        await jobs_service.enqueue(
-            uow,
-            RECORD_FEE_JOB,
-            {"order_id": str(order.id), "charge_id": charge_id},
-            run_at=uow.clock.now() + FEE_RETRY_DELAY,
-            unique_key=f"{RECORD_FEE_JOB}:{charge_id}",
-        )
+    if _known(fee) is None:
         return
-    if fee <= 0:
-        return  # no movement, and the ledger refuses an empty entry
     await ledger.record_processing_fee(
         uow,
-        organizer_id=organizer_id or await _organizer(uow, order),
+        organizer_id=await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
         fee=fee,
         currency=order.currency,
         gateway_ref=charge_id,
+    )
+
+
+def _known(fee: int | None) -> int | None:
+    """The fee to post now, if any: a zero fee is no movement, and the ledger refuses an empty
+    entry."""
+    return fee if fee is not None and fee > 0 else None
+
+
+async def _fee_later(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int | None) -> None:
+    if fee is not None:
+        return
+    # Not known yet: a job asks the gateway for it later (never inside this transaction).
+    await jobs_service.enqueue(
+        uow,
+        RECORD_FEE_JOB,
+        {"order_id": str(order.id), "charge_id": charge_id},
+        run_at=uow.clock.now() + FEE_RETRY_DELAY,
+        unique_key=f"{RECORD_FEE_JOB}:{charge_id}",
     )
 
 

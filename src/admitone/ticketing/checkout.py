@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
-from admitone.core.errors import Conflict
+from admitone.core.errors import Conflict, DomainError
 from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
 from admitone.payments import customers as payment_customers
@@ -100,7 +100,7 @@ async def purchase(
     )
     outcome = await settlement.charge(gateway, charge_request)
     settled = await settlement.settle(
-        uow, gateway, settings, order.id, outcome, access_token=placed.access_token
+        uow, gateway, settings, order.id, outcome, access_token=placed.access_token, placed=order
     )
     return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
 
@@ -123,25 +123,30 @@ async def place_order(
         customer_name=request.customer_name,
         payment_method=request.payment_method,
     )
-    if request.idempotency_key:
-        existing = await queries.find_by_idempotency_key(uow, key, request.idempotency_key)
-        if existing is not None:
-            return _replay(existing, digest)
+    # No look-ups first: a replay or a second pending order meets a unique index on insert,
+    # and only the rare refusal pays for the reads below.
+    refusal: DomainError | None = None
     try:
         return await _reserve(
             uow, settings, request, wanted=wanted, key=key, digest=digest, gateway_name=gateway_name
         )
-    except (_LostRace, PendingOrderExists):
+    except _LostRace:
         await uow.rollback()
-    # Another request won a unique index, or committed its pending order, since the checks
-    # above: a replay of this very request must still answer its order, not a conflict.
+    except DomainError as exc:
+        await uow.rollback()
+        refusal = exc
+    # A replay answers its order whatever happened since (another request won the index, the
+    # event sold out or closed): the purchase it repeats went through.
     if request.idempotency_key:
         existing = await queries.find_by_idempotency_key(uow, key, request.idempotency_key)
         if existing is not None:
             return _replay(existing, digest)
+    if refusal is not None:
+        raise refusal
     pending = await queries.pending_order_for(uow, request.event_id, key)
     if pending is not None:
         raise _pending_exists(pending)
+    # The order that held the index was settled or given up before the look-ups above.
     raise Conflict("The purchase collided with another one; please try again.")
 
 
@@ -179,10 +184,6 @@ async def _reserve(
 ) -> PurchaseResult:
     lines, snapshot = await _resolve_tiers(uow, request.event_id, wanted)
     event = await events_service.check_purchasable(uow, request.event_id, lines, snapshot=snapshot)
-    pending = await queries.pending_order_for(uow, request.event_id, key)
-    if pending is not None:
-        raise _pending_exists(pending)
-    await events_service.reserve(uow, request.event_id, lines, snapshot=event)
 
     now = uow.clock.now()
     order_id = uuid.uuid4()
@@ -227,13 +228,18 @@ async def _reserve(
     except IntegrityError as exc:
         raise _LostRace() from exc
     await announce(uow, order, "created")
+    if order.total_amount > 0:
+        await expiry.schedule_expiry(uow, order)
+    # The counters last: the event's row is the hottest in an on-sale, and its lock is held from
+    # this UPDATE to the commit, so nothing else of the order may run in between.
+    await uow.write_buffered()
+    await events_service.reserve(uow, request.event_id, lines, snapshot=event)
     if order.total_amount == 0:
         paid = await settlement.mark_paid(
             uow, settings, order.id, charge_id=None, access_token=token
         )
         assert paid is not None
         return PurchaseResult(paid, True, token)
-    await expiry.schedule_expiry(uow, order)
     # The order was just written by this transaction: what is in the session is current.
     set_committed_value(order, "tickets", [])
     return PurchaseResult(order, True, token)

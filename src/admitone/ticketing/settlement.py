@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy import update
@@ -100,13 +100,21 @@ async def settle(
     outcome: PaymentOutcome,
     *,
     access_token: str | None = None,
+    placed: Order | None = None,
 ) -> Order:
     """Apply the gateway's answer to a pending order. Raises ``PaymentFailed`` (402) after
-    compensating a failed or unanswered payment."""
+    compensating a failed or unanswered payment. ``placed``: the order as this unit of work
+    placed and committed it, so a success need not read it back."""
     if outcome.status == "succeeded":
         assert outcome.charge_id is not None
         return await _settle_success(
-            uow, gateway, settings, order_id, outcome=outcome, access_token=access_token
+            uow,
+            gateway,
+            settings,
+            order_id,
+            outcome=outcome,
+            access_token=access_token,
+            placed=placed,
         )
     if outcome.status == "requires_action":
         await uow.session.execute(
@@ -153,27 +161,33 @@ async def mark_paid(
     access_token: str | None = None,
     amount: int | None = None,
     fee: int | None = None,
+    placed: Order | None = None,
 ) -> Order | None:
     """``pending`` -> ``paid``, tickets issued, confirmation email enqueued and the payment
     posted to the ledger, in the caller's transaction. None when the order was no longer
-    pending (it expired or was cancelled)."""
+    pending (it expired or was cancelled). ``placed``: see ``settle``."""
     now = uow.clock.now()
     # The token is derived, not stored, so settling later (a webhook, reconciliation) puts the
     # very token the guest already holds in the email instead of replacing it.
     token = access_token or order_access_token(settings, order_id)
-    won = await transition(
-        uow,
-        order_id,
-        {OrderStatus.PENDING},
-        OrderStatus.PAID,
-        paid_at=now,
-        payment_reference=charge_id,
-        payment_method=payment_method,
-        access_token_hash=sha256_hex(token),
-    )
+    changes: dict[str, Any] = {
+        "status": OrderStatus.PAID.value,
+        "updated_at": now,
+        "paid_at": now,
+        "payment_reference": charge_id,
+        "payment_method": payment_method,
+        "access_token_hash": sha256_hex(token),
+    }
+    won = await transition(uow, order_id, {OrderStatus.PENDING}, OrderStatus.PAID, **changes)
     if not won:
         return None
-    order = await queries.get_order(uow, order_id)
+    if placed is None:
+        order = await queries.get_order(uow, order_id)
+    else:
+        # Still pending when the transition won, so nothing but the transition changed it.
+        order = placed
+        for name, value in changes.items():
+            set_committed_value(order, name, value)
     tickets = [
         Ticket(
             order_id=order.id,
@@ -258,6 +272,7 @@ async def record_success(
     outcome: PaymentOutcome,
     *,
     access_token: str | None = None,
+    placed: Order | None = None,
 ) -> SuccessResult:
     """Apply a succeeded charge to its order in the caller's transaction, without calling the
     gateway (webhooks and reconciliation call this; the refund of a late payment is a job)."""
@@ -272,6 +287,7 @@ async def record_success(
         access_token=access_token,
         amount=outcome.amount,
         fee=outcome.fee,
+        placed=placed,
     )
     if paid is not None:
         return SuccessResult(paid, "paid")
@@ -304,9 +320,12 @@ async def _settle_success(
     *,
     outcome: PaymentOutcome,
     access_token: str | None,
+    placed: Order | None,
 ) -> Order:
     try:
-        result = await record_success(uow, settings, order_id, outcome, access_token=access_token)
+        result = await record_success(
+            uow, settings, order_id, outcome, access_token=access_token, placed=placed
+        )
     except Exception:
         # The money is in but the order could not be completed (its email could not be
         # enqueued, say). An order is never paid without its confirmation, and money is never

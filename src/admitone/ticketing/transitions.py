@@ -35,7 +35,7 @@ async def transition(
     stmt = (
         update(Order)
         .where(Order.id == order_id, Order.status.in_([s.value for s in expected]))
-        .values(status=to.value, updated_at=uow.clock.now(), **values)
+        .values(**{"status": to.value, "updated_at": uow.clock.now(), **values})
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     )
