@@ -4,7 +4,8 @@ the worker and the CLI (the composition root)."""
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -16,6 +17,9 @@ from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import PaymentGateway
 from admitone.realtime.bus import Bus, build_bus
 
+if TYPE_CHECKING:
+    from admitone.ticketing.group_purchase import PurchaseGroups
+
 
 @dataclass
 class Runtime:
@@ -26,6 +30,14 @@ class Runtime:
     email_sender: EmailSender
     gateway: PaymentGateway
     redis: Redis | None = None
+    # One per process: it groups the purchases arriving at this process concurrently.
+    purchases: PurchaseGroups = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Imported here: ticketing imports the job registry, which imports this module.
+        from admitone.ticketing.group_purchase import PurchaseGroups  # noqa: PLC0415
+
+        self.purchases = PurchaseGroups(self.unit_of_work, self.settings)
 
     @classmethod
     def build(

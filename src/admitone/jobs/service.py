@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from admitone.core.db import UnitOfWork
@@ -79,6 +80,46 @@ async def enqueue(
     return job
 
 
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    args: Mapping[str, Any]
+    run_at: datetime | None = None
+    unique_key: str | None = None
+
+
+async def enqueue_many(
+    uow: UnitOfWork, kind: str, jobs: Sequence[NewJob], *, queue: str | None = None
+) -> None:
+    """``enqueue`` for several jobs of one kind, in one INSERT. Their unique keys must be new
+    (made of ids this transaction just created): a live job already holding one is an
+    ``IntegrityError`` here, not a job given back."""
+    spec = registry.get_handler(kind)
+    if spec is None:
+        raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
+    if not jobs:
+        return
+    now = uow.clock.now()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_uuid(),
+            "queue": queue or spec.queue,
+            "kind": kind,
+            "args": _plain_json(job.args),
+            "state": JobState.AVAILABLE.value,
+            "attempt": 0,
+            "max_attempts": spec.max_attempts,
+            "run_at": job.run_at or now,
+            "unique_key": job.unique_key,
+            "created_at": now,
+        }
+        for job in jobs
+    ]
+    await uow.flush()
+    await uow.session.execute(insert(Job).execution_options(render_nulls=True), rows)
+    if any(row["run_at"] <= now for row in rows):
+        await wakeups.announce(uow, queue or spec.queue)
+
+
 def _plain_json(args: Mapping[str, Any]) -> dict[str, Any]:
     # Fail in the caller's transaction, with a clear message, rather than at commit or in a worker.
     try:
@@ -91,11 +132,11 @@ def _plain_json(args: Mapping[str, Any]) -> dict[str, Any]:
 async def _insert_unless_live(uow: UnitOfWork, values: dict[str, Any]) -> tuple[Job, bool]:
     """The new job and True, or the live job already holding the key and False."""
     connection = await uow.session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     # An ORM-enabled INSERT ... RETURNING: the new row comes back as a Job in the session,
     # without a second round trip to read it.
     stmt = (
-        insert(Job)
+        dialect_insert(Job)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[Job.unique_key], index_where=live_predicate())
         .returning(Job)

@@ -10,6 +10,8 @@ payment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from admitone.activity import service as activity_service
@@ -21,10 +23,11 @@ from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
-from admitone.ledger.posting import Draft, Line, check_amount, post, post_all
+from admitone.ledger.posting import Draft, Line, Posted, check_amount, post, post_all
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
 
 __all__ = [
+    "CapturedPayment",
     "EventLedgerSummary",
     "TrialBalance",
     "event_summary",
@@ -33,6 +36,7 @@ __all__ = [
     "record_late_payment",
     "record_late_payment_refunded",
     "record_payment_captured",
+    "record_payments_captured",
     "record_processing_fee",
     "record_refund",
     "reverse_entry",
@@ -91,6 +95,9 @@ _LATE_PAYMENT_REFUNDED = _Movement(
     "billing.refund_issued",
     "late_payment",
 )
+
+
+_Step = tuple[_Movement, int]  # a movement and its amount
 
 
 async def record_payment_captured(
@@ -276,6 +283,39 @@ async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: st
     return await reports.gateway_balance(uow.session, organizer_id, validate_currency(currency))
 
 
+@dataclass(frozen=True, slots=True)
+class CapturedPayment:
+    organizer_id: uuid.UUID
+    event_id: uuid.UUID
+    order_id: uuid.UUID
+    amount: int
+    currency: str
+    gateway_ref: str
+    fee: int | None = None
+
+
+async def record_payments_captured(uow: UnitOfWork, payments: Sequence[CapturedPayment]) -> None:
+    """``record_payment_captured`` for several orders at once (the purchases of one group
+    commit), all their entries in one posting."""
+    steps: list[_Step] = []
+    drafts: list[Draft] = []
+    for payment in payments:
+        more_steps, more_drafts = await _drafts(
+            uow,
+            _PAYMENT_CAPTURED,
+            organizer_id=payment.organizer_id,
+            event_id=payment.event_id,
+            order_id=payment.order_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            gateway_ref=payment.gateway_ref,
+            fee=payment.fee,
+        )
+        steps += more_steps
+        drafts += more_drafts
+    await _post_and_record(uow, steps, drafts)
+
+
 async def _transfer(
     uow: UnitOfWork,
     movement: _Movement,
@@ -291,6 +331,32 @@ async def _transfer(
     """Post ``amount`` from one account to another (every movement of the chart is one), with
     the gateway's ``fee`` on it if given, and record each entry's activity the first time only.
     Returns the entry of ``movement``."""
+    steps, drafts = await _drafts(
+        uow,
+        movement,
+        organizer_id=organizer_id,
+        event_id=event_id,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+        fee=fee,
+    )
+    return (await _post_and_record(uow, steps, drafts))[0].entry
+
+
+async def _drafts(
+    uow: UnitOfWork,
+    movement: _Movement,
+    *,
+    organizer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    order_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+    fee: int | None,
+) -> tuple[list[_Step], list[Draft]]:
     steps = [(movement, check_amount(amount))]
     if fee is not None:
         steps.append((_PROCESSING_FEE, check_amount(fee, "fee")))
@@ -318,6 +384,12 @@ async def _transfer(
         )
         for step, step_amount in steps
     ]
+    return steps, drafts
+
+
+async def _post_and_record(
+    uow: UnitOfWork, steps: Sequence[_Step], drafts: Sequence[Draft]
+) -> list[Posted]:
     posted = await post_all(uow, drafts)
     for (step, _), one in zip(steps, posted, strict=True):
         if not one.created:
@@ -336,7 +408,7 @@ async def _transfer(
                 "kind": step.activity_kind,
             },
         )
-    return posted[0].entry
+    return posted
 
 
 def _ref(gateway_ref: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from admitone.config import Settings
 from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import PaymentGateway
-from admitone.payments.stripe_gateway import StripeGateway
 
 
 def build_gateway(settings: Settings) -> PaymentGateway:
@@ -15,5 +14,8 @@ def build_gateway(settings: Settings) -> PaymentGateway:
             default_payment_method=settings.fake_gateway_default_payment_method,
         )
     if settings.payment_gateway == "stripe":
+        # Only then: the SDK is 30 MB of every process that imports it.
+        from admitone.payments.stripe_gateway import StripeGateway  # noqa: PLC0415
+
         return StripeGateway.from_settings(settings)
     raise ValueError(f"unknown payment gateway {settings.payment_gateway!r}")

@@ -15,11 +15,15 @@ becomes a ``GatewayError``, split by what the caller may conclude about the mone
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
-import stripe
 import structlog
 
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
+
+if TYPE_CHECKING:
+    import stripe
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +59,10 @@ def decline_reason(code: str | None, decline_code: str | None) -> str:
 def to_gateway_error(exc: stripe.StripeError, operation: str) -> GatewayError:
     """The domain error for a Stripe error that is not a card decline. Logs the error class,
     status and code only: never the message (it can quote parameters) nor the request."""
+    # Imported here: the SDK is 30 MB of a web worker, and only the Stripe gateway (which has
+    # loaded it) gets here; ``decline_reason`` serves the webhooks of any process without it.
+    import stripe  # noqa: PLC0415
+
     status = exc.http_status
     code = exc.code
     log.warning(

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
 import structlog
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +59,10 @@ def verify(payload: bytes, signature: str | None, settings: Settings) -> Webhook
     secret = settings.stripe_webhook_secret
     if secret is None:
         raise WebhooksNotConfigured()
+    # Imported on the first webhook: the SDK is 30 MB, which a web worker that never gets one
+    # (the fake gateway, or Stripe's webhooks sent to other workers) does without.
+    import stripe  # noqa: PLC0415
+
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret.get_secret_value())
         body = json.loads(payload)

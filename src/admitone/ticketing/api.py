@@ -95,10 +95,9 @@ async def purchase(
         if order.items is not None
         else [(None, order.quantity or 0)]
     )
-    result = await service.purchase(
+    result = await runtime.purchases.purchase(
         uow,
         runtime.gateway,
-        settings,
         service.PurchaseRequest(
             event_id=event_id,
             customer_email=email,

@@ -8,6 +8,8 @@ for a refund), so a replayed webhook or a retried job posts nothing twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from admitone.core.db import UnitOfWork
@@ -37,6 +39,39 @@ async def payment_captured(
         fee=_known(fee),
     )
     await _fee_later(uow, order, charge_id=charge_id, fee=fee)
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    order: Order
+    charge_id: str
+    amount: int
+    fee: int | None
+
+
+async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> None:
+    """``payment_captured`` for the orders of one group commit, in one posting."""
+    organizers: dict[uuid.UUID, uuid.UUID] = {}
+    for one in captured:
+        if one.order.event_id not in organizers:
+            organizers[one.order.event_id] = await _organizer(uow, one.order)
+    await ledger.record_payments_captured(
+        uow,
+        [
+            ledger.CapturedPayment(
+                organizer_id=organizers[one.order.event_id],
+                event_id=one.order.event_id,
+                order_id=one.order.id,
+                amount=one.amount,
+                currency=one.order.currency,
+                gateway_ref=one.charge_id,
+                fee=_known(one.fee),
+            )
+            for one in captured
+        ],
+    )
+    for one in captured:
+        await _fee_later(uow, one.order, charge_id=one.charge_id, fee=one.fee)
 
 
 async def late_payment(

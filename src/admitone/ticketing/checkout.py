@@ -77,6 +77,17 @@ async def purchase(
     if not placed.created or order.status != OrderStatus.PENDING:
         return placed  # a replay, or a free order settled on the spot
     await uow.commit()
+    outcome = await charge_order(uow, gateway, request, order)
+    settled = await settlement.settle(
+        uow, gateway, settings, order.id, outcome, access_token=placed.access_token, placed=order
+    )
+    return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
+
+
+async def charge_order(
+    uow: UnitOfWork, gateway: PaymentGateway, request: PurchaseRequest, order: Order
+) -> settlement.PaymentOutcome:
+    """Step 2: the gateway, called with no transaction open, with the order's idempotency key."""
     # A signed-in buyer pays as their provider customer (created at the first purchase).
     customer_id = (
         await payment_customers.ensure_customer(
@@ -89,20 +100,18 @@ async def purchase(
         if request.buyer_user_id is not None
         else None
     )
-    charge_request = ChargeRequest(
-        amount=order.total_amount,
-        currency=order.currency,
-        idempotency_key=charge_key(order.id),
-        payment_method=request.payment_method,
-        description=f"admitone order {order.reference}",
-        metadata={"order_id": str(order.id), "reference": order.reference},
-        customer_id=customer_id,
+    return await settlement.charge(
+        gateway,
+        ChargeRequest(
+            amount=order.total_amount,
+            currency=order.currency,
+            idempotency_key=charge_key(order.id),
+            payment_method=request.payment_method,
+            description=f"admitone order {order.reference}",
+            metadata={"order_id": str(order.id), "reference": order.reference},
+            customer_id=customer_id,
+        ),
     )
-    outcome = await settlement.charge(gateway, charge_request)
-    settled = await settlement.settle(
-        uow, gateway, settings, order.id, outcome, access_token=placed.access_token, placed=order
-    )
-    return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
 
 
 async def place_order(
@@ -114,7 +123,7 @@ async def place_order(
 ) -> PurchaseResult:
     """Step 1, in the caller's transaction: the order is ``pending`` with its capacity held
     (or ``paid`` at once when it costs nothing)."""
-    wanted = _check_quantities(request.items, settings.max_tickets_per_order)
+    wanted = check_quantities(request.items, settings.max_tickets_per_order)
     key = buyer_key(request.buyer_user_id, request.customer_email)
     digest = fingerprint(
         event_id=request.event_id,
@@ -150,7 +159,7 @@ async def place_order(
     raise Conflict("The purchase collided with another one; please try again.")
 
 
-def _check_quantities(items: Sequence[Item], maximum: int) -> list[Item]:
+def check_quantities(items: Sequence[Item], maximum: int) -> list[Item]:
     if not items:
         raise InvalidOrderQuantity("At least one ticket is needed.", field="order.items")
     for index, (_, quantity) in enumerate(items):
@@ -185,6 +194,45 @@ async def _reserve(
     lines, snapshot = await _resolve_tiers(uow, request.event_id, wanted)
     event = await events_service.check_purchasable(uow, request.event_id, lines, snapshot=snapshot)
 
+    order, token = new_order(
+        uow, settings, request, event, lines, key=key, digest=digest, gateway_name=gateway_name
+    )
+    uow.session.add(order)
+    try:
+        await uow.flush()
+    except IntegrityError as exc:
+        raise _LostRace() from exc
+    await announce(uow, order, "created")
+    if order.total_amount > 0:
+        await expiry.schedule_expiry(uow, order)
+    # The counters last: the event's row is the hottest in an on-sale, and its lock is held from
+    # this UPDATE to the commit, so nothing else of the order may run in between.
+    await uow.write_buffered()
+    await events_service.reserve(uow, request.event_id, lines, snapshot=event)
+    if order.total_amount == 0:
+        paid = await settlement.mark_paid(
+            uow, settings, order.id, charge_id=None, access_token=token
+        )
+        assert paid is not None
+        return PurchaseResult(paid, True, token)
+    # The order was just written by this transaction: what is in the session is current.
+    set_committed_value(order, "tickets", [])
+    return PurchaseResult(order, True, token)
+
+
+def new_order(
+    uow: UnitOfWork,
+    settings: Settings,
+    request: PurchaseRequest,
+    event: events_service.EventSnapshot,
+    lines: Mapping[uuid.UUID, int],
+    *,
+    key: str,
+    digest: str,
+    gateway_name: str | None,
+) -> tuple[Order, str]:
+    """A ``pending`` order for ``lines`` of a purchasable event, not yet added to any session,
+    and the guest's access token to it."""
     now = uow.clock.now()
     order_id = uuid.uuid4()
     token = order_access_token(settings, order_id)
@@ -222,27 +270,7 @@ async def _reserve(
             sorted(lines.items(), key=lambda item: tiers[item[0]].position)
         )
     ]
-    uow.session.add(order)
-    try:
-        await uow.flush()
-    except IntegrityError as exc:
-        raise _LostRace() from exc
-    await announce(uow, order, "created")
-    if order.total_amount > 0:
-        await expiry.schedule_expiry(uow, order)
-    # The counters last: the event's row is the hottest in an on-sale, and its lock is held from
-    # this UPDATE to the commit, so nothing else of the order may run in between.
-    await uow.write_buffered()
-    await events_service.reserve(uow, request.event_id, lines, snapshot=event)
-    if order.total_amount == 0:
-        paid = await settlement.mark_paid(
-            uow, settings, order.id, charge_id=None, access_token=token
-        )
-        assert paid is not None
-        return PurchaseResult(paid, True, token)
-    # The order was just written by this transaction: what is in the session is current.
-    set_committed_value(order, "tickets", [])
-    return PurchaseResult(order, True, token)
+    return order, token
 
 
 async def _resolve_tiers(
@@ -253,11 +281,15 @@ async def _resolve_tiers(
     if all(tier is not None for tier, _ in wanted):
         return {tier: quantity for tier, quantity in wanted if tier is not None}, None
     event = await events_service.get_event_snapshot(uow, event_id)
-    default = events_service.default_tier_id(event)
+    return resolve_lines(event, wanted), event
+
+
+def resolve_lines(event: events_service.EventSnapshot, wanted: list[Item]) -> dict[uuid.UUID, int]:
+    """The lines by tier, a purchase without a tier buying the event's default one."""
     lines: Counter[uuid.UUID] = Counter()
     for tier, quantity in wanted:
-        lines[tier or default] += quantity
-    return dict(lines), event
+        lines[tier or events_service.default_tier_id(event)] += quantity
+    return dict(lines)
 
 
 def _replay(order: Order, digest: str) -> PurchaseResult:

@@ -16,13 +16,19 @@ from admitone.ticketing.transitions import announce, release_capacity, transitio
 EXPIRE_ORDER_JOB = "ticketing.expire_order"
 
 
-async def schedule_expiry(uow: UnitOfWork, order: Order) -> None:
-    await jobs_service.enqueue(
+async def schedule_expiry(uow: UnitOfWork, *orders: Order) -> None:
+    """An expiry job per new pending order, due at its deadline (one INSERT for them all)."""
+    await jobs_service.enqueue_many(
         uow,
         EXPIRE_ORDER_JOB,
-        {"order_id": str(order.id)},
-        run_at=order.expires_at,
-        unique_key=f"{EXPIRE_ORDER_JOB}:{order.id}",
+        [
+            jobs_service.NewJob(
+                {"order_id": str(order.id)},
+                run_at=order.expires_at,
+                unique_key=f"{EXPIRE_ORDER_JOB}:{order.id}",
+            )
+            for order in orders
+        ],
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import structlog
@@ -188,18 +189,7 @@ async def mark_paid(
         order = placed
         for name, value in changes.items():
             set_committed_value(order, name, value)
-    tickets = [
-        Ticket(
-            order_id=order.id,
-            event_id=order.event_id,
-            tier_id=line.tier_id,
-            position=position,
-            code=new_secret(TICKET_CODE_BYTES),
-            status=TicketStatus.VALID.value,
-            created_at=now,
-        )
-        for position, line in enumerate(line for line in order.lines for _ in range(line.quantity))
-    ]
+    tickets = new_tickets(order, now)
     uow.session.add_all(tickets)
     await uow.flush()
     if charge_id is not None and order.total_amount > 0:
@@ -214,16 +204,36 @@ async def mark_paid(
     return order
 
 
-async def schedule_confirmation(uow: UnitOfWork, order_id: uuid.UUID) -> None:
-    """Enqueue the confirmation email in the caller's transaction, the one that marks the order
-    paid: the order and its confirmation commit or vanish together. The PDF and the email rows
-    are made by the job, outside the purchase request."""
-    await jobs_service.enqueue(
+def new_tickets(order: Order, now: datetime) -> list[Ticket]:
+    """One valid ticket per admission the order's lines hold, each with its unguessable code."""
+    return [
+        Ticket(
+            order_id=order.id,
+            event_id=order.event_id,
+            tier_id=line.tier_id,
+            position=position,
+            code=new_secret(TICKET_CODE_BYTES),
+            status=TicketStatus.VALID.value,
+            created_at=now,
+        )
+        for position, line in enumerate(line for line in order.lines for _ in range(line.quantity))
+    ]
+
+
+async def schedule_confirmation(uow: UnitOfWork, *order_ids: uuid.UUID) -> None:
+    """Enqueue the confirmation emails of orders just paid, in the caller's transaction, the one
+    that marks them paid: an order and its confirmation commit or vanish together. The PDF and
+    the email rows are made by the job, outside the purchase request."""
+    await jobs_service.enqueue_many(
         uow,
         CONFIRMATION_JOB,
-        {"order_id": str(order_id)},
+        [
+            jobs_service.NewJob(
+                {"order_id": str(order_id)}, unique_key=f"{CONFIRMATION_JOB}:{order_id}"
+            )
+            for order_id in order_ids
+        ],
         queue="emails",
-        unique_key=f"{CONFIRMATION_JOB}:{order_id}",
     )
 
 

@@ -13,9 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import segno
-from fpdf import FPDF
-
 if TYPE_CHECKING:
     from admitone.events.service import EventSnapshot
     from admitone.ticketing.models import Order
@@ -57,6 +54,10 @@ def order_tickets_pdf(order: Order, event: EventSnapshot) -> bytes:
 
 
 def render_tickets_pdf(order: OrderPrint) -> bytes:
+    # Imported when a PDF is made: fpdf2 with Pillow and fontTools is 40 MB of a web worker,
+    # which makes one only when a buyer downloads tickets (confirmations are made by a job).
+    from fpdf import FPDF  # noqa: PLC0415
+
     pdf = FPDF(format=(105, 148))  # A6 in mm
     pdf.set_auto_page_break(auto=False)
     pdf.set_title(_latin1(f"Tickets {order.reference}"))
@@ -88,6 +89,8 @@ def render_tickets_pdf(order: OrderPrint) -> bytes:
 
 
 def _qr_png(code: str) -> io.BytesIO:
+    import segno  # noqa: PLC0415 - with fpdf2, when a PDF is made
+
     buffer = io.BytesIO()
     segno.make(code, error="m").save(buffer, kind="png", scale=8, border=2)
     buffer.seek(0)

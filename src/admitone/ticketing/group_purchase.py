@@ -1,0 +1,256 @@
+"""Purchases in group commits (``core.group_commit``): the path an on-sale takes.
+
+A purchase takes the steps of ``checkout.purchase``: reserve and commit, charge with no
+transaction open, settle. Here the reservations of the purchases in flight share one
+transaction, and so do their settlements. The event's counter row, which every buyer of an
+on-sale needs, is then locked once per batch instead of once per buyer, and each table gets one
+statement per batch.
+
+A batch does only the plain case. Anything else is handed back, and that purchase runs
+``checkout``'s own steps alone, so every rule and error code stays where it was: a refusal to
+explain, a replay, a second order of one buyer, a free order, a payment that did not simply
+succeed, not enough tickets left for the whole batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from admitone.config import Settings
+from admitone.core.actor import Actor, acting_as, current_actor
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import DomainError
+from admitone.core.group_commit import GroupCommit
+from admitone.events import service as events_service
+from admitone.payments.gateway import PaymentGateway
+from admitone.ticketing import books, checkout, expiry, settlement
+from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
+from admitone.ticketing.idempotency import buyer_key, fingerprint
+from admitone.ticketing.models import Order, OrderStatus, Ticket
+from admitone.ticketing.settlement import PaymentOutcome
+from admitone.ticketing.transitions import announce
+
+OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+_ORDERS = cast(Table, Order.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    request: PurchaseRequest
+    gateway_name: str
+    actor: Actor  # the batch runs in no request's context: each entry names its own actor
+
+
+@dataclass(frozen=True, slots=True)
+class _Settling:
+    order: Order
+    outcome: PaymentOutcome
+    actor: Actor
+
+
+class PurchaseGroups:
+    """The group commits of one process's purchases."""
+
+    def __init__(self, open_uow: OpenUnitOfWork, settings: Settings) -> None:
+        self._open_uow = open_uow
+        self._settings = settings
+        self._placing = GroupCommit[_Placing, PurchaseResult]("ticketing.place", self._place)
+        self._settling = GroupCommit[_Settling, Order]("ticketing.settle", self._settle)
+
+    async def purchase(
+        self, uow: UnitOfWork, gateway: PaymentGateway, request: PurchaseRequest
+    ) -> PurchaseResult:
+        """``checkout.purchase``, grouped with the purchases in flight. ``uow`` is the caller's:
+        what is handed back is done in it."""
+        # End what the request read so far (the signed-in user): the batches run in
+        # transactions of their own, and on SQLite this one would hold the write lock they wait
+        # for. Nor may it stay open across the gateway call.
+        await uow.commit()
+        actor = current_actor()
+        placed = await self._placing.submit(_Placing(request, gateway.name, actor))
+        if placed is None:
+            return await checkout.purchase(uow, gateway, self._settings, request)
+        order = placed.order
+        outcome = await checkout.charge_order(uow, gateway, request, order)
+        settled = None
+        if outcome.status == "succeeded":
+            settled = await self._settling.submit(_Settling(order, outcome, actor))
+        if settled is None:
+            settled = await settlement.settle(
+                uow, gateway, self._settings, order.id, outcome, access_token=placed.access_token
+            )
+        return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
+
+    async def _place(self, items: Sequence[_Placing]) -> list[PurchaseResult | None]:
+        async with self._open_uow() as uow:
+            return await place_orders(uow, self._settings, items)
+
+    async def _settle(self, items: Sequence[_Settling]) -> list[Order | None]:
+        async with self._open_uow() as uow:
+            return await settle_orders(uow, items)
+
+
+async def place_orders(
+    uow: UnitOfWork, settings: Settings, items: Sequence[_Placing]
+) -> list[PurchaseResult | None]:
+    """Step 1 for a batch, in the caller's transaction: a ``pending`` order each, the capacity
+    of them all taken by one conditional UPDATE per counter."""
+    results: list[PurchaseResult | None] = [None] * len(items)
+    snapshots: dict[uuid.UUID, events_service.EventSnapshot | None] = {}
+    wanted_by_event: dict[uuid.UUID, Counter[uuid.UUID]] = defaultdict(Counter)
+    buyers: set[tuple[uuid.UUID, str]] = set()
+    placed: list[tuple[int, Order, str, Actor]] = []
+    for index, item in enumerate(items):
+        request = item.request
+        key = buyer_key(request.buyer_user_id, request.customer_email)
+        if (request.event_id, key) in buyers:
+            continue  # one pending order per buyer and event: the second meets that rule alone
+        try:
+            if request.event_id not in snapshots:
+                snapshots[request.event_id] = None  # missing, unless the read below succeeds
+                snapshots[request.event_id] = await events_service.get_event_snapshot(
+                    uow, request.event_id
+                )
+            snapshot = snapshots[request.event_id]
+            if snapshot is None:
+                continue
+            wanted = checkout.check_quantities(request.items, settings.max_tickets_per_order)
+            lines = checkout.resolve_lines(snapshot, wanted)
+            event = await events_service.check_purchasable(
+                uow, request.event_id, lines, snapshot=snapshot
+            )
+        except DomainError:
+            continue  # refused: alone, it is explained, or answered if it is a replay
+        digest = fingerprint(
+            event_id=request.event_id,
+            items=wanted,
+            customer_email=request.customer_email,
+            customer_name=request.customer_name,
+            payment_method=request.payment_method,
+        )
+        order, token = checkout.new_order(
+            uow,
+            settings,
+            request,
+            event,
+            lines,
+            key=key,
+            digest=digest,
+            gateway_name=item.gateway_name,
+        )
+        if order.total_amount == 0:
+            continue  # paid on the spot, alone
+        buyers.add((request.event_id, key))
+        wanted_by_event[event.id].update(lines)
+        placed.append((index, order, token, item.actor))
+    if not placed:
+        return results
+
+    uow.session.add_all([order for _, order, _, _ in placed])
+    try:
+        await uow.flush()
+    except IntegrityError:
+        # A replay, or a buyer's pending order from before: alone, each meets its index.
+        await uow.rollback()
+        return [None] * len(items)
+    for _, order, _, actor in placed:
+        with acting_as(actor):
+            await announce(uow, order, "created")
+    await expiry.schedule_expiry(uow, *(order for _, order, _, _ in placed))
+    # As in checkout: the counters last, their row locks held only until the commit.
+    await uow.write_buffered()
+    try:
+        for event_id in sorted(wanted_by_event):  # a fixed order across events too (rule 5)
+            await events_service.reserve(
+                uow, event_id, dict(wanted_by_event[event_id]), snapshot=snapshots[event_id]
+            )
+    except DomainError:
+        # Not enough left for the whole batch: alone, each takes what is left or is told so.
+        await uow.rollback()
+        return [None] * len(items)
+    for index, order, token, _ in placed:
+        set_committed_value(order, "tickets", [])
+        results[index] = PurchaseResult(order, True, token)
+    return results
+
+
+async def settle_orders(uow: UnitOfWork, items: Sequence[_Settling]) -> list[Order | None]:
+    """Step 3 for a batch of succeeded payments, in the caller's transaction: ``paid``, with
+    tickets, ledger postings and confirmation jobs. An order no longer pending is handed back
+    (alone, its money is refunded: ``settlement.record_success``)."""
+    now = uow.clock.now()
+    won = set(
+        await uow.session.scalars(
+            update(Order)
+            .where(
+                Order.id.in_([item.order.id for item in items]),
+                Order.status == OrderStatus.PENDING.value,
+            )
+            .values(status=OrderStatus.PAID.value, paid_at=now, updated_at=now)
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    paid = [item for item in items if item.order.id in won]
+    if not paid:
+        return [None] * len(items)
+    await uow.session.execute(
+        update(_ORDERS)
+        .where(_ORDERS.c.id == bindparam("b_id"))
+        .values(payment_reference=bindparam("b_charge"), payment_method=bindparam("b_method")),
+        [
+            {
+                "b_id": item.order.id,
+                "b_charge": item.outcome.charge_id,
+                "b_method": item.outcome.payment_method,
+            }
+            for item in paid
+        ],
+    )
+    tickets: list[Ticket] = []
+    for item in paid:
+        order = item.order
+        changes: dict[str, Any] = {
+            "status": OrderStatus.PAID.value,
+            "paid_at": now,
+            "updated_at": now,
+            "payment_reference": item.outcome.charge_id,
+            "payment_method": item.outcome.payment_method,
+        }
+        for name, value in changes.items():
+            set_committed_value(order, name, value)
+        issued = settlement.new_tickets(order, now)
+        set_committed_value(order, "tickets", issued)
+        tickets += issued
+    uow.session.add_all(tickets)
+    await uow.flush()
+    by_actor: dict[Actor, list[_Settling]] = defaultdict(list)
+    for item in paid:
+        by_actor[item.actor].append(item)
+    for actor, theirs in by_actor.items():
+        with acting_as(actor):
+            await books.payments_captured(
+                uow,
+                [
+                    books.Captured(
+                        item.order,
+                        charge_id=cast(str, item.outcome.charge_id),
+                        amount=item.outcome.amount or item.order.total_amount,
+                        fee=item.outcome.fee,
+                    )
+                    for item in theirs
+                ],
+            )
+            for item in theirs:
+                await announce(uow, item.order, "paid")
+    await settlement.schedule_confirmation(uow, *(item.order.id for item in paid))
+    return [item.order if item.order.id in won else None for item in items]

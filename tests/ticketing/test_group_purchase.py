@@ -1,0 +1,180 @@
+"""Purchases in flight together share their transactions (group commit), and whatever a batch
+cannot do for everyone is done alone with the usual answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from admitone.activity.models import ActivityEntry
+from admitone.ledger.chart import EntryKind
+from admitone.ledger.models import JournalEntry
+from admitone.runtime import Runtime
+from admitone.ticketing import group_purchase
+from admitone.ticketing.expiry import EXPIRE_ORDER_JOB
+from admitone.ticketing.settlement import CONFIRMATION_JOB
+from tests.ticketing.conftest import (
+    Signed,
+    buy,
+    counters,
+    jobs_of,
+    make_event,
+    order_body,
+    orders_of,
+    ticket_count,
+)
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
+    """The size of every batch placed and settled."""
+    sizes: dict[str, list[int]] = {"place": [], "settle": []}
+    place, settle = group_purchase.place_orders, group_purchase.settle_orders
+
+    async def placing(uow: Any, settings: Any, items: Sequence[Any]) -> Any:
+        sizes["place"].append(len(items))
+        return await place(uow, settings, items)
+
+    async def settling(uow: Any, items: Sequence[Any]) -> Any:
+        sizes["settle"].append(len(items))
+        return await settle(uow, items)
+
+    monkeypatch.setattr(group_purchase, "place_orders", placing)
+    monkeypatch.setattr(group_purchase, "settle_orders", settling)
+    return sizes
+
+
+def guest(n: int, quantity: int = 1, **options: Any) -> dict[str, Any]:
+    return order_body(quantity, email=f"guest{n}@example.com", name=f"Guest {n}", **options)
+
+
+async def rush(
+    client: httpx.AsyncClient, event_id: Any, bodies: Sequence[dict[str, Any]]
+) -> list[httpx.Response]:
+    return list(await asyncio.gather(*(buy(client, event_id, body) for body in bodies)))
+
+
+async def count(runtime: Runtime, stmt: Any) -> int:
+    async with runtime.unit_of_work(readonly=True) as uow:
+        return int(await uow.session.scalar(stmt) or 0)
+
+
+async def test_concurrent_purchases_are_placed_and_settled_in_shared_transactions(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+) -> None:
+    event = await make_event(runtime, organizer)
+
+    responses = await rush(client, event.id, [guest(n, 2) for n in range(8)])
+
+    assert [r.status_code for r in responses] == [201] * 8
+    assert {r.json()["status"] for r in responses} == {"paid"}
+    assert all(len(r.json()["tickets"]) == 2 for r in responses)
+    assert max(batch_sizes["place"]) > 1 and max(batch_sizes["settle"]) > 1
+    assert sum(batch_sizes["place"]) == sum(batch_sizes["settle"]) == 8
+    # Everything a purchase alone leaves behind, once per order.
+    assert (await counters(runtime, event.id)).event == 16
+    orders = await orders_of(runtime, event.id)
+    assert len(orders) == 8 and all(o.payment_reference for o in orders)
+    for order in orders:
+        assert await ticket_count(runtime, order.id) == 2
+    assert len(await jobs_of(runtime, EXPIRE_ORDER_JOB)) == 8
+    assert len(await jobs_of(runtime, CONFIRMATION_JOB)) == 8
+    captured = select(func.count()).where(JournalEntry.kind == EntryKind.PAYMENT_CAPTURED.value)
+    assert await count(runtime, captured) == 8
+    for action in ("ticketing.order_created", "ticketing.order_paid"):
+        logged = select(func.count()).where(ActivityEntry.action == action)
+        assert await count(runtime, logged) == 8
+
+
+async def test_a_refused_purchase_in_a_batch_gets_its_own_answer_and_the_rest_go_through(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+) -> None:
+    event = await make_event(runtime, organizer)
+    bodies = [guest(n) for n in range(5)]
+    bodies[2] = guest(2, quantity=11)
+
+    responses = await rush(client, event.id, bodies)
+
+    assert [r.status_code for r in responses] == [201, 201, 422, 201, 201]
+    assert responses[2].json()["error"] == "invalid_quantity"
+    assert (await counters(runtime, event.id)).event == 4
+
+
+async def test_a_batch_wanting_more_than_is_left_sells_exactly_what_is_left(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+) -> None:
+    event = await make_event(runtime, organizer, tiers=[("General admission", "50.00", 5)])
+
+    responses = await rush(client, event.id, [guest(n) for n in range(8)])
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 5 + [409] * 3
+    assert {r.json()["error"] for r in responses if r.status_code == 409} == {"sold_out"}
+    state = await counters(runtime, event.id)
+    assert state.event == 5 and list(state.tiers.values()) == [5]
+    assert len([o for o in await orders_of(runtime, event.id) if o.status == "paid"]) == 5
+
+
+async def test_replays_racing_in_one_batch_answer_with_one_order(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+) -> None:
+    event = await make_event(runtime, organizer)
+    body = guest(1, key="the-same-key")
+
+    responses = await rush(client, event.id, [body, body, guest(2)])
+
+    assert sorted(r.status_code for r in responses) == [200, 201, 201]
+    assert responses[0].json()["id"] == responses[1].json()["id"]
+    assert len(await orders_of(runtime, event.id)) == 2
+    assert (await counters(runtime, event.id)).event == 2
+
+
+async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    buyer: Signed,
+    batch_sizes: dict[str, list[int]],
+) -> None:
+    event = await make_event(runtime, organizer)
+    signed_in = buy(client, event.id, order_body(1), headers=buyer.headers)
+
+    responses = await asyncio.gather(signed_in, buy(client, event.id, guest(1)))
+
+    assert [r.status_code for r in responses] == [201, 201]
+    async with runtime.unit_of_work(readonly=True) as uow:
+        entries = await uow.session.scalars(
+            select(ActivityEntry).where(ActivityEntry.resource_type == "order")
+        )
+        actors = {(str(e.resource_uuid), e.action): (e.actor_uuid, e.actor_role) for e in entries}
+    mine, theirs = responses[0].json()["id"], responses[1].json()["id"]
+    for action in ("ticketing.order_created", "ticketing.order_paid"):
+        assert actors[(mine, action)] == (buyer.user.id, "customer")
+        assert actors[(theirs, action)] == (None, "anonymous")
+
+
+@pytest.mark.parametrize("step", ["place_orders", "settle_orders"])
+async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_alone(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+) -> None:
+    async def broken(*args: object) -> None:
+        raise ConnectionError("the batch's connection broke")
+
+    monkeypatch.setattr(group_purchase, step, broken)
+    event = await make_event(runtime, organizer)
+
+    responses = await rush(client, event.id, [guest(n) for n in range(4)])
+
+    assert [r.status_code for r in responses] == [201] * 4
+    assert {r.json()["status"] for r in responses} == {"paid"}
+    assert (await counters(runtime, event.id)).event == 4
+    assert len(await jobs_of(runtime, CONFIRMATION_JOB)) == 4
