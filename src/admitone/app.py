@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,18 @@ from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
 from admitone.ticketing.api import router as ticketing_router
 
+# A request allocates thousands of short-lived objects: at the default threshold (700) the cyclic
+# collector ran several times per purchase, and each run was a pause every request in flight
+# waited for. Measured with bench/onsale.py at 32 buyers: 459 -> 494 purchases/s, p99 187 -> 112 ms.
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def tune_garbage_collector() -> None:
+    """What start-up built lives as long as the process: frozen out of the collector's scans;
+    and collections of the young generation made rarer."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
 
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
     owns_runtime = runtime is None
@@ -46,6 +59,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         try:
             if worker is not None:
                 await worker.start()
+            if owns_runtime:  # a server process of its own, not an app under test
+                tune_garbage_collector()
             yield
         finally:
             if worker is not None:

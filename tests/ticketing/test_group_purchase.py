@@ -36,13 +36,13 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     sizes: dict[str, list[int]] = {"place": [], "settle": []}
     place, settle = group_purchase.place_orders, group_purchase.settle_orders
 
-    async def placing(uow: Any, settings: Any, items: Sequence[Any]) -> Any:
+    async def placing(uow: Any, settings: Any, items: Sequence[Any], *rest: Any) -> Any:
         sizes["place"].append(len(items))
-        return await place(uow, settings, items)
+        return await place(uow, settings, items, *rest)
 
-    async def settling(uow: Any, items: Sequence[Any]) -> Any:
+    async def settling(uow: Any, items: Sequence[Any], *rest: Any) -> Any:
         sizes["settle"].append(len(items))
-        return await settle(uow, items)
+        return await settle(uow, items, *rest)
 
     monkeypatch.setattr(group_purchase, "place_orders", placing)
     monkeypatch.setattr(group_purchase, "settle_orders", settling)

@@ -112,13 +112,11 @@ async def purchase(
         response.status_code = status.HTTP_200_OK
     # A guest's replay proves only knowledge of the request, not of the order's secret: the
     # ticket codes (admission itself) stay behind the token the confirmation email carries.
-    out = OrderOut.of(result.order, with_tickets=result.created or user is not None)
-    payment = (
-        PaymentOut(status="requires_action", client_secret=result.client_secret)
-        if result.client_secret and result.order.status == OrderStatus.PENDING
-        else None
-    )
-    return PurchaseOut(**out.model_dump(), access_token=result.access_token, payment=payment)
+    out = PurchaseOut.of(result.order, with_tickets=result.created or user is not None)
+    out.access_token = result.access_token
+    if result.client_secret and result.order.status == OrderStatus.PENDING:
+        out.payment = PaymentOut(status="requires_action", client_secret=result.client_secret)
+    return out
 
 
 @router.get("/orders", responses=errors(401, 422))

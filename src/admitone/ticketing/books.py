@@ -47,13 +47,16 @@ class Captured:
     charge_id: str
     amount: int
     fee: int | None
+    organizer_id: uuid.UUID | None = None  # when the caller knows it, not read again
 
 
 async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> None:
     """``payment_captured`` for the orders of one group commit, in one posting."""
     organizers: dict[uuid.UUID, uuid.UUID] = {}
     for one in captured:
-        if one.order.event_id not in organizers:
+        if one.organizer_id is not None:
+            organizers[one.order.event_id] = one.organizer_id
+        elif one.order.event_id not in organizers:
             organizers[one.order.event_id] = await _organizer(uow, one.order)
     await ledger.record_payments_captured(
         uow,

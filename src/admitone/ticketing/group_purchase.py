@@ -1,10 +1,10 @@
 """Purchases in group commits (``core.group_commit``): the path an on-sale takes.
 
 A purchase takes the steps of ``checkout.purchase``: reserve and commit, charge with no
-transaction open, settle. Here the reservations of the purchases in flight share one
-transaction, and so do their settlements. The event's counter row, which every buyer of an
-on-sale needs, is then locked once per batch instead of once per buyer, and each table gets one
-statement per batch.
+transaction open, settle. Here the purchases in flight share their transactions: one batch
+settles the orders whose payment came back and reserves the new ones. The event's counter row,
+which every buyer of an on-sale needs, is then locked once per batch instead of once per buyer,
+and each table gets one statement per batch.
 
 A batch does only the plain case. Anything else is handed back, and that purchase runs
 ``checkout``'s own steps alone, so every rule and error code stays where it was: a refusal to
@@ -18,7 +18,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, update
@@ -41,6 +41,7 @@ from admitone.ticketing.transitions import announce
 
 OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 _ORDERS = cast(Table, Order.__table__)
+_MAX_ORGANIZERS = 10_000  # events remembered; past that, the books read the organizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +58,25 @@ class _Settling:
     actor: Actor
 
 
+class _HandBack(Exception):
+    """The batch's transaction cannot stand (a unique index or a counter refused it): it rolls
+    back, and every purchase in it is done alone."""
+
+
 class PurchaseGroups:
-    """The group commits of one process's purchases."""
+    """The group commit of one process's purchases. One transaction serves both ends: the
+    settlements of orders whose payment came back and the reservations of new ones, so each
+    batch pays its fixed costs (the transaction, the activity savepoint, the snapshot) once."""
 
     def __init__(self, open_uow: OpenUnitOfWork, settings: Settings) -> None:
         self._open_uow = open_uow
         self._settings = settings
-        self._placing = GroupCommit[_Placing, PurchaseResult]("ticketing.place", self._place)
-        self._settling = GroupCommit[_Settling, Order]("ticketing.settle", self._settle)
+        self._group = GroupCommit[_Placing | _Settling, PurchaseResult | Order](
+            "ticketing.purchases", self._run
+        )
+        # Events' organizers (which never change), as the reservations read them, for the books
+        # of the settlements: one read fewer per batch.
+        self._organizers: dict[uuid.UUID, uuid.UUID] = {}
 
     async def purchase(
         self, uow: UnitOfWork, gateway: PaymentGateway, request: PurchaseRequest
@@ -76,60 +88,115 @@ class PurchaseGroups:
         # for. Nor may it stay open across the gateway call.
         await uow.commit()
         actor = current_actor()
-        placed = await self._placing.submit(_Placing(request, gateway.name, actor))
-        if placed is None:
+        placed = await self._group.submit(_Placing(request, gateway.name, actor))
+        if not isinstance(placed, PurchaseResult):
             return await checkout.purchase(uow, gateway, self._settings, request)
         order = placed.order
         outcome = await checkout.charge_order(uow, gateway, request, order)
         settled = None
         if outcome.status == "succeeded":
-            settled = await self._settling.submit(_Settling(order, outcome, actor))
-        if settled is None:
+            settled = await self._group.submit(_Settling(order, outcome, actor))
+        if not isinstance(settled, Order):
             settled = await settlement.settle(
                 uow, gateway, self._settings, order.id, outcome, access_token=placed.access_token
             )
         return PurchaseResult(settled, True, placed.access_token, outcome.client_secret)
 
-    async def _place(self, items: Sequence[_Placing]) -> list[PurchaseResult | None]:
-        async with self._open_uow() as uow:
-            return await place_orders(uow, self._settings, items)
-
-    async def _settle(self, items: Sequence[_Settling]) -> list[Order | None]:
-        async with self._open_uow() as uow:
-            return await settle_orders(uow, items)
+    async def _run(
+        self, items: Sequence[_Placing | _Settling]
+    ) -> list[PurchaseResult | Order | None]:
+        settling = [item for item in items if isinstance(item, _Settling)]
+        placing = [item for item in items if isinstance(item, _Placing)]
+        try:
+            async with self._open_uow() as uow:
+                # Settlements first: the counters the reservations take last are the hot rows.
+                settled = await settle_orders(uow, settling, self._organizers) if settling else []
+                placed = (
+                    await place_orders(uow, self._settings, placing, self._organizers)
+                    if placing
+                    else []
+                )
+        except _HandBack:
+            return [None] * len(items)
+        answers: dict[int, PurchaseResult | Order | None] = {}
+        answers.update(zip(map(id, settling), settled, strict=True))
+        answers.update(zip(map(id, placing), placed, strict=True))
+        return [answers[id(item)] for item in items]
 
 
 async def place_orders(
-    uow: UnitOfWork, settings: Settings, items: Sequence[_Placing]
+    uow: UnitOfWork,
+    settings: Settings,
+    items: Sequence[_Placing],
+    organizers: dict[uuid.UUID, uuid.UUID],
 ) -> list[PurchaseResult | None]:
     """Step 1 for a batch, in the caller's transaction: a ``pending`` order each, the capacity
-    of them all taken by one conditional UPDATE per counter."""
+    of them all taken by one conditional UPDATE per counter. Notes in ``organizers`` the
+    organizer of each event read."""
     results: list[PurchaseResult | None] = [None] * len(items)
-    snapshots: dict[uuid.UUID, events_service.EventSnapshot | None] = {}
-    wanted_by_event: dict[uuid.UUID, Counter[uuid.UUID]] = defaultdict(Counter)
-    buyers: set[tuple[uuid.UUID, str]] = set()
-    placed: list[tuple[int, Order, str, Actor]] = []
+    batch = _NewOrders()
     for index, item in enumerate(items):
+        await batch.add(uow, settings, index, item)
+    for event_id, snapshot in batch.snapshots.items():
+        if snapshot is not None and len(organizers) < _MAX_ORGANIZERS:
+            organizers[event_id] = snapshot.organizer_id
+    batch.keep_what_fits()
+    if not batch.placed:
+        return results
+    uow.session.add_all([order for _, order, _, _ in batch.placed])
+    try:
+        await uow.flush()
+    except IntegrityError as exc:
+        # A replay, or a buyer's pending order from before: alone, each meets its index.
+        raise _HandBack() from exc
+    for _, order, _, actor in batch.placed:
+        with acting_as(actor):
+            await announce(uow, order, "created")
+    await expiry.schedule_expiry(uow, *(order for _, order, _, _ in batch.placed))
+    # As in checkout: the counters last, their row locks held only until the commit.
+    await uow.write_buffered()
+    try:
+        for event_id in sorted(batch.wanted):  # a fixed order across events too (rule 5)
+            await events_service.reserve(
+                uow, event_id, dict(batch.wanted[event_id]), snapshot=batch.snapshots[event_id]
+            )
+    except DomainError as exc:
+        # Taken by another process since the snapshot was read.
+        raise _HandBack() from exc
+    for index, order, token, _ in batch.placed:
+        set_committed_value(order, "tickets", [])
+        results[index] = PurchaseResult(order, True, token)
+    return results
+
+
+@dataclass
+class _NewOrders:
+    snapshots: dict[uuid.UUID, events_service.EventSnapshot | None] = field(default_factory=dict)
+    wanted: defaultdict[uuid.UUID, Counter[uuid.UUID]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    buyers: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    placed: list[tuple[int, Order, str, Actor]] = field(default_factory=list)
+
+    async def add(self, uow: UnitOfWork, settings: Settings, index: int, item: _Placing) -> None:
+        """The order of ``item`` if a batch can place it; otherwise it is left to be done alone:
+        refused (alone, it is explained, or answered if it is a replay), free (paid on the spot),
+        or a second order of a buyer (who may have only one pending per event)."""
         request = item.request
         key = buyer_key(request.buyer_user_id, request.customer_email)
-        if (request.event_id, key) in buyers:
-            continue  # one pending order per buyer and event: the second meets that rule alone
+        if (request.event_id, key) in self.buyers:
+            return
+        snapshot = await self._snapshot(uow, request.event_id)
+        if snapshot is None:
+            return
         try:
-            if request.event_id not in snapshots:
-                snapshots[request.event_id] = None  # missing, unless the read below succeeds
-                snapshots[request.event_id] = await events_service.get_event_snapshot(
-                    uow, request.event_id
-                )
-            snapshot = snapshots[request.event_id]
-            if snapshot is None:
-                continue
             wanted = checkout.check_quantities(request.items, settings.max_tickets_per_order)
             lines = checkout.resolve_lines(snapshot, wanted)
             event = await events_service.check_purchasable(
                 uow, request.event_id, lines, snapshot=snapshot
             )
         except DomainError:
-            continue  # refused: alone, it is explained, or answered if it is a replay
+            return
         digest = fingerprint(
             event_id=request.event_id,
             items=wanted,
@@ -148,42 +215,46 @@ async def place_orders(
             gateway_name=item.gateway_name,
         )
         if order.total_amount == 0:
-            continue  # paid on the spot, alone
-        buyers.add((request.event_id, key))
-        wanted_by_event[event.id].update(lines)
-        placed.append((index, order, token, item.actor))
-    if not placed:
-        return results
+            return
+        self.buyers.add((request.event_id, key))
+        self.wanted[event.id].update(lines)
+        self.placed.append((index, order, token, item.actor))
 
-    uow.session.add_all([order for _, order, _, _ in placed])
-    try:
-        await uow.flush()
-    except IntegrityError:
-        # A replay, or a buyer's pending order from before: alone, each meets its index.
-        await uow.rollback()
-        return [None] * len(items)
-    for _, order, _, actor in placed:
-        with acting_as(actor):
-            await announce(uow, order, "created")
-    await expiry.schedule_expiry(uow, *(order for _, order, _, _ in placed))
-    # As in checkout: the counters last, their row locks held only until the commit.
-    await uow.write_buffered()
-    try:
-        for event_id in sorted(wanted_by_event):  # a fixed order across events too (rule 5)
-            await events_service.reserve(
-                uow, event_id, dict(wanted_by_event[event_id]), snapshot=snapshots[event_id]
-            )
-    except DomainError:
-        # Not enough left for the whole batch: alone, each takes what is left or is told so.
-        await uow.rollback()
-        return [None] * len(items)
-    for index, order, token, _ in placed:
-        set_committed_value(order, "tickets", [])
-        results[index] = PurchaseResult(order, True, token)
-    return results
+    async def _snapshot(
+        self, uow: UnitOfWork, event_id: uuid.UUID
+    ) -> events_service.EventSnapshot | None:
+        if event_id not in self.snapshots:
+            try:
+                self.snapshots[event_id] = await events_service.get_event_snapshot(uow, event_id)
+            except DomainError:
+                self.snapshots[event_id] = None  # missing: alone, it is a 404
+        return self.snapshots[event_id]
+
+    def keep_what_fits(self) -> None:
+        """Leave out the orders of an event with not enough left for them all (as last read):
+        alone, each takes what is left or is told it is sold out."""
+        for event_id, wanted in list(self.wanted.items()):
+            if not _fits(self.snapshots[event_id], wanted):
+                self.placed = [one for one in self.placed if one[1].event_id != event_id]
+                del self.wanted[event_id]
 
 
-async def settle_orders(uow: UnitOfWork, items: Sequence[_Settling]) -> list[Order | None]:
+def _fits(snapshot: events_service.EventSnapshot | None, wanted: Counter[uuid.UUID]) -> bool:
+    if snapshot is None:
+        return False
+    total = sum(wanted.values())
+    if snapshot.max_attendees is not None and snapshot.taken + total > snapshot.max_attendees:
+        return False
+    for tier_id, quantity in wanted.items():
+        tier = snapshot.tier(tier_id)
+        if tier is None or tier.taken + quantity > tier.capacity:
+            return False
+    return True
+
+
+async def settle_orders(
+    uow: UnitOfWork, items: Sequence[_Settling], organizers: dict[uuid.UUID, uuid.UUID]
+) -> list[Order | None]:
     """Step 3 for a batch of succeeded payments, in the caller's transaction: ``paid``, with
     tickets, ledger postings and confirmation jobs. An order no longer pending is handed back
     (alone, its money is refunded: ``settlement.record_success``)."""
@@ -246,6 +317,7 @@ async def settle_orders(uow: UnitOfWork, items: Sequence[_Settling]) -> list[Ord
                         charge_id=cast(str, item.outcome.charge_id),
                         amount=item.outcome.amount or item.order.total_amount,
                         fee=item.outcome.fee,
+                        organizer_id=organizers.get(item.order.event_id),
                     )
                     for item in theirs
                 ],

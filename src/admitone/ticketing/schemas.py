@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
@@ -117,7 +117,7 @@ class OrderOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order, *, with_tickets: bool = True) -> OrderOut:
+    def of(cls, order: Order, *, with_tickets: bool = True) -> Self:
         def money(amount: int) -> str:
             return Money(amount, order.currency).to_decimal_string()
 
