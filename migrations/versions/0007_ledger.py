@@ -63,6 +63,7 @@ _SQLITE_TRIGGERS = [
 ]
 
 # Class 23 SQLSTATEs, so that drivers raise an integrity error as they do on SQLite.
+# 0010 sets enable_seqscan=off on the first two: a CREATE OR REPLACE of them must set it again.
 _POSTGRES_FUNCTIONS = [
     f"""
     CREATE FUNCTION ledger_check_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -16,9 +15,7 @@ from admitone.notifications.senders import EmailSender, build_email_sender
 from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import PaymentGateway
 from admitone.realtime.bus import Bus, build_bus
-
-if TYPE_CHECKING:
-    from admitone.ticketing.group_purchase import PurchaseGroups
+from admitone.ticketing.group_purchase import PurchaseGroups
 
 
 @dataclass
@@ -34,9 +31,6 @@ class Runtime:
     purchases: PurchaseGroups = field(init=False)
 
     def __post_init__(self) -> None:
-        # Imported here: ticketing imports the job registry, which imports this module.
-        from admitone.ticketing.group_purchase import PurchaseGroups  # noqa: PLC0415
-
         self.purchases = PurchaseGroups(self.unit_of_work, self.settings)
 
     @classmethod

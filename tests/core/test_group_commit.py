@@ -109,3 +109,17 @@ async def test_a_batch_does_not_run_in_the_context_of_the_caller_that_started_it
     await group.submit(2)
 
     assert recorder.contexts == ["nobody"]
+
+
+async def test_callers_of_a_batch_cut_short_by_shutdown_are_told_to_do_it_alone() -> None:
+    gate = asyncio.Event()  # never set: the batch hangs until it is cancelled
+    recorder = Recorder(gate=gate)
+    group = GroupCommit[int, int]("test", recorder.run)
+    callers = [asyncio.create_task(group.submit(n)) for n in (2, 4)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert group._draining is not None
+
+    group._draining.cancel()
+
+    assert await asyncio.wait_for(asyncio.gather(*callers), timeout=1) == [None, None]

@@ -7,10 +7,10 @@ import uuid
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import Table, delete, insert, text, update
 from sqlalchemy.exc import IntegrityError
 
-from admitone.core.db import UnitOfWork
+from admitone.core.db import Database, UnitOfWork
 from admitone.ledger.accounts import account_for
 from admitone.ledger.chart import AccountCode
 from admitone.ledger.errors import AppendOnlyViolation
@@ -183,3 +183,26 @@ async def test_the_orm_refuses_to_change_or_delete_an_entry(runtime: Runtime) ->
             await uow.session.delete(loaded)
             await uow.flush()
     assert await gateway_balance(runtime, sale) == 5000
+
+
+async def test_the_sealing_triggers_are_planned_on_indexes_whatever_the_statistics(
+    postgres_url: str,
+) -> None:
+    # Statistics taken while the ledger was empty made their cached plans scans of every line
+    # posted before: each purchase then cost more than the last.
+    database = Database(postgres_url)
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT proname, proconfig FROM pg_proc WHERE proname IN "
+                    "('ledger_check_entry_balanced', 'ledger_refuse_sealed_line')"
+                )
+            )
+            settings = {name: config for name, config in rows.tuples()}
+    finally:
+        await database.dispose()
+    assert settings == {
+        "ledger_check_entry_balanced": ["enable_seqscan=off"],
+        "ledger_refuse_sealed_line": ["enable_seqscan=off"],
+    }

@@ -4,7 +4,9 @@ cannot do for everyone is done alone with the usual answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -12,11 +14,16 @@ import pytest
 from sqlalchemy import func, select
 
 from admitone.activity.models import ActivityEntry
+from admitone.core.actor import Actor, acting_as
+from admitone.core.db import UnitOfWork
 from admitone.ledger.chart import EntryKind
 from admitone.ledger.models import JournalEntry
+from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import group_purchase
+from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
 from admitone.ticketing.expiry import EXPIRE_ORDER_JOB
+from admitone.ticketing.group_purchase import PurchaseGroups
 from admitone.ticketing.settlement import CONFIRMATION_JOB
 from tests.ticketing.conftest import (
     Signed,
@@ -103,6 +110,7 @@ async def test_a_refused_purchase_in_a_batch_gets_its_own_answer_and_the_rest_go
     assert [r.status_code for r in responses] == [201, 201, 422, 201, 201]
     assert responses[2].json()["error"] == "invalid_quantity"
     assert (await counters(runtime, event.id)).event == 4
+    assert max(batch_sizes["place"]) > 1  # the refusal shared a batch with the others
 
 
 async def test_a_batch_wanting_more_than_is_left_sells_exactly_what_is_left(
@@ -135,26 +143,33 @@ async def test_replays_racing_in_one_batch_answer_with_one_order(
 
 
 async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
-    client: httpx.AsyncClient,
     runtime: Runtime,
     organizer: Any,
     buyer: Signed,
+    gateway: FakeGateway,
     batch_sizes: dict[str, list[int]],
 ) -> None:
     event = await make_event(runtime, organizer)
-    signed_in = buy(client, event.id, order_body(1), headers=buyer.headers)
 
-    responses = await asyncio.gather(signed_in, buy(client, event.id, guest(1)))
+    async def purchase(email: str, user_id: uuid.UUID | None) -> PurchaseResult:
+        request = PurchaseRequest(event.id, email, "Buyer", [(None, 1)], buyer_user_id=user_id)
+        async with runtime.unit_of_work() as uow:
+            return await runtime.purchases.purchase(uow, gateway, request)
 
-    assert [r.status_code for r in responses] == [201, 201]
+    # Two requests in flight at once, as two different actors (a task copies the context).
+    with acting_as(Actor(buyer.user.id, buyer.user.role)):
+        signed_in = asyncio.create_task(purchase(buyer.user.email, buyer.user.id))
+    guest_task = asyncio.create_task(purchase("guest@example.com", None))
+    mine, theirs = (await signed_in).order.id, (await guest_task).order.id
+
+    assert batch_sizes == {"place": [2], "settle": [2]}
     async with runtime.unit_of_work(readonly=True) as uow:
         entries = await uow.session.scalars(
             select(ActivityEntry).where(ActivityEntry.resource_type == "order")
         )
-        actors = {(str(e.resource_uuid), e.action): (e.actor_uuid, e.actor_role) for e in entries}
-    mine, theirs = responses[0].json()["id"], responses[1].json()["id"]
-    for action in ("ticketing.order_created", "ticketing.order_paid"):
-        assert actors[(mine, action)] == (buyer.user.id, "customer")
+        actors = {(e.resource_uuid, e.action): (e.actor_uuid, e.actor_role) for e in entries}
+    for action in ("ticketing.order_created", "ticketing.order_paid", "billing.payment_captured"):
+        assert actors[(mine, action)] == (buyer.user.id, buyer.user.role)
         assert actors[(theirs, action)] == (None, "anonymous")
 
 
@@ -178,3 +193,29 @@ async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_al
     assert {r.json()["status"] for r in responses} == {"paid"}
     assert (await counters(runtime, event.id)).event == 4
     assert len(await jobs_of(runtime, CONFIRMATION_JOB)) == 4
+
+
+async def test_a_batch_whose_commit_answer_is_lost_completes_its_purchases_once(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @asynccontextmanager
+    async def commit_then_lose_the_answer() -> AsyncIterator[UnitOfWork]:
+        async with runtime.unit_of_work() as uow:
+            yield uow
+            wrote = bool(uow.session.identity_map)  # a batch, not the look-up that follows
+        if wrote:
+            raise ConnectionResetError("the connection dropped before COMMIT was answered")
+
+    monkeypatch.setattr(
+        runtime, "purchases", PurchaseGroups(commit_then_lose_the_answer, runtime.settings)
+    )
+    event = await make_event(runtime, organizer)
+
+    responses = await rush(client, event.id, [guest(n) for n in range(3)])
+
+    # Handed back, each would have met its own committed order: 409 pending_order_exists.
+    assert [r.status_code for r in responses] == [201] * 3
+    assert {r.json()["status"] for r in responses} == {"paid"}
+    orders = await orders_of(runtime, event.id)
+    assert len(orders) == 3 and {o.status for o in orders} == {"paid"}
+    assert (await counters(runtime, event.id)).event == 3

@@ -9,7 +9,9 @@ themselves.
 
 A batch does only what it can do for everyone; for an item it cannot (a refusal, a race to
 explain), it answers ``None`` and that caller does its work alone, the ordinary way. A batch
-that fails as a whole answers ``None`` to all of its callers, which is always safe.
+that fails as a whole answers ``None`` to all of its callers. That is safe when its transaction
+rolled back; a runner whose commit may have gone through unanswered must find out first (see
+``ticketing.group_purchase``).
 """
 
 from __future__ import annotations
@@ -54,10 +56,16 @@ class GroupCommit(Generic[T, R]):
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                answers = await self._answers([item for item, _ in batch])
-                for (_, future), answer in zip(batch, answers, strict=True):
-                    if not future.done():
-                        future.set_result(answer)
+                try:
+                    answers = await self._answers([item for item, _ in batch])
+                    for (_, future), answer in zip(batch, answers, strict=True):
+                        if not future.done():
+                            future.set_result(answer)
+                finally:
+                    # Cancelled mid-batch (the process is stopping): its callers do it alone.
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
         finally:
             self._draining = None
             # Anything still waiting (the drain was cancelled at shutdown) is done alone.

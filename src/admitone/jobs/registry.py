@@ -6,11 +6,12 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
 
-from admitone.runtime import Runtime
+if TYPE_CHECKING:
+    from admitone.runtime import Runtime
 
 
 @dataclass(frozen=True)

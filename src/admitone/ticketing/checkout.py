@@ -2,14 +2,18 @@
 
 Three short steps, never holding a lock across the network (rule 4):
 
-1. reserve: one transaction checks the rules, takes capacity with the atomic counters (rule 5)
-   and writes a ``pending`` order that expires after the payment timeout; commit;
+1. reserve: one transaction checks the rules, writes a ``pending`` order that expires after the
+   payment timeout, and takes capacity with the atomic counters last (rule 5), so that their
+   row locks are held only until the commit;
 2. charge: the gateway is called outside any transaction, with the order's idempotency key;
 3. settle: one transaction marks the order ``paid`` (tickets, email) or compensates.
 
 Races end on unique indexes, not on luck: two requests with one idempotency key both reach
 the insert, one wins, and the other answers with the winner's order; two different purchases
 of one buyer for one event meet the one-pending-order index.
+
+Purchases arriving together take these steps in shared transactions (``group_purchase``); this
+module is what each does alone.
 """
 
 from __future__ import annotations

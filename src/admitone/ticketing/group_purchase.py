@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, update
+import structlog
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,6 +39,8 @@ from admitone.ticketing.idempotency import buyer_key, fingerprint
 from admitone.ticketing.models import Order, OrderStatus, Ticket
 from admitone.ticketing.settlement import PaymentOutcome
 from admitone.ticketing.transitions import announce
+
+log = structlog.get_logger(__name__)
 
 OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 _ORDERS = cast(Table, Order.__table__)
@@ -107,6 +110,7 @@ class PurchaseGroups:
     ) -> list[PurchaseResult | Order | None]:
         settling = [item for item in items if isinstance(item, _Settling)]
         placing = [item for item in items if isinstance(item, _Placing)]
+        answers: list[PurchaseResult | Order | None] | None = None
         try:
             async with self._open_uow() as uow:
                 # Settlements first: the counters the reservations take last are the hot rows.
@@ -116,12 +120,41 @@ class PurchaseGroups:
                     if placing
                     else []
                 )
+                answers = _in_order(
+                    items, zip(settling, settled, strict=True), zip(placing, placed, strict=True)
+                )
         except _HandBack:
             return [None] * len(items)
-        answers: dict[int, PurchaseResult | Order | None] = {}
-        answers.update(zip(map(id, settling), settled, strict=True))
-        answers.update(zip(map(id, placing), placed, strict=True))
-        return [answers[id(item)] for item in items]
+        except Exception:
+            # The commit may have gone through with its answer lost on the way back; handing
+            # the batch back then would place its orders a second time.
+            if answers is None or not await self._committed(answers):
+                raise
+            log.warning("group_commit_answer_lost", size=len(items))
+        return answers
+
+    async def _committed(self, answers: Sequence[PurchaseResult | Order | None]) -> bool:
+        """Whether the batch that gave ``answers`` committed: all of it or none did, so one of
+        its orders tells."""
+        witness = next((answer for answer in answers if answer is not None), None)
+        if witness is None:
+            return False
+        order = witness.order if isinstance(witness, PurchaseResult) else witness
+        try:
+            async with self._open_uow() as uow:
+                status = await uow.session.scalar(select(Order.status).where(Order.id == order.id))
+        except Exception:
+            log.exception("group_commit_unverifiable")
+            return False
+        return status == order.status
+
+
+def _in_order(
+    items: Sequence[_Placing | _Settling],
+    *answered: Iterable[tuple[_Placing | _Settling, PurchaseResult | Order | None]],
+) -> list[PurchaseResult | Order | None]:
+    by_item = {id(item): answer for pairs in answered for item, answer in pairs}
+    return [by_item[id(item)] for item in items]
 
 
 async def place_orders(
