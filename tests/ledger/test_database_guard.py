@@ -199,7 +199,7 @@ async def test_the_sealing_triggers_are_planned_on_indexes_whatever_the_statisti
                     "('ledger_check_entry_balanced', 'ledger_refuse_sealed_line')"
                 )
             )
-            settings = {name: config for name, config in rows.tuples()}
+            settings = {name: config for name, config in rows}
     finally:
         await database.dispose()
     assert settings == {

@@ -71,7 +71,6 @@ async def purchase(
     response: Response,
     uow: Uow,
     runtime: AppRuntime,
-    settings: AppSettings,
     user: OptionalUser,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> PurchaseOut:
