@@ -3,7 +3,7 @@
 In an on-sale every purchase takes the same event's counter row, and whoever holds its lock
 holds it until the commit. One transaction per purchase queues them all on that row and pays
 a round trip per statement each. Here the callers that arrive while a batch is in flight wait
-for the next one, which does all their work at once: one lock, one commit, one statement per
+for the next one, which does all their work at once: one lock, one commit, one INSERT per
 table. A caller alone is not delayed (its batch starts at once); under load, batches grow by
 themselves.
 

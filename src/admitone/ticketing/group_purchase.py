@@ -4,7 +4,7 @@ A purchase takes the steps of ``checkout.purchase``: reserve and commit, charge 
 transaction open, settle. Here the purchases in flight share their transactions: one batch
 settles the orders whose payment came back and reserves the new ones. The event's counter row,
 which every buyer of an on-sale needs, is then locked once per batch instead of once per buyer,
-and each table gets one statement per batch.
+and each table gets one INSERT per batch.
 
 A batch does only the plain case. Anything else is handed back, and that purchase runs
 ``checkout``'s own steps alone, so every rule and error code stays where it was: a refusal to
