@@ -20,7 +20,7 @@ from admitone.ledger.chart import EntryKind
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from admitone.ticketing import group_purchase
+from admitone.ticketing import checkout, group_purchase
 from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
 from admitone.ticketing.expiry import EXPIRE_ORDER_JOB
 from admitone.ticketing.group_purchase import PurchaseGroups
@@ -219,3 +219,28 @@ async def test_a_batch_whose_commit_answer_is_lost_completes_its_purchases_once(
     orders = await orders_of(runtime, event.id)
     assert len(orders) == 3 and {o.status for o in orders} == {"paid"}
     assert (await counters(runtime, event.id)).event == 3
+
+
+async def test_a_signed_in_buyers_purchase_is_placed_by_a_batch_not_alone(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    buyer: Signed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Signing in reads the user in the request's own transaction. Held open, on SQLite it kept
+    # the write lock the batch waited for until the busy timeout, and the purchase went alone.
+    alone: list[object] = []
+    purchase_alone = checkout.purchase
+
+    async def recording(*args: Any) -> Any:
+        alone.append(args)
+        return await purchase_alone(*args)
+
+    monkeypatch.setattr(checkout, "purchase", recording)
+    event = await make_event(runtime, organizer)
+
+    response = await buy(client, event.id, order_body(1), headers=buyer.headers)
+
+    assert response.status_code == 201
+    assert alone == []
