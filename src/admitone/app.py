@@ -28,9 +28,10 @@ from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
 from admitone.ticketing.api import router as ticketing_router
 
-# A request allocates thousands of short-lived objects: at the default threshold (700) the cyclic
-# collector ran several times per purchase, and each run was a pause every request in flight
-# waited for. Measured with bench/onsale.py at 32 buyers: 459 -> 494 purchases/s, p99 187 -> 112 ms.
+# A request allocates thousands of short-lived objects, and at the default threshold (700) the
+# cyclic collector's pauses fell on every request in flight. bench/onsale.py at 32 buyers: p99
+# 98 to 121 ms over eight runs with this, 187 and 193 ms in the two runs just before it
+# (throughput moved less than its run-to-run noise).
 GC_THRESHOLDS = (20_000, 50, 100)
 
 

@@ -49,24 +49,10 @@ async def enqueue(
     With ``unique_key``, a live job (waiting or running) with the same key is returned instead
     of adding a second one.
     """
-    spec = registry.get_handler(kind)
-    if spec is None:
-        raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
     if max_attempts is not None and max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     now = uow.clock.now()
-    values: dict[str, Any] = {
-        "id": new_uuid(),
-        "queue": queue or spec.queue,
-        "kind": kind,
-        "args": _plain_json(args),
-        "state": JobState.AVAILABLE.value,
-        "attempt": 0,
-        "max_attempts": max_attempts or spec.max_attempts,
-        "run_at": run_at or now,
-        "unique_key": unique_key,
-        "created_at": now,
-    }
+    values = _row(kind, NewJob(args, run_at, unique_key), now, queue, max_attempts)
     if unique_key is None:
         job = Job(**values)
         uow.session.add(job)
@@ -93,31 +79,34 @@ async def enqueue_many(
     """``enqueue`` for several jobs of one kind, in one INSERT. Their unique keys must be new
     (made of ids this transaction just created): a live job already holding one is an
     ``IntegrityError`` here, not a job given back."""
-    spec = registry.get_handler(kind)
-    if spec is None:
-        raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
     if not jobs:
         return
     now = uow.clock.now()
-    rows: list[dict[str, Any]] = [
-        {
-            "id": new_uuid(),
-            "queue": queue or spec.queue,
-            "kind": kind,
-            "args": _plain_json(job.args),
-            "state": JobState.AVAILABLE.value,
-            "attempt": 0,
-            "max_attempts": spec.max_attempts,
-            "run_at": job.run_at or now,
-            "unique_key": job.unique_key,
-            "created_at": now,
-        }
-        for job in jobs
-    ]
+    rows = [_row(kind, job, now, queue) for job in jobs]
     await uow.flush()
     await uow.session.execute(insert(Job).execution_options(render_nulls=True), rows)
     if any(row["run_at"] <= now for row in rows):
-        await wakeups.announce(uow, queue or spec.queue)
+        await wakeups.announce(uow, rows[0]["queue"])
+
+
+def _row(
+    kind: str, job: NewJob, now: datetime, queue: str | None, max_attempts: int | None = None
+) -> dict[str, Any]:
+    spec = registry.get_handler(kind)
+    if spec is None:
+        raise UnknownJobKind(f"no handler is registered for job kind {kind!r}")
+    return {
+        "id": new_uuid(),
+        "queue": queue or spec.queue,
+        "kind": kind,
+        "args": _plain_json(job.args),
+        "state": JobState.AVAILABLE.value,
+        "attempt": 0,
+        "max_attempts": max_attempts or spec.max_attempts,
+        "run_at": job.run_at or now,
+        "unique_key": job.unique_key,
+        "created_at": now,
+    }
 
 
 def _plain_json(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from admitone.ledger.posting import Draft, Line, Posted, check_amount, post, pos
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
 
 __all__ = [
-    "CapturedPayment",
     "EventLedgerSummary",
+    "Transfer",
     "TrialBalance",
     "event_summary",
     "gateway_balance",
@@ -284,7 +284,9 @@ async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: st
 
 
 @dataclass(frozen=True, slots=True)
-class CapturedPayment:
+class Transfer:
+    """What a movement posts: the money of one order, and the gateway's fee on it if known."""
+
     organizer_id: uuid.UUID
     event_id: uuid.UUID
     order_id: uuid.UUID
@@ -294,23 +296,13 @@ class CapturedPayment:
     fee: int | None = None
 
 
-async def record_payments_captured(uow: UnitOfWork, payments: Sequence[CapturedPayment]) -> None:
+async def record_payments_captured(uow: UnitOfWork, payments: Sequence[Transfer]) -> None:
     """``record_payment_captured`` for several orders at once (the purchases of one group
     commit), all their entries in one posting."""
     steps: list[_Step] = []
     drafts: list[Draft] = []
     for payment in payments:
-        more_steps, more_drafts = await _drafts(
-            uow,
-            _PAYMENT_CAPTURED,
-            organizer_id=payment.organizer_id,
-            event_id=payment.event_id,
-            order_id=payment.order_id,
-            amount=payment.amount,
-            currency=payment.currency,
-            gateway_ref=payment.gateway_ref,
-            fee=payment.fee,
-        )
+        more_steps, more_drafts = await _drafts(uow, _PAYMENT_CAPTURED, payment)
         steps += more_steps
         drafts += more_drafts
     await _post_and_record(uow, steps, drafts)
@@ -331,37 +323,20 @@ async def _transfer(
     """Post ``amount`` from one account to another (every movement of the chart is one), with
     the gateway's ``fee`` on it if given, and record each entry's activity the first time only.
     Returns the entry of ``movement``."""
-    steps, drafts = await _drafts(
-        uow,
-        movement,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        gateway_ref=gateway_ref,
-        fee=fee,
-    )
+    transfer = Transfer(organizer_id, event_id, order_id, amount, currency, gateway_ref, fee)
+    steps, drafts = await _drafts(uow, movement, transfer)
     return (await _post_and_record(uow, steps, drafts))[0].entry
 
 
 async def _drafts(
-    uow: UnitOfWork,
-    movement: _Movement,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-    fee: int | None,
+    uow: UnitOfWork, movement: _Movement, transfer: Transfer
 ) -> tuple[list[_Step], list[Draft]]:
-    steps = [(movement, check_amount(amount))]
-    if fee is not None:
-        steps.append((_PROCESSING_FEE, check_amount(fee, "fee")))
-    code = validate_currency(currency)
-    ref = _ref(gateway_ref)
+    steps = [(movement, check_amount(transfer.amount))]
+    if transfer.fee is not None:
+        steps.append((_PROCESSING_FEE, check_amount(transfer.fee, "fee")))
+    code = validate_currency(transfer.currency)
+    ref = _ref(transfer.gateway_ref)
+    organizer_id, event_id = transfer.organizer_id, transfer.event_id
     drafts = [
         Draft(
             key=f"{step.key_space}:{ref}",
@@ -379,7 +354,7 @@ async def _drafts(
                 ),
             ),
             event_id=event_id,
-            order_id=order_id,
+            order_id=transfer.order_id,
             gateway_ref=ref,
         )
         for step, step_amount in steps

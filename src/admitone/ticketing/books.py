@@ -23,45 +23,25 @@ RECORD_FEE_JOB = "ticketing.record_fee"
 FEE_RETRY_DELAY = timedelta(minutes=1)
 
 
-async def payment_captured(
-    uow: UnitOfWork, order: Order, *, charge_id: str, amount: int, fee: int | None
-) -> None:
-    """The order became ``paid``: revenue of its event, and the gateway's fee as an expense,
-    posted together (one savepoint on the purchase's path)."""
-    await ledger.record_payment_captured(
-        uow,
-        organizer_id=await _organizer(uow, order),
-        event_id=order.event_id,
-        order_id=order.id,
-        amount=amount,
-        currency=order.currency,
-        gateway_ref=charge_id,
-        fee=_known(fee),
-    )
-    await _fee_later(uow, order, charge_id=charge_id, fee=fee)
-
-
 @dataclass(frozen=True, slots=True)
 class Captured:
     order: Order
     charge_id: str
     amount: int
     fee: int | None
-    organizer_id: uuid.UUID | None = None  # when the caller knows it, not read again
 
 
 async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> None:
-    """``payment_captured`` for the orders of one group commit, in one posting."""
+    """Orders became ``paid``: revenue of their events, and the gateway's fees as expenses, all
+    posted together (one savepoint for a batch of purchases)."""
     organizers: dict[uuid.UUID, uuid.UUID] = {}
     for one in captured:
-        if one.organizer_id is not None:
-            organizers[one.order.event_id] = one.organizer_id
-        elif one.order.event_id not in organizers:
+        if one.order.event_id not in organizers:
             organizers[one.order.event_id] = await _organizer(uow, one.order)
     await ledger.record_payments_captured(
         uow,
         [
-            ledger.CapturedPayment(
+            ledger.Transfer(
                 organizer_id=organizers[one.order.event_id],
                 event_id=one.order.event_id,
                 order_id=one.order.id,

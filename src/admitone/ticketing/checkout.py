@@ -129,13 +129,7 @@ async def place_order(
     (or ``paid`` at once when it costs nothing)."""
     wanted = check_quantities(request.items, settings.max_tickets_per_order)
     key = buyer_key(request.buyer_user_id, request.customer_email)
-    digest = fingerprint(
-        event_id=request.event_id,
-        items=wanted,
-        customer_email=request.customer_email,
-        customer_name=request.customer_name,
-        payment_method=request.payment_method,
-    )
+    digest = request_digest(request, wanted)
     # No look-ups first: a replay or a second pending order meets a unique index on insert,
     # and only the rare refusal pays for the reads below.
     refusal: DomainError | None = None
@@ -161,6 +155,17 @@ async def place_order(
         raise _pending_exists(pending)
     # The order that held the index was settled or given up before the look-ups above.
     raise Conflict("The purchase collided with another one; please try again.")
+
+
+def request_digest(request: PurchaseRequest, wanted: list[Item]) -> str:
+    """What a replay under the same idempotency key must repeat."""
+    return fingerprint(
+        event_id=request.event_id,
+        items=wanted,
+        customer_email=request.customer_email,
+        customer_name=request.customer_name,
+        payment_method=request.payment_method,
+    )
 
 
 def check_quantities(items: Sequence[Item], maximum: int) -> list[Item]:

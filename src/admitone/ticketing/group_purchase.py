@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import structlog
 from sqlalchemy import Table, bindparam, select, update
@@ -33,10 +33,10 @@ from admitone.core.errors import DomainError
 from admitone.core.group_commit import GroupCommit
 from admitone.events import service as events_service
 from admitone.payments.gateway import PaymentGateway
-from admitone.ticketing import books, checkout, expiry, settlement
+from admitone.ticketing import checkout, expiry, settlement
 from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
-from admitone.ticketing.idempotency import buyer_key, fingerprint
-from admitone.ticketing.models import Order, OrderStatus, Ticket
+from admitone.ticketing.idempotency import buyer_key
+from admitone.ticketing.models import Order, OrderStatus
 from admitone.ticketing.settlement import PaymentOutcome
 from admitone.ticketing.transitions import announce
 
@@ -44,7 +44,6 @@ log = structlog.get_logger(__name__)
 
 OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 _ORDERS = cast(Table, Order.__table__)
-_MAX_ORGANIZERS = 10_000  # events remembered; past that, the books read the organizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +76,6 @@ class PurchaseGroups:
         self._group = GroupCommit[_Placing | _Settling, PurchaseResult | Order](
             "ticketing.purchases", self._run
         )
-        # Events' organizers (which never change), as the reservations read them, for the books
-        # of the settlements: one read fewer per batch.
-        self._organizers: dict[uuid.UUID, uuid.UUID] = {}
 
     async def purchase(
         self, uow: UnitOfWork, gateway: PaymentGateway, request: PurchaseRequest
@@ -114,12 +110,8 @@ class PurchaseGroups:
         try:
             async with self._open_uow() as uow:
                 # Settlements first: the counters the reservations take last are the hot rows.
-                settled = await settle_orders(uow, settling, self._organizers) if settling else []
-                placed = (
-                    await place_orders(uow, self._settings, placing, self._organizers)
-                    if placing
-                    else []
-                )
+                settled = await settle_orders(uow, settling) if settling else []
+                placed = await place_orders(uow, self._settings, placing) if placing else []
                 answers = _in_order(
                     items, zip(settling, settled, strict=True), zip(placing, placed, strict=True)
                 )
@@ -158,21 +150,14 @@ def _in_order(
 
 
 async def place_orders(
-    uow: UnitOfWork,
-    settings: Settings,
-    items: Sequence[_Placing],
-    organizers: dict[uuid.UUID, uuid.UUID],
+    uow: UnitOfWork, settings: Settings, items: Sequence[_Placing]
 ) -> list[PurchaseResult | None]:
     """Step 1 for a batch, in the caller's transaction: a ``pending`` order each, the capacity
-    of them all taken by one conditional UPDATE per counter. Notes in ``organizers`` the
-    organizer of each event read."""
+    of them all taken by one conditional UPDATE per counter."""
     results: list[PurchaseResult | None] = [None] * len(items)
     batch = _NewOrders()
     for index, item in enumerate(items):
         await batch.add(uow, settings, index, item)
-    for event_id, snapshot in batch.snapshots.items():
-        if snapshot is not None and len(organizers) < _MAX_ORGANIZERS:
-            organizers[event_id] = snapshot.organizer_id
     batch.keep_what_fits()
     if not batch.placed:
         return results
@@ -230,13 +215,7 @@ class _NewOrders:
             )
         except DomainError:
             return
-        digest = fingerprint(
-            event_id=request.event_id,
-            items=wanted,
-            customer_email=request.customer_email,
-            customer_name=request.customer_name,
-            payment_method=request.payment_method,
-        )
+        digest = checkout.request_digest(request, wanted)
         order, token = checkout.new_order(
             uow,
             settings,
@@ -285,9 +264,7 @@ def _fits(snapshot: events_service.EventSnapshot | None, wanted: Counter[uuid.UU
     return True
 
 
-async def settle_orders(
-    uow: UnitOfWork, items: Sequence[_Settling], organizers: dict[uuid.UUID, uuid.UUID]
-) -> list[Order | None]:
+async def settle_orders(uow: UnitOfWork, items: Sequence[_Settling]) -> list[Order | None]:
     """Step 3 for a batch of succeeded payments, in the caller's transaction: ``paid``, with
     tickets, ledger postings and confirmation jobs. An order no longer pending is handed back
     (alone, its money is refunded: ``settlement.record_success``)."""
@@ -320,42 +297,22 @@ async def settle_orders(
             for item in paid
         ],
     )
-    tickets: list[Ticket] = []
     for item in paid:
-        order = item.order
-        changes: dict[str, Any] = {
-            "status": OrderStatus.PAID.value,
-            "paid_at": now,
-            "updated_at": now,
-            "payment_reference": item.outcome.charge_id,
-            "payment_method": item.outcome.payment_method,
-        }
-        for name, value in changes.items():
-            set_committed_value(order, name, value)
-        issued = settlement.new_tickets(order, now)
-        set_committed_value(order, "tickets", issued)
-        tickets += issued
-    uow.session.add_all(tickets)
-    await uow.flush()
-    by_actor: dict[Actor, list[_Settling]] = defaultdict(list)
-    for item in paid:
-        by_actor[item.actor].append(item)
-    for actor, theirs in by_actor.items():
-        with acting_as(actor):
-            await books.payments_captured(
-                uow,
-                [
-                    books.Captured(
-                        item.order,
-                        charge_id=cast(str, item.outcome.charge_id),
-                        amount=item.outcome.amount or item.order.total_amount,
-                        fee=item.outcome.fee,
-                        organizer_id=organizers.get(item.order.event_id),
-                    )
-                    for item in theirs
-                ],
+        columns = settlement.paid_columns(now, item.outcome.charge_id, item.outcome.payment_method)
+        for name, value in columns.items():
+            set_committed_value(item.order, name, value)
+    await settlement.complete_paid(
+        uow,
+        [
+            settlement.Paid(
+                item.order,
+                item.outcome.charge_id,
+                item.outcome.amount,
+                item.outcome.fee,
+                item.actor,
             )
-            for item in theirs:
-                await announce(uow, item.order, "paid")
-    await settlement.schedule_confirmation(uow, *(item.order.id for item in paid))
+            for item in paid
+        ],
+        now,
+    )
     return [item.order if item.order.id in won else None for item in items]

@@ -7,6 +7,8 @@ longer take it: it is refunded, never kept.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from admitone.config import Settings
+from admitone.core.actor import Actor, acting_as, current_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.ids import new_secret, sha256_hex
 from admitone.core.money import Money
@@ -171,12 +174,8 @@ async def mark_paid(
     # The token is derived, not stored, so settling later (a webhook, reconciliation) puts the
     # very token the guest already holds in the email instead of replacing it.
     token = access_token or order_access_token(settings, order_id)
-    changes: dict[str, Any] = {
-        "status": OrderStatus.PAID.value,
-        "updated_at": now,
-        "paid_at": now,
-        "payment_reference": charge_id,
-        "payment_method": payment_method,
+    changes = {
+        **paid_columns(now, charge_id, payment_method),
         "access_token_hash": sha256_hex(token),
     }
     won = await transition(uow, order_id, {OrderStatus.PENDING}, OrderStatus.PAID, **changes)
@@ -189,19 +188,61 @@ async def mark_paid(
         order = placed
         for name, value in changes.items():
             set_committed_value(order, name, value)
-    tickets = new_tickets(order, now)
-    uow.session.add_all(tickets)
-    await uow.flush()
-    if charge_id is not None and order.total_amount > 0:
-        await books.payment_captured(
-            uow, order, charge_id=charge_id, amount=amount or order.total_amount, fee=fee
-        )
-    await schedule_confirmation(uow, order.id)
-    await announce(uow, order, "paid")
-    # The order was read after its transition and nothing since changed it; the tickets just
-    # inserted are all it has (a pending order has none), so no need to read it again.
-    set_committed_value(order, "tickets", tickets)
+    await complete_paid(uow, [Paid(order, charge_id, amount, fee, current_actor())], now)
     return order
+
+
+def paid_columns(
+    now: datetime, charge_id: str | None, payment_method: str | None
+) -> dict[str, Any]:
+    """The columns a ``pending`` -> ``paid`` transition sets."""
+    return {
+        "status": OrderStatus.PAID.value,
+        "updated_at": now,
+        "paid_at": now,
+        "payment_reference": charge_id,
+        "payment_method": payment_method,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Paid:
+    """An order whose ``pending`` -> ``paid`` transition this transaction won."""
+
+    order: Order
+    charge_id: str | None  # None: nothing was charged (a free order)
+    amount: int | None  # what the gateway took, when it says
+    fee: int | None
+    actor: Actor  # whose purchase it is, for the activity log
+
+
+async def complete_paid(uow: UnitOfWork, paid: Sequence[Paid], now: datetime) -> None:
+    """What paying owes, for one order or a batch: tickets, the ledger postings, the
+    announcement and the confirmation email, in the caller's transaction."""
+    issued = {one.order.id: new_tickets(one.order, now) for one in paid}
+    uow.session.add_all([ticket for tickets in issued.values() for ticket in tickets])
+    await uow.flush()
+    by_actor: dict[Actor, list[Paid]] = defaultdict(list)
+    for one in paid:
+        by_actor[one.actor].append(one)
+    for actor, theirs in by_actor.items():
+        with acting_as(actor):
+            captured = [
+                books.Captured(
+                    one.order, one.charge_id, one.amount or one.order.total_amount, one.fee
+                )
+                for one in theirs
+                if one.charge_id is not None and one.order.total_amount > 0
+            ]
+            if captured:
+                await books.payments_captured(uow, captured)
+            for one in theirs:
+                await announce(uow, one.order, "paid")
+    await schedule_confirmation(uow, *issued)
+    for one in paid:
+        # The order was current when its transition won, and the tickets just inserted are
+        # all it has (a pending order has none): no need to read it again.
+        set_committed_value(one.order, "tickets", issued[one.order.id])
 
 
 def new_tickets(order: Order, now: datetime) -> list[Ticket]:
