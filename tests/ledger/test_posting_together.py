@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from admitone.activity import service as activity_service
+from admitone.core.db import UnitOfWork
 from admitone.ledger import service as ledger
 from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
@@ -31,20 +32,26 @@ from tests.ledger.conftest import (
 )
 
 
+async def post_with_fee(
+    uow: UnitOfWork, sale: Sale, amount: int, fee_amount: int, charge: str
+) -> JournalEntry:
+    return await ledger.record_payment_captured(
+        uow,
+        organizer_id=sale.organizer_id,
+        event_id=sale.event_id,
+        order_id=sale.order_id,
+        currency=sale.currency,
+        amount=amount,
+        gateway_ref=charge,
+        fee=fee_amount,
+    )
+
+
 async def capture_with_fee(
     runtime: Runtime, sale: Sale, amount: int, fee_amount: int, charge: str
 ) -> JournalEntry:
     async with runtime.unit_of_work() as uow:
-        return await ledger.record_payment_captured(
-            uow,
-            organizer_id=sale.organizer_id,
-            event_id=sale.event_id,
-            order_id=sale.order_id,
-            currency=sale.currency,
-            amount=amount,
-            gateway_ref=charge,
-            fee=fee_amount,
-        )
+        return await post_with_fee(uow, sale, amount, fee_amount, charge)
 
 
 def keys(entries: list[JournalEntry]) -> list[str]:
@@ -105,16 +112,7 @@ async def test_a_fresh_pair_costs_one_savepoint_and_one_insert_per_table(
     async with runtime.unit_of_work() as uow:
         await uow.session.execute(select(1))  # SQLite's BEGIN is not the ledger's either
         with statements(runtime) as seen:
-            await ledger.record_payment_captured(
-                uow,
-                organizer_id=sale.organizer_id,
-                event_id=sale.event_id,
-                order_id=sale.order_id,
-                currency=sale.currency,
-                amount=5000,
-                gateway_ref="ch_1",
-                fee=175,
-            )
+            await post_with_fee(uow, sale, 5000, 175, "ch_1")
 
     assert seen == [
         "SAVEPOINT sa_savepoint_1",
@@ -208,15 +206,12 @@ async def test_a_conflicting_replay_of_one_half_writes_neither(
 
     async with runtime.unit_of_work() as uow:
         with pytest.raises(EntryKeyConflict):
-            await ledger.record_payment_captured(
+            await post_with_fee(
                 uow,
-                organizer_id=sale.organizer_id,
-                event_id=sale.event_id,
-                order_id=sale.order_id,
-                currency=sale.currency,
-                amount=4000 if conflicting == "payment" else 5000,
-                gateway_ref="ch_1",
-                fee=200 if conflicting == "fee" else 175,
+                sale,
+                4000 if conflicting == "payment" else 5000,
+                200 if conflicting == "fee" else 175,
+                "ch_1",
             )
         # The caller goes on and commits: the half that did not conflict must not be in it.
 
