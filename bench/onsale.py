@@ -107,6 +107,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--gateway-latency-ms", type=float, default=0.0)
     parser.add_argument(
+        "--retry-every",
+        type=int,
+        default=0,
+        help="send every Nth purchase again, same idempotency key, as a client that lost the "
+        "answer would (its 200 counts as 'replayed', not as a purchase; 0: never)",
+    )
+    parser.add_argument(
         "--pool-size",
         type=int,
         default=None,
@@ -628,7 +635,7 @@ async def presell(database_url: str, event_id: uuid.UUID, tickets: int) -> float
 class Outcome:
     started: float
     latency: float
-    kind: str  # "ok", or "<status>:<error code>", or "transport:<exception>"
+    kind: str  # "ok", "replayed", or "<status>:<error code>", or "transport:<exception>"
 
 
 @dataclass
@@ -686,22 +693,37 @@ async def buy_until_stopped(
                 "idempotency_key": f"{name}-{serial}",
             }
         }
-        sent = time.perf_counter()
-        try:
-            answer = await connection.post_json(path, body)
-            kind = "ok" if answer.status == 201 else _error_kind(answer)
-        except TRANSPORT_ERRORS as exc:
-            kind = f"transport:{type(exc).__name__}"
-        done = time.perf_counter()
-        # Throughput counts what completes inside the window, wherever it started.
-        if plan.measure_from <= done <= plan.measure_until:
-            result.outcomes.append(Outcome(sent, done - sent, kind))
+        kind = await send(connection, path, body, plan, result, expect=(201, "ok"))
+        if kind == "ok" and args.retry_every and serial % args.retry_every == 0:
+            kind = await send(connection, path, body, plan, result, expect=(200, "replayed"))
         if plan.sellout and kind == "409:sold_out":
             return
-        if kind != "ok" and not kind.startswith("409:"):
+        if kind not in {"ok", "replayed"} and not kind.startswith("409:"):
             result.failures += 1
             if result.failures >= args.max_failures:
                 stop.set()  # the server is failing: report that rather than hammer it
+
+
+async def send(
+    connection: Connection,
+    path: str,
+    body: dict[str, Any],
+    plan: Plan,
+    result: Rush,
+    *,
+    expect: tuple[int, str],
+) -> str:
+    sent = time.perf_counter()
+    try:
+        answer = await connection.post_json(path, body)
+        kind = expect[1] if answer.status == expect[0] else _error_kind(answer)
+    except TRANSPORT_ERRORS as exc:
+        kind = f"transport:{type(exc).__name__}"
+    done = time.perf_counter()
+    # Throughput counts what completes inside the window, wherever it started.
+    if plan.measure_from <= done <= plan.measure_until:
+        result.outcomes.append(Outcome(sent, done - sent, kind))
+    return kind
 
 
 async def rush(
@@ -955,7 +977,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "requests_measured": len(result.outcomes),
             "latency_ms": latency_summary(result.outcomes),
             "latency_ok_ms": latency_summary([o for o in result.outcomes if o.kind == "ok"]),
-            "errors": {kind: n for kind, n in sorted(kinds.items()) if kind != "ok"},
+            "replayed": kinds.get("replayed", 0),
+            "errors": {
+                kind: n for kind, n in sorted(kinds.items()) if kind not in {"ok", "replayed"}
+            },
             "server_errors_5xx": sum(n for kind, n in kinds.items() if kind.startswith("5")),
             "server_tracebacks": len(server_errors),
             "stopped_early_by_failures": result.failures >= args.max_failures,

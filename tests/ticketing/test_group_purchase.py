@@ -142,6 +142,63 @@ async def test_replays_racing_in_one_batch_answer_with_one_order(
     assert (await counters(runtime, event.id)).event == 2
 
 
+@pytest.fixture
+def gone_alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The buyer of every purchase done alone rather than by a batch."""
+    emails: list[str] = []
+    purchase = checkout.purchase
+
+    async def purchasing(uow: Any, gateway: Any, settings: Any, request: Any) -> Any:
+        emails.append(request.customer_email)
+        return await purchase(uow, gateway, settings, request)
+
+    monkeypatch.setattr(checkout, "purchase", purchasing)
+    return emails
+
+
+async def test_a_retry_in_a_batch_goes_alone_and_the_rest_of_the_batch_stays_together(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    batch_sizes: dict[str, list[int]],
+    gone_alone: list[str],
+) -> None:
+    event = await make_event(runtime, organizer)
+    first = await buy(client, event.id, guest(1, key="retried"))
+
+    responses = await rush(client, event.id, [guest(2), guest(1, key="retried"), guest(3)])
+
+    assert [r.status_code for r in responses] == [201, 200, 201]
+    assert responses[1].json()["id"] == first.json()["id"]
+    assert gone_alone == ["guest1@example.com"]
+    # The batch met the replay's order, and ran once more without it.
+    assert batch_sizes["place"][1:] == [3, 2]
+    assert (await counters(runtime, event.id)).event == 3
+
+
+async def test_a_second_pending_order_in_a_batch_is_refused_alone_and_the_rest_stay_together(
+    client: httpx.AsyncClient,
+    *,
+    runtime: Runtime,
+    organizer: Any,
+    gateway: FakeGateway,
+    batch_sizes: dict[str, list[int]],
+    gone_alone: list[str],
+) -> None:
+    gateway.default_payment_method = None  # orders wait for their payment intent
+    event = await make_event(runtime, organizer)
+    first = await buy(client, event.id, guest(1))
+
+    responses = await rush(client, event.id, [guest(2), guest(1), guest(3)])
+
+    assert [r.status_code for r in responses] == [201, 409, 201]
+    assert responses[1].json()["error"] == "pending_order_exists"
+    assert responses[1].json()["details"]["reference"] == first.json()["reference"]
+    assert gone_alone == ["guest1@example.com"]
+    assert batch_sizes["place"][1:] == [3, 2]
+    assert (await counters(runtime, event.id)).event == 3
+
+
 async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
     runtime: Runtime,
     organizer: Any,
