@@ -56,6 +56,20 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     return sizes
 
 
+@pytest.fixture
+def gone_alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The buyer of every purchase done alone rather than by a batch."""
+    emails: list[str] = []
+    purchase = checkout.purchase
+
+    async def purchasing(uow: Any, gateway: Any, settings: Any, request: Any) -> Any:
+        emails.append(request.customer_email)
+        return await purchase(uow, gateway, settings, request)
+
+    monkeypatch.setattr(checkout, "purchase", purchasing)
+    return emails
+
+
 def guest(n: int, quantity: int = 1, **options: Any) -> dict[str, Any]:
     return order_body(quantity, email=f"guest{n}@example.com", name=f"Guest {n}", **options)
 
@@ -113,8 +127,12 @@ async def test_a_refused_purchase_in_a_batch_gets_its_own_answer_and_the_rest_go
     assert max(batch_sizes["place"]) > 1  # the refusal shared a batch with the others
 
 
-async def test_a_batch_wanting_more_than_is_left_sells_exactly_what_is_left(
-    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+async def test_a_batch_wanting_more_than_is_left_sells_what_fits_and_only_the_rest_go_alone(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    batch_sizes: dict[str, list[int]],
+    gone_alone: list[str],
 ) -> None:
     event = await make_event(runtime, organizer, tiers=[("General admission", "50.00", 5)])
 
@@ -122,6 +140,7 @@ async def test_a_batch_wanting_more_than_is_left_sells_exactly_what_is_left(
 
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] * 5 + [409] * 3
+    assert len(gone_alone) == 3  # to be told they are sold out
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"sold_out"}
     state = await counters(runtime, event.id)
     assert state.event == 5 and list(state.tiers.values()) == [5]
@@ -140,20 +159,6 @@ async def test_replays_racing_in_one_batch_answer_with_one_order(
     assert responses[0].json()["id"] == responses[1].json()["id"]
     assert len(await orders_of(runtime, event.id)) == 2
     assert (await counters(runtime, event.id)).event == 2
-
-
-@pytest.fixture
-def gone_alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The buyer of every purchase done alone rather than by a batch."""
-    emails: list[str] = []
-    purchase = checkout.purchase
-
-    async def purchasing(uow: Any, gateway: Any, settings: Any, request: Any) -> Any:
-        emails.append(request.customer_email)
-        return await purchase(uow, gateway, settings, request)
-
-    monkeypatch.setattr(checkout, "purchase", purchasing)
-    return emails
 
 
 async def test_a_retry_in_a_batch_goes_alone_and_the_rest_of_the_batch_stays_together(

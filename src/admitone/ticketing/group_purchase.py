@@ -9,7 +9,7 @@ and each table gets one INSERT per batch.
 A batch does only the plain case. Anything else is handed back, and that purchase runs
 ``checkout``'s own steps alone, so every rule and error code stays where it was: a refusal to
 explain, a replay, a second order of one buyer, a free order, a payment that did not simply
-succeed, not enough tickets left for the whole batch.
+succeed, an order that does not fit in what is left after the orders before it.
 """
 
 from __future__ import annotations
@@ -245,9 +245,7 @@ async def _clashing(uow: UnitOfWork, items: Sequence[_Placing]) -> set[int]:
 @dataclass
 class _NewOrders:
     snapshots: dict[uuid.UUID, events_service.EventSnapshot | None] = field(default_factory=dict)
-    wanted: defaultdict[uuid.UUID, Counter[uuid.UUID]] = field(
-        default_factory=lambda: defaultdict(Counter)
-    )
+    wanted: dict[uuid.UUID, Counter[uuid.UUID]] = field(default_factory=dict)  # what fits
     buyers: set[tuple[uuid.UUID, str]] = field(default_factory=set)
     placed: list[tuple[int, Order, str, Actor]] = field(default_factory=list)
 
@@ -284,7 +282,6 @@ class _NewOrders:
         if order.total_amount == 0:
             return
         self.buyers.add((request.event_id, key))
-        self.wanted[event.id].update(lines)
         self.placed.append((index, order, token, item.actor))
 
     async def _snapshot(
@@ -298,12 +295,21 @@ class _NewOrders:
         return self.snapshots[event_id]
 
     def keep_what_fits(self) -> None:
-        """Leave out the orders of an event with not enough left for them all (as last read):
-        alone, each takes what is left or is told it is sold out."""
-        for event_id, wanted in list(self.wanted.items()):
-            if not _fits(self.snapshots[event_id], wanted):
-                self.placed = [one for one in self.placed if one[1].event_id != event_id]
-                del self.wanted[event_id]
+        """Keep, in the order they came, the orders that fit in what is left (as last read).
+        The others are left out: alone, each takes what is left then or is told it is sold
+        out, while the batch still sells what it can."""
+        kept: list[tuple[int, Order, str, Actor]] = []
+        wanted: defaultdict[uuid.UUID, Counter[uuid.UUID]] = defaultdict(Counter)
+        for one in self.placed:
+            order = one[1]
+            more = wanted[order.event_id] + Counter(
+                {line.tier_id: line.quantity for line in order.lines}
+            )
+            if _fits(self.snapshots[order.event_id], more):
+                wanted[order.event_id] = more
+                kept.append(one)
+        self.placed = kept
+        self.wanted = {event_id: tickets for event_id, tickets in wanted.items() if tickets}
 
 
 def _fits(snapshot: events_service.EventSnapshot | None, wanted: Counter[uuid.UUID]) -> bool:
