@@ -231,7 +231,7 @@ async def _clashing(uow: UnitOfWork, items: Sequence[_Placing]) -> set[int]:
             )
         )
     ).all()
-    replays = {(row.buyer_key, row.idempotency_key) for row in rows}
+    replays = {(row.buyer_key, row.idempotency_key) for row in rows if row.idempotency_key}
     pending = {
         (row.buyer_key, row.event_id) for row in rows if row.status == OrderStatus.PENDING.value
     }
