@@ -117,9 +117,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pool-size",
         type=int,
         default=None,
-        help="database pool per worker (default: its share of the buyers, so that no request "
-        "waits for a connection or opens one: an overflow connection is closed at check-in, and "
-        "each new one costs PostgreSQL a backend)",
+        help="database pool per worker (default: the buyers it may have, plus two, so that "
+        "purchases done alone never overflow it; with group commit a rush opens only a few)",
     )
     parser.add_argument("--max-overflow", type=int, default=10)
     parser.add_argument(

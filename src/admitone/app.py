@@ -36,8 +36,9 @@ GC_THRESHOLDS = (20_000, 50, 100)
 
 
 def tune_garbage_collector() -> None:
-    """What start-up built lives as long as the process: frozen out of the collector's scans;
-    and collections of the young generation made rarer."""
+    """What start-up built lives as long as the process: its garbage collected once, the rest
+    frozen out of the collector's scans; and collections of the young generation made rarer."""
+    gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

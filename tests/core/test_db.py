@@ -144,9 +144,14 @@ async def test_a_pooled_connection_cut_while_idle_is_replaced_not_failed(
         async with database.engine.connect() as conn:
             pid = await conn.scalar(text("SELECT pg_backend_pid()"))
         # A restart or a firewall cuts the connection while it sits in the pool.
-        async with Database(postgres_url).engine.connect() as admin:
-            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            await admin.commit()
+        admin_database = Database(postgres_url)
+        try:
+            async with admin_database.engine.connect() as admin:
+                # Waits (up to 5 s) for the backend to be gone.
+                await admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+                await admin.commit()
+        finally:
+            await admin_database.dispose()
         monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
 
         async with database.engine.connect() as conn:

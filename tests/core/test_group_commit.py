@@ -44,7 +44,8 @@ async def test_callers_arriving_during_a_batch_share_the_next_one() -> None:
     group = GroupCommit[int, int]("test", recorder.run)
 
     first = asyncio.create_task(group.submit(2))
-    await asyncio.sleep(0)  # the first batch is in flight, holding the gate
+    await asyncio.sleep(0)  # the first caller starts the drain
+    await asyncio.sleep(0)  # whose first batch is in flight, holding the gate
     others = [asyncio.create_task(group.submit(n)) for n in (4, 5, 6)]
     await asyncio.sleep(0)
     gate.set()
@@ -55,13 +56,10 @@ async def test_callers_arriving_during_a_batch_share_the_next_one() -> None:
 
 
 async def test_batches_are_capped_and_the_rest_follow() -> None:
-    gate = asyncio.Event()
-    recorder = Recorder(gate=gate)
+    recorder = Recorder()
     group = GroupCommit[int, int]("test", recorder.run, max_batch=2)
 
     tasks = [asyncio.create_task(group.submit(n)) for n in (2, 4, 6, 8, 10)]
-    await asyncio.sleep(0)
-    gate.set()
 
     assert [await task for task in tasks] == [20, 40, 60, 80, 100]
     assert recorder.batches == [[2, 4], [6, 8], [10]]
@@ -91,6 +89,8 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_batch_of_the_others() 
     leaver = asyncio.create_task(group.submit(2))
     stayer = asyncio.create_task(group.submit(4))
     await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert recorder.batches == [[2, 4]]  # the leaver gives up in the middle of its batch
 
     leaver.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -123,3 +123,18 @@ async def test_callers_of_a_batch_cut_short_by_shutdown_are_told_to_do_it_alone(
     group._draining.cancel()
 
     assert await asyncio.wait_for(asyncio.gather(*callers), timeout=1) == [None, None]
+
+
+async def test_callers_still_waiting_when_shutdown_cuts_a_batch_are_told_to_do_it_alone() -> None:
+    gate = asyncio.Event()  # never set: the first batch hangs until it is cancelled
+    recorder = Recorder(gate=gate)
+    group = GroupCommit[int, int]("test", recorder.run, max_batch=1)
+    callers = [asyncio.create_task(group.submit(n)) for n in (2, 4, 6)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert recorder.batches == [[2]]  # 4 and 6 wait behind it
+    assert group._draining is not None
+
+    group._draining.cancel()
+
+    assert await asyncio.wait_for(asyncio.gather(*callers), timeout=1) == [None, None, None]

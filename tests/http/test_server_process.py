@@ -23,10 +23,12 @@ def collector(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 async def test_a_server_process_freezes_its_start_up_and_collects_less_often(
     settings: Settings, collector: list[object]
 ) -> None:
-    app = create_app(settings=settings)
+    # An app that owns its runtime configures logging too: at the suite's level, not INFO.
+    app = create_app(settings=settings.model_copy(update={"log_level": "WARNING"}))
 
     async with app.router.lifespan_context(app):
         assert collector == ["freeze", GC_THRESHOLDS]
+    assert GC_THRESHOLDS[0] > gc.get_threshold()[0]  # the young generation: rarer than before
 
 
 async def test_an_app_under_test_leaves_the_collector_alone(

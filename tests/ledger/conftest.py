@@ -9,7 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from admitone.core.db import UnitOfWork
 from admitone.ledger import service as ledger
+from admitone.ledger.accounts import account_for
+from admitone.ledger.chart import AccountCode
 from admitone.ledger.models import JournalEntry
 from admitone.ledger.reports import LineView
 from admitone.runtime import Runtime
@@ -34,6 +37,17 @@ class Sale:
 
     def another_order(self) -> Sale:
         return Sale(self.organizer_id, self.event_id, uuid.uuid4(), self.currency)
+
+
+async def sale_accounts(
+    uow: UnitOfWork, sale: Sale, currency: str = "USD"
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The ids of the accounts a sale moves money between: the gateway's, and the revenue."""
+    gateway = await account_for(uow, sale.organizer_id, currency, AccountCode.GATEWAY_BALANCE)
+    revenue = await account_for(
+        uow, sale.organizer_id, currency, AccountCode.TICKET_REVENUE, sale.event_id
+    )
+    return gateway.id, revenue.id
 
 
 def ref(prefix: str = "pi") -> str:

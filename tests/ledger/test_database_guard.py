@@ -11,27 +11,15 @@ from sqlalchemy import Table, delete, insert, text, update
 from sqlalchemy.exc import IntegrityError
 
 from admitone.core.db import Database, UnitOfWork
-from admitone.ledger.accounts import account_for
-from admitone.ledger.chart import AccountCode
 from admitone.ledger.errors import AppendOnlyViolation
 from admitone.ledger.models import JournalEntry, JournalLine, LedgerAccount
 from admitone.runtime import Runtime
-from tests.ledger.conftest import Sale, all_entries, capture, gateway_balance
+from tests.ledger.conftest import Sale, all_entries, capture, gateway_balance, sale_accounts
 
 # The tables themselves: Core statements on them skip the ORM and its guards entirely.
 ENTRIES = cast(Table, JournalEntry.__table__)
 LINES = cast(Table, JournalLine.__table__)
 ACCOUNTS = cast(Table, LedgerAccount.__table__)
-
-
-async def _accounts(
-    uow: UnitOfWork, sale: Sale, currency: str = "USD"
-) -> tuple[uuid.UUID, uuid.UUID]:
-    gateway = await account_for(uow, sale.organizer_id, currency, AccountCode.GATEWAY_BALANCE)
-    revenue = await account_for(
-        uow, sale.organizer_id, currency, AccountCode.TICKET_REVENUE, sale.event_id
-    )
-    return gateway.id, revenue.id
 
 
 def _header(uow: UnitOfWork, entry_id: uuid.UUID, sale: Sale, amount: int) -> dict[str, Any]:
@@ -62,7 +50,7 @@ def _line(
 async def _write(runtime: Runtime, sale: Sale, legs: list[tuple[int, int]], amount: int) -> None:
     """Lines then header in one transaction, as the service does, but with any figures."""
     async with runtime.unit_of_work() as uow:
-        gateway, revenue = await _accounts(uow, sale)
+        gateway, revenue = await sale_accounts(uow, sale)
         entry_id = uuid.uuid4()
         accounts = [gateway, revenue, revenue]
         for position, (debit, credit) in enumerate(legs):
@@ -102,7 +90,7 @@ async def test_lines_left_without_their_entry_cannot_commit(runtime: Runtime) ->
     sale = Sale()
     with pytest.raises(IntegrityError):
         async with runtime.unit_of_work() as uow:
-            gateway, _ = await _accounts(uow, sale)
+            gateway, _ = await sale_accounts(uow, sale)
             entry_id = uuid.uuid4()
             await uow.session.execute(insert(LINES).values(_line(entry_id, 0, gateway, 5000, 0)))
     assert await gateway_balance(runtime, sale) == 0
@@ -113,7 +101,7 @@ async def test_no_line_can_be_added_to_a_posted_entry(runtime: Runtime) -> None:
     entry = await capture(runtime, sale, 5000, "pi_1")
     with pytest.raises(IntegrityError, match="ledger_entry_sealed"):
         async with runtime.unit_of_work() as uow:
-            gateway, _ = await _accounts(uow, sale)
+            gateway, _ = await sale_accounts(uow, sale)
             await uow.session.execute(insert(LINES).values(_line(entry.id, 9, gateway, 100, 0)))
     assert await gateway_balance(runtime, sale) == 5000
 
@@ -122,8 +110,8 @@ async def test_an_entry_cannot_mix_currencies(runtime: Runtime) -> None:
     sale = Sale()
     with pytest.raises(IntegrityError, match="ledger_unbalanced_entry"):
         async with runtime.unit_of_work() as uow:
-            gateway, _ = await _accounts(uow, sale, "USD")
-            _, revenue_eur = await _accounts(uow, sale, "EUR")
+            gateway, _ = await sale_accounts(uow, sale, "USD")
+            _, revenue_eur = await sale_accounts(uow, sale, "EUR")
             entry_id = uuid.uuid4()
             await uow.session.execute(insert(LINES).values(_line(entry_id, 0, gateway, 500, 0)))
             await uow.session.execute(insert(LINES).values(_line(entry_id, 1, revenue_eur, 0, 500)))
@@ -136,7 +124,7 @@ async def test_the_orm_cannot_write_a_header_before_its_lines(runtime: Runtime) 
     sale = Sale()
     with pytest.raises(IntegrityError, match="ledger_unbalanced_entry"):
         async with runtime.unit_of_work() as uow:
-            gateway, revenue = await _accounts(uow, sale)
+            gateway, revenue = await sale_accounts(uow, sale)
             entry_id = uuid.uuid4()
             uow.session.add(JournalEntry(**_header(uow, entry_id, sale, 5000)))
             uow.session.add(JournalLine(**_line(entry_id, 0, gateway, 5000, 0)))

@@ -8,8 +8,7 @@ import pytest
 
 from admitone.activity.models import ActivityEntry
 from admitone.ledger import service as ledger
-from admitone.ledger.accounts import account_for
-from admitone.ledger.chart import AccountCode, EntryKind
+from admitone.ledger.chart import EntryKind
 from admitone.ledger.errors import EntryKeyConflict, InvalidAmount, UnbalancedEntry
 from admitone.ledger.posting import Draft, Line, post
 from admitone.runtime import Runtime
@@ -25,6 +24,7 @@ from tests.ledger.conftest import (
     lines,
     ref,
     refund,
+    sale_accounts,
 )
 
 
@@ -155,15 +155,12 @@ async def test_an_amount_that_is_not_a_positive_number_of_minor_units_is_refused
 async def test_an_unbalanced_entry_is_refused_by_the_service(runtime: Runtime) -> None:
     sale = Sale()
     async with runtime.unit_of_work() as uow:
-        gateway = await account_for(uow, sale.organizer_id, "USD", AccountCode.GATEWAY_BALANCE)
-        revenue = await account_for(
-            uow, sale.organizer_id, "USD", AccountCode.TICKET_REVENUE, sale.event_id
-        )
+        gateway, revenue = await sale_accounts(uow, sale)
         for lines_ in (
-            (Line(gateway.id, debit=5000), Line(revenue.id, credit=4999)),
-            (Line(gateway.id, debit=5000),),
-            (Line(gateway.id, debit=5000, credit=5000), Line(revenue.id, credit=0)),
-            (Line(gateway.id, debit=-5), Line(revenue.id, credit=-5)),
+            (Line(gateway, debit=5000), Line(revenue, credit=4999)),
+            (Line(gateway, debit=5000),),
+            (Line(gateway, debit=5000, credit=5000), Line(revenue, credit=0)),
+            (Line(gateway, debit=-5), Line(revenue, credit=-5)),
         ):
             draft = Draft(
                 key=ref("bad"),

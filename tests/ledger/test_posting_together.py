@@ -14,8 +14,7 @@ from sqlalchemy import event, select
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.ledger import service as ledger
-from admitone.ledger.accounts import account_id_for
-from admitone.ledger.chart import AccountCode, EntryKind
+from admitone.ledger.chart import EntryKind
 from admitone.ledger.errors import EntryKeyConflict
 from admitone.ledger.models import JournalEntry
 from admitone.ledger.posting import Draft, Line, Posted, post_all
@@ -29,6 +28,7 @@ from tests.ledger.conftest import (
     gateway_balance,
     lines,
     ref,
+    sale_accounts,
 )
 
 
@@ -107,7 +107,8 @@ async def test_a_fresh_pair_costs_one_savepoint_and_one_insert_per_table(
     async def record(_uow: object, action: str, **_kwargs: object) -> None:
         recorded.append(action)
 
-    # The activity log's own writes are not the ledger's to count.
+    # Only to see what is recorded, in which order: recording buffers its rows, which are
+    # written at the commit, after the statements counted below.
     monkeypatch.setattr(activity_service, "record", record)
     async with runtime.unit_of_work() as uow:
         await uow.session.execute(select(1))  # SQLite's BEGIN is not the ledger's either
@@ -141,10 +142,7 @@ async def test_a_replayed_pair_posts_nothing_and_returns_the_entries_posted_firs
 async def test_post_all_answers_a_replay_with_each_existing_entry(runtime: Runtime) -> None:
     sale = Sale()
     async with runtime.unit_of_work() as uow:
-        gateway = await account_id_for(uow, sale.organizer_id, "USD", AccountCode.GATEWAY_BALANCE)
-        revenue = await account_id_for(
-            uow, sale.organizer_id, "USD", AccountCode.TICKET_REVENUE, sale.event_id
-        )
+        gateway, revenue = await sale_accounts(uow, sale)
     drafts = [
         Draft(
             key=ref("manual"),

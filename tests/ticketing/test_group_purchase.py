@@ -113,7 +113,11 @@ async def test_concurrent_purchases_are_placed_and_settled_in_shared_transaction
 
 
 async def test_a_refused_purchase_in_a_batch_gets_its_own_answer_and_the_rest_go_through(
-    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    batch_sizes: dict[str, list[int]],
+    gone_alone: list[str],
 ) -> None:
     event = await make_event(runtime, organizer)
     bodies = [guest(n) for n in range(5)]
@@ -125,6 +129,7 @@ async def test_a_refused_purchase_in_a_batch_gets_its_own_answer_and_the_rest_go
     assert responses[2].json()["error"] == "invalid_quantity"
     assert (await counters(runtime, event.id)).event == 4
     assert max(batch_sizes["place"]) > 1  # the refusal shared a batch with the others
+    assert gone_alone == ["guest2@example.com"]  # and only it went alone, to be explained
 
 
 async def test_a_batch_wanting_more_than_is_left_sells_what_fits_and_only_the_rest_go_alone(
@@ -149,7 +154,11 @@ async def test_a_batch_wanting_more_than_is_left_sells_what_fits_and_only_the_re
 
 
 async def test_replays_racing_in_one_batch_answer_with_one_order(
-    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, batch_sizes: dict[str, list[int]]
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    batch_sizes: dict[str, list[int]],
+    gone_alone: list[str],
 ) -> None:
     event = await make_event(runtime, organizer)
     body = guest(1, key="the-same-key")
@@ -160,6 +169,8 @@ async def test_replays_racing_in_one_batch_answer_with_one_order(
     assert responses[0].json()["id"] == responses[1].json()["id"]
     assert len(await orders_of(runtime, event.id)) == 2
     assert (await counters(runtime, event.id)).event == 2
+    assert batch_sizes["place"] == [3]
+    assert gone_alone == ["guest1@example.com"]  # the second of one buyer, left to meet the first
 
 
 async def test_a_retry_in_a_batch_goes_alone_and_the_rest_of_the_batch_stays_together(
@@ -244,7 +255,10 @@ async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_al
     monkeypatch: pytest.MonkeyPatch,
     step: str,
 ) -> None:
+    calls: list[object] = []
+
     async def broken(*args: object) -> None:
+        calls.append(args)
         raise ConnectionError("the batch's connection broke")
 
     monkeypatch.setattr(group_purchase, step, broken)
@@ -256,6 +270,7 @@ async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_al
     assert {r.json()["status"] for r in responses} == {"paid"}
     assert (await counters(runtime, event.id)).event == 4
     assert len(await jobs_of(runtime, CONFIRMATION_JOB)) == 4
+    assert calls  # the broken step was reached
 
 
 async def test_a_batch_whose_commit_answer_is_lost_completes_its_purchases_once(
@@ -289,21 +304,13 @@ async def test_a_signed_in_buyers_purchase_is_placed_by_a_batch_not_alone(
     runtime: Runtime,
     organizer: Any,
     buyer: Signed,
-    monkeypatch: pytest.MonkeyPatch,
+    gone_alone: list[str],
 ) -> None:
     # Signing in reads the user in the request's own transaction. Held open, on SQLite it kept
     # the write lock the batch waited for until the busy timeout, and the purchase went alone.
-    alone: list[object] = []
-    purchase_alone = checkout.purchase
-
-    async def recording(*args: Any) -> Any:
-        alone.append(args)
-        return await purchase_alone(*args)
-
-    monkeypatch.setattr(checkout, "purchase", recording)
     event = await make_event(runtime, organizer)
 
     response = await buy(client, event.id, order_body(1), headers=buyer.headers)
 
     assert response.status_code == 201
-    assert alone == []
+    assert gone_alone == []

@@ -126,8 +126,8 @@ async def test_a_purchase_announces_the_availability_it_leaves(
     response = await buy(client, event.id, order_body(items=[(standing, 3), (vip, 2)]))
 
     assert response.status_code == 201, response.text
-    # Published from the counters the reservation returned, not read again: it must still be
-    # what the event says now (paying changes no counter).
+    # Whatever it was built from, it must be what the event says now (paying changes no
+    # counter).
     [message] = [m for t, m in sent if t == f"events:{event.id}:availability"]
     assert message["type"] == "availability_changed"
     now = (await client.get(f"/api/events/{event.id}/availability")).json()

@@ -50,14 +50,13 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        if not self.is_sqlite:
-            _ping_after_idle(self.engine)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             # A writer takes SQLite's write lock when it begins, so two writers queue on the
             # busy timeout instead of failing when a reader upgrades to a writer mid-transaction.
             writer = self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
         else:
+            _ping_after_idle(self.engine)
             writer = self.engine
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -77,9 +76,10 @@ def _ping_after_idle(engine: AsyncEngine) -> None:
     """Check a pooled connection before use only when it has sat idle a while.
 
     ``pool_pre_ping`` checks it on every checkout, and asyncpg's ping is three round trips
-    (BEGIN, SELECT 1, ROLLBACK): under load it was a fifth of a purchase's time. A connection in
-    steady use is known to be alive; one that idled may have been cut by a restart or a
-    firewall, and a failed ping makes the pool replace it instead of failing the request.
+    (BEGIN, an empty query, ROLLBACK): under load it was a fifth of a purchase's time. A
+    connection in steady use is known to be alive; one that idled may have been cut by a
+    restart or a firewall, and a failed ping makes the pool replace it instead of failing the
+    request.
     """
 
     @event.listens_for(engine.sync_engine, "checkin")
@@ -134,10 +134,7 @@ class UnitOfWork:
         """Keep ``item`` until the commit, when ``write`` gets everything buffered under ``name``
         in one call, still inside this transaction: rows that many steps of a use case add
         (activity entries) cost one statement instead of one each. A rollback drops them."""
-        if name in self._buffers:
-            self._buffers[name][1].append(item)
-        else:
-            self._buffers[name] = (write, [item])
+        self._buffers.setdefault(name, (write, []))[1].append(item)
 
     async def write_buffered(self) -> None:
         """Write the buffers now rather than at the commit, e.g. before taking a hot row lock

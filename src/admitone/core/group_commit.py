@@ -52,24 +52,20 @@ class GroupCommit(Generic[T, R]):
         return await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R | None]]] = []
         try:
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                try:
-                    answers = await self._answers([item for item, _ in batch])
-                    for (_, future), answer in zip(batch, answers, strict=True):
-                        if not future.done():
-                            future.set_result(answer)
-                finally:
-                    # Cancelled mid-batch (the process is stopping): its callers do it alone.
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
+                answers = await self._answers([item for item, _ in batch])
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    future.set_result(answer)
+                batch = []
         finally:
             self._draining = None
-            # Anything still waiting (the drain was cancelled at shutdown) is done alone.
-            for _, future in self._waiting:
+            # Cancelled (the process is stopping): the batch in flight and everything still
+            # waiting are done alone.
+            for _, future in (*batch, *self._waiting):
                 if not future.done():
                     future.set_result(None)
             self._waiting.clear()

@@ -6,7 +6,8 @@ cannot ask them directly without a cycle. Instead each registers an *order check
 time (``register_order_checker``, wired through ``admitone.wiring``) that answers "does this
 event have an order line with a unit price above zero?". A domain may also register an
 *after-delete hook* for the follow-up job to run before it announces the deletion; none does
-yet (an event with a paid or pending order is never deleted, so there is nothing to release).
+yet (an event with a priced order, paid or pending, is never deleted, and a free order is never
+pending, so there is nothing to release).
 """
 
 from __future__ import annotations

@@ -33,10 +33,6 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_settings(request: Request) -> Settings:
-    return get_runtime(request).settings
-
-
 def get_uow(request: Request) -> UnitOfWork:
     uow: UnitOfWork = request.state.uow
     return uow
@@ -122,7 +118,7 @@ async def _runtime(request: Request) -> Runtime:
 
 
 async def _settings(request: Request) -> Settings:
-    return get_settings(request)
+    return get_runtime(request).settings
 
 
 async def _uow(request: Request) -> UnitOfWork:

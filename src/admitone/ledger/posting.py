@@ -100,8 +100,6 @@ async def post_all(uow: UnitOfWork, drafts: Sequence[Draft]) -> list[Posted]:
         # posting a round trip. One by one, each draft finds its replay (a retried webhook, a
         # fee its job posted first) or posts; with several, inside one more savepoint, so that a
         # conflict on one leaves none of the others written.
-        if len(rows) == 1:
-            return [await _post_one(session, rows[0])]
         async with session.begin_nested():
             return [await _post_one(session, one) for one in rows]
     return [Posted(entry, created=True) for entry in entries]

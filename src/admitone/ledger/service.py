@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from admitone.activity import service as activity_service
+from admitone.core.actor import Actor, acting_as, current_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.core.money import validate_currency
@@ -96,8 +97,16 @@ _LATE_PAYMENT_REFUNDED = _Movement(
     "late_payment",
 )
 
-
-_Step = tuple[_Movement, int]  # a movement and its amount
+_MOVEMENTS = {
+    movement.kind: movement
+    for movement in (
+        _PAYMENT_CAPTURED,
+        _PROCESSING_FEE,
+        _REFUND,
+        _LATE_PAYMENT,
+        _LATE_PAYMENT_REFUNDED,
+    )
+}
 
 
 async def record_payment_captured(
@@ -294,18 +303,13 @@ class Transfer:
     currency: str
     gateway_ref: str
     fee: int | None = None
+    actor: Actor | None = None  # whose activity the entries are; None: the current actor
 
 
 async def record_payments_captured(uow: UnitOfWork, payments: Sequence[Transfer]) -> None:
     """``record_payment_captured`` for several orders at once (the purchases of one group
     commit), all their entries in one posting."""
-    steps: list[_Step] = []
-    drafts: list[Draft] = []
-    for payment in payments:
-        more_steps, more_drafts = await _drafts(uow, _PAYMENT_CAPTURED, payment)
-        steps += more_steps
-        drafts += more_drafts
-    await _post_and_record(uow, steps, drafts)
+    await _transfers(uow, _PAYMENT_CAPTURED, payments)
 
 
 async def _transfer(
@@ -321,69 +325,67 @@ async def _transfer(
     fee: int | None = None,
 ) -> JournalEntry:
     """Post ``amount`` from one account to another (every movement of the chart is one), with
-    the gateway's ``fee`` on it if given, and record each entry's activity the first time only.
-    Returns the entry of ``movement``."""
+    the gateway's ``fee`` on it if given. Returns the entry of ``movement``."""
     transfer = Transfer(organizer_id, event_id, order_id, amount, currency, gateway_ref, fee)
-    steps, drafts = await _drafts(uow, movement, transfer)
-    return (await _post_and_record(uow, steps, drafts))[0].entry
+    return (await _transfers(uow, movement, [transfer]))[0].entry
 
 
-async def _drafts(
-    uow: UnitOfWork, movement: _Movement, transfer: Transfer
-) -> tuple[list[_Step], list[Draft]]:
+async def _transfers(
+    uow: UnitOfWork, movement: _Movement, transfers: Sequence[Transfer]
+) -> list[Posted]:
+    """Post the ``transfers`` together, and record each entry's activity the first time only,
+    as its transfer's actor."""
+    drafts = [draft for transfer in transfers for draft in await _drafts(uow, movement, transfer)]
+    actors: dict[uuid.UUID | None, Actor] = {
+        transfer.order_id: transfer.actor or current_actor() for transfer in transfers
+    }
+    posted = await post_all(uow, drafts)
+    for one in posted:
+        if not one.created:
+            continue
+        entry = one.entry
+        movement_of_entry = _MOVEMENTS[EntryKind(entry.kind)]
+        with acting_as(actors[entry.order_id]):
+            await activity_service.record(
+                uow,
+                movement_of_entry.action,
+                resource_type="order",
+                resource_uuid=entry.order_id,
+                metadata={
+                    "order_uuid": entry.order_id,
+                    "event_uuid": entry.event_id,
+                    "amount": entry.amount,
+                    "currency": entry.currency,
+                    "kind": movement_of_entry.activity_kind,
+                },
+            )
+    return posted
+
+
+async def _drafts(uow: UnitOfWork, movement: _Movement, transfer: Transfer) -> list[Draft]:
     steps = [(movement, check_amount(transfer.amount))]
     if transfer.fee is not None:
         steps.append((_PROCESSING_FEE, check_amount(transfer.fee, "fee")))
     code = validate_currency(transfer.currency)
     ref = _ref(transfer.gateway_ref)
     organizer_id, event_id = transfer.organizer_id, transfer.event_id
-    drafts = [
-        Draft(
-            key=f"{step.key_space}:{ref}",
-            kind=step.kind,
-            organizer_id=organizer_id,
-            currency=code,
-            lines=(
-                Line(
-                    await account_id_for(uow, organizer_id, code, step.debit, event_id),
-                    debit=step_amount,
-                ),
-                Line(
-                    await account_id_for(uow, organizer_id, code, step.credit, event_id),
-                    credit=step_amount,
-                ),
-            ),
-            event_id=event_id,
-            order_id=transfer.order_id,
-            gateway_ref=ref,
+    drafts = []
+    for step, amount in steps:
+        debit = await account_id_for(uow, organizer_id, code, step.debit, event_id)
+        credit = await account_id_for(uow, organizer_id, code, step.credit, event_id)
+        drafts.append(
+            Draft(
+                key=f"{step.key_space}:{ref}",
+                kind=step.kind,
+                organizer_id=organizer_id,
+                currency=code,
+                lines=(Line(debit, debit=amount), Line(credit, credit=amount)),
+                event_id=event_id,
+                order_id=transfer.order_id,
+                gateway_ref=ref,
+            )
         )
-        for step, step_amount in steps
-    ]
-    return steps, drafts
-
-
-async def _post_and_record(
-    uow: UnitOfWork, steps: Sequence[_Step], drafts: Sequence[Draft]
-) -> list[Posted]:
-    posted = await post_all(uow, drafts)
-    for (step, _), one in zip(steps, posted, strict=True):
-        if not one.created:
-            continue
-        entry = one.entry
-        await activity_service.record(
-            uow,
-            step.action,
-            resource_type="order",
-            resource_uuid=entry.order_id,
-            metadata={
-                "order_uuid": entry.order_id,
-                "event_uuid": entry.event_id,
-                "amount": entry.amount,
-                "currency": entry.currency,
-                "kind": step.activity_kind,
-            },
-        )
-    return posted
+    return drafts
 
 
 def _ref(gateway_ref: str) -> str:

@@ -18,7 +18,7 @@ from admitone.ticketing import service as ticketing_service
 router = api_router(tags=["payments"])
 
 
-@router.post("/webhooks/stripe", responses=errors(400, 429, 503))
+@router.post("/webhooks/stripe", responses=errors(503))
 @public
 async def stripe_webhook(
     request: Request,

@@ -59,7 +59,7 @@ def _viewer(user: User | None, token: str | None) -> service.Viewer:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 404, 409, 422, 429, 503),
+        **errors(402, 404, 409, 422, 503),
     },
     dependencies=[StrictRateLimit],
 )
@@ -171,7 +171,7 @@ async def tickets_pdf(
 
 @router.post(
     "/orders/{order_id}/pay",
-    responses=errors(402, 404, 409, 422, 429, 503),
+    responses=errors(402, 404, 409, 422, 503),
     dependencies=[StrictRateLimit],
 )
 @public

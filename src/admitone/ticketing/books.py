@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
@@ -29,6 +30,7 @@ class Captured:
     charge_id: str
     amount: int
     fee: int | None
+    actor: Actor  # whose purchase it is, for the activity log
 
 
 async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> None:
@@ -49,6 +51,7 @@ async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> No
                 currency=one.order.currency,
                 gateway_ref=one.charge_id,
                 fee=_known(one.fee),
+                actor=one.actor,
             )
             for one in captured
         ],

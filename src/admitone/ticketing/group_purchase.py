@@ -193,7 +193,7 @@ async def place_orders(
     try:
         await uow.flush()
     except IntegrityError as exc:
-        # A replay, or a buyer's pending order from before: alone, each meets its index.
+        # A replay, or a buyer's pending order from before (see ``PurchaseGroups._run``).
         raise _HandBack() from exc
     for _, order, _, actor in batch.placed:
         with acting_as(actor):
@@ -288,10 +288,8 @@ class _NewOrders:
         self, uow: UnitOfWork, event_id: uuid.UUID
     ) -> events_service.EventSnapshot | None:
         if event_id not in self.snapshots:
-            try:
-                self.snapshots[event_id] = await events_service.get_event_snapshot(uow, event_id)
-            except DomainError:
-                self.snapshots[event_id] = None  # missing: alone, it is a 404
+            # Missing or deleted: alone, it is a 404.
+            self.snapshots[event_id] = await events_service.load_snapshot(uow, event_id)
         return self.snapshots[event_id]
 
     def keep_what_fits(self) -> None:

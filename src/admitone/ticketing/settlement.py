@@ -7,7 +7,6 @@ longer take it: it is refunded, never kept.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -222,22 +221,18 @@ async def complete_paid(uow: UnitOfWork, paid: Sequence[Paid], now: datetime) ->
     issued = {one.order.id: new_tickets(one.order, now) for one in paid}
     uow.session.add_all([ticket for tickets in issued.values() for ticket in tickets])
     await uow.flush()
-    by_actor: dict[Actor, list[Paid]] = defaultdict(list)
+    captured = [
+        books.Captured(
+            one.order, one.charge_id, one.amount or one.order.total_amount, one.fee, one.actor
+        )
+        for one in paid
+        if one.charge_id is not None and one.order.total_amount > 0
+    ]
+    if captured:
+        await books.payments_captured(uow, captured)
     for one in paid:
-        by_actor[one.actor].append(one)
-    for actor, theirs in by_actor.items():
-        with acting_as(actor):
-            captured = [
-                books.Captured(
-                    one.order, one.charge_id, one.amount or one.order.total_amount, one.fee
-                )
-                for one in theirs
-                if one.charge_id is not None and one.order.total_amount > 0
-            ]
-            if captured:
-                await books.payments_captured(uow, captured)
-            for one in theirs:
-                await announce(uow, one.order, "paid")
+        with acting_as(one.actor):
+            await announce(uow, one.order, "paid")
     await schedule_confirmation(uow, *issued)
     for one in paid:
         # The order was current when its transition won, and the tickets just inserted are

@@ -55,7 +55,8 @@ def order_tickets_pdf(order: Order, event: EventSnapshot) -> bytes:
 
 def render_tickets_pdf(order: OrderPrint) -> bytes:
     # Imported when a PDF is made: fpdf2 with Pillow and fontTools is 40 MB of a web worker,
-    # which makes one only when a buyer downloads tickets (confirmations are made by a job).
+    # which makes one only when a buyer downloads tickets or, with the job worker in-process,
+    # when it makes its first confirmation.
     from fpdf import FPDF  # noqa: PLC0415
 
     pdf = FPDF(format=(105, 148))  # A6 in mm
