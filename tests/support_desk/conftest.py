@@ -4,11 +4,14 @@ and the event's organizer; helpers to open requests and read what was emailed.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +21,7 @@ from admitone.config import Settings
 from admitone.notifications.models import EmailLog
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers
+from tests.realtime.sse_client import SseReader, streaming_client
 from tests.ticketing.conftest import EventInfo, make_event, order_body
 
 REQUESTS = "/api/support/requests"
@@ -132,3 +136,28 @@ async def emails_about(runtime: Runtime, request_id: str) -> list[EmailLog]:
             .order_by(EmailLog.created_at)
         )
         return list(rows)
+
+
+@pytest.fixture
+async def streamer(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that reads event streams as they come (httpx's own transport waits for the end)."""
+    async with streaming_client(app) as client:
+        yield client
+
+
+@asynccontextmanager
+async def open_stream(
+    streamer: httpx.AsyncClient, topics: str, headers: dict[str, str]
+) -> AsyncIterator[SseReader]:
+    async with streamer.stream(
+        "GET", "/api/stream", params={"topics": topics}, headers=headers
+    ) as response:
+        assert response.status_code == 200, (await response.aread()).decode()
+        reader = SseReader(response)
+        try:
+            # The first chunk means the server has subscribed: what is published now arrives.
+            first = await reader.next()
+            assert first is not None and first.retry is not None
+            yield reader
+        finally:
+            await reader.aclose()
