@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from admitone.core.text import no_nul, single_line
 from admitone.support.models import (
     Category,
     Priority,
@@ -21,20 +21,31 @@ from admitone.support.models import (
 MAX_BODY_LENGTH = 10_000
 MAX_BULK_IDS = 100
 
+# The patterns say in the contract what the server refuses: a text of nothing but spaces,
+# NUL (which PostgreSQL cannot store), and control characters in a one-line subject.
 Subject = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(single_line),
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
+    ),
 ]
 Body = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BODY_LENGTH),
-    AfterValidator(no_nul),
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=MAX_BODY_LENGTH,
+        pattern=r"^[^\x00]*[^\x00\s][^\x00]*$",
+    ),
 ]
 OrderReference = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=16),
-    AfterValidator(single_line),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$"
+    ),
 ]
 
 
@@ -58,13 +69,24 @@ class RequestCreate(StrictBody):
     )
 
 
+def _refuse_null(value: object) -> object:
+    # Runs only on values that were sent: an explicit null status is an error, not a no-op.
+    if value is None:
+        raise ValueError("may not be null")
+    return value
+
+
 class Changes(StrictBody):
     """What a PATCH or a bulk update changes; an omitted field is left as it is, and
-    ``assignee_id: null`` unassigns."""
+    ``assignee_id: null`` unassigns. At least one of the three is needed."""
 
-    status: RequestStatus | None = None
-    priority: Priority | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    status: RequestStatus | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
     assignee_id: uuid.UUID | None = None
+
+    _not_null = field_validator("status", "priority")(_refuse_null)
 
 
 class RequestUpdate(Changes):
@@ -78,6 +100,8 @@ class RequestUpdate(Changes):
 
 
 class BulkUpdate(Changes):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 2})
+
     ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_BULK_IDS)]
 
 
