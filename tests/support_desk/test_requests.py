@@ -10,7 +10,15 @@ from admitone.accounts.models import Role
 from admitone.core.clock import FrozenClock
 from admitone.runtime import Runtime
 from admitone.support.models import SupportComment, SupportRequest
-from tests.support_desk.conftest import REQUESTS, Desk, buy, comment, open_request, sign_in
+from tests.support_desk.conftest import (
+    REQUESTS,
+    Desk,
+    buy,
+    comment,
+    emails_about,
+    open_request,
+    sign_in,
+)
 from tests.ticketing.conftest import make_event
 
 
@@ -55,7 +63,7 @@ async def test_a_request_about_someone_elses_order_is_404_and_nothing_is_written
 
 
 async def test_a_guest_opens_a_request_with_the_order_token_and_follows_it_up_with_it(
-    client: httpx.AsyncClient, clock: FrozenClock, desk: Desk
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock, desk: Desk
 ) -> None:
     guest_order = await buy(client, desk.event.id)
     token = guest_order["access_token"]
@@ -82,6 +90,12 @@ async def test_a_guest_opens_a_request_with_the_order_token_and_follows_it_up_wi
     read = await client.get(url, params={"token": token})
     assert read.status_code == 200
     assert [c["body"] for c in read.json()["comments"]] == ["Fixed it.", "Thanks!"]
+
+    # The desk's reply reached the guest at the order's address, with a link that opens it.
+    [email] = await emails_about(runtime, created["id"])
+    assert (email.template, email.to_address) == ("support_reply", "john@example.com")
+    assert email.payload is not None
+    assert email.payload.context["request_url"].endswith(f"{created['id']}?token={token}")
 
     # Another order's token, or none, opens nothing.
     other = await buy(client, desk.event.id)

@@ -14,7 +14,7 @@ from admitone.activity import service as activity_service
 from admitone.config import Settings
 from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
-from admitone.core.errors import InvalidInput
+from admitone.core.errors import InvalidInput, NotFound
 from admitone.core.ids import new_uuid
 from admitone.core.pagination import Page
 from admitone.events import service as events_service
@@ -62,7 +62,7 @@ async def create_request(uow: UnitOfWork, viewer: Viewer, data: RequestCreate) -
     ):
         raise OrderRequired(field="order_reference")
     order_id, event_id = await _about(uow, viewer, data)
-    organizer_id = await events_service.organizer_of(uow, event_id) if event_id else None
+    organizer_id = await _organizer(uow, event_id)
     now = uow.clock.now()
     request = SupportRequest(
         id=new_uuid(),
@@ -114,6 +114,15 @@ async def _about(
     if data.event_id is not None and data.event_id != order.event_id:
         raise InvalidInput("The event is not the order's.", field="event_id")
     return order.id, order.event_id
+
+
+async def _organizer(uow: UnitOfWork, event_id: uuid.UUID | None) -> uuid.UUID | None:
+    if event_id is None:
+        return None
+    try:
+        return await events_service.organizer_of(uow, event_id)
+    except NotFound:  # an order of a deleted event: nobody organizes it now, staff handle it
+        return None
 
 
 async def get_request(uow: UnitOfWork, viewer: Viewer, request_id: uuid.UUID) -> RequestView:

@@ -62,10 +62,13 @@ def request_message(request: SupportRequest) -> dict[str, object]:
 
 
 def publish(
-    uow: UnitOfWork, request: SupportRequest, kind: str, extra: Mapping[str, object] = {}
+    uow: UnitOfWork,
+    request: SupportRequest,
+    kind: str,
+    extra: Mapping[str, object] | None = None,
 ) -> None:
     """``kind`` on every topic that shows this request; sent after commit."""
-    payload = {**request_message(request), **extra}
+    payload = {**request_message(request), **(extra or {})}
     for name in _topics_of(request):
         realtime_service.publish(uow, name, kind, payload)
 
