@@ -39,7 +39,11 @@ TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
 }
 # The requester's reply hands the request back to the desk.
 REOPENED_BY_REPLY = {S.RESOLVED: S.OPEN, S.WAITING_ON_CUSTOMER: S.IN_PROGRESS}
-CHANGEABLE = ("status", "priority", "assignee_id")
+_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
+    "status": SupportRequest.status,
+    "priority": SupportRequest.priority,
+    "assignee_id": SupportRequest.assignee_id,
+}
 
 
 @dataclass
@@ -99,7 +103,8 @@ async def apply(
     expected_assignee: tuple[uuid.UUID | None] | None = None,
 ) -> Applied:
     """Validate ``fields`` against the request as read, then write them with one conditional
-    UPDATE. ``expected_assignee`` is the client's belief, checked by the same UPDATE."""
+    UPDATE. ``expected_assignee`` is the client's belief (a 1-tuple, so that "unassigned" and
+    "no belief" differ): checked against what was read, whose value the UPDATE then requires."""
     if request.status == RequestStatus.CLOSED:
         raise RequestClosed(details=current_state(request))
     if expected_assignee is not None and expected_assignee[0] != request.assignee_id:
@@ -111,11 +116,6 @@ async def apply(
         await check_assignee(uow, request, changed["assignee_id"])
     if not changed:
         return Applied(request)
-    columns: dict[str, InstrumentedAttribute[Any]] = {
-        "status": SupportRequest.status,
-        "priority": SupportRequest.priority,
-        "assignee_id": SupportRequest.assignee_id,
-    }
     old = {name: getattr(request, name) for name in changed}
     now = uow.clock.now()
     values: dict[str, object] = {**changed, "updated_at": now}
@@ -126,7 +126,7 @@ async def apply(
     elif "status" in changed:
         values["resolved_at"] = None
     won = await repository.update_if(
-        uow, request.id, {columns[name]: value for name, value in old.items()}, values
+        uow, request.id, {_COLUMNS[name]: value for name, value in old.items()}, values
     )
     fresh = await repository.get(uow, request.id)
     assert fresh is not None  # requests are never deleted while a change is in flight
