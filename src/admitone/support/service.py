@@ -19,7 +19,7 @@ from admitone.core.ids import new_uuid
 from admitone.core.pagination import Page
 from admitone.events import service as events_service
 from admitone.support import emails, repository, topics
-from admitone.support.access import Viewer, handled, reachable
+from admitone.support.access import Viewer, reachable
 from admitone.support.changes import bulk_update, reopen_on_reply, update_request
 from admitone.support.errors import NotHandler, OrderRequired, RequestClosed
 from admitone.support.models import Priority, RequestStatus, SupportComment, SupportRequest
@@ -36,7 +36,6 @@ __all__ = [
     "create_request",
     "export_user_data",
     "get_request",
-    "handled",
     "list_requests",
     "update_request",
 ]
