@@ -26,6 +26,7 @@ from admitone.ledger.api import router as ledger_router
 from admitone.payments.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
+from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the
@@ -92,6 +93,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         ledger_router,
         payments_router,
         realtime_router,
+        support_router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limit_default: str = "100/minute"
     rate_limit_strict: str = "10/minute"
+    # Per user (per address for guests): opening support requests and commenting on them.
+    rate_limit_support: str = "10/minute"
     rate_limit_login_per_account: str = "5/minute"
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_key_prefix: str = "admitone"

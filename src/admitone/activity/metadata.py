@@ -93,10 +93,13 @@ ALLOWED_KEYS: Mapping[str, Check] = {
         "post_uuid",
         "coupon_uuid",
         "support_ticket_uuid",
+        "assignee_uuid",
+        "old_assignee_uuid",
         "job_uuid",
     ),
     **_keys(CODE, "status", "old_status", "new_status", "role", "old_role", "new_role"),
     **_keys(CODE, "reason", "kind", "channel", "gateway", "queue"),
+    **_keys(CODE, "priority", "old_priority", "new_priority", "category"),
     **_keys(CURRENCY, "currency"),
     **_keys(
         AMOUNT,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem
 
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role, User
@@ -100,15 +101,26 @@ def record_verdict(request: Request, verdict: Verdict) -> None:
     request.scope.setdefault("state", {}).setdefault("rate_limits", []).append(verdict)
 
 
-async def strict_rate_limit(request: Request) -> None:
-    """The named stricter limit for costly or dangerous actions (purchase, paying an order)."""
+async def _named_rate_limit(request: Request, name: str, item: RateLimitItem) -> None:
+    """A named limit per signed-in user, or per address for a guest."""
     limiter = get_limiter(request)
     user: User | None = getattr(request.state, "user", None)
     who = f"user:{user.id}" if user else f"ip:{client_ip(request)}"
-    verdict = await limiter.hit(limiter.strict, "strict", who)
+    verdict = await limiter.hit(item, name, who)
     record_verdict(request, verdict)
     if not verdict.allowed:
         raise RateLimited(verdict.retry_after)
+
+
+async def strict_rate_limit(request: Request) -> None:
+    """The named stricter limit for costly or dangerous actions (purchase, paying an order)."""
+    await _named_rate_limit(request, "strict", get_limiter(request).strict)
+
+
+async def support_rate_limit(request: Request) -> None:
+    """Opening support requests and replying: a budget of its own, so a flood of requests
+    does not eat the purchase budget, nor the other way round."""
+    await _named_rate_limit(request, "support", get_limiter(request).support)
 
 
 # FastAPI runs a plain ``def`` dependency in its thread pool: a thread hop per request for what
@@ -137,3 +149,4 @@ AppRuntime = Annotated[Runtime, Depends(_runtime)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
 StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
 StrictRateLimit = Depends(strict_rate_limit)
+SupportRateLimit = Depends(support_rate_limit)

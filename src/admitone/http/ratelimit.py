@@ -48,6 +48,7 @@ class RateLimiter:
         self._store_down_until = 0.0
         self.default = parse(settings.rate_limit_default)
         self.strict = parse(settings.rate_limit_strict)
+        self.support = parse(settings.rate_limit_support)
         self.login_per_account = parse(settings.rate_limit_login_per_account)
         self.login_per_ip = parse(settings.rate_limit_login_per_ip)
 

@@ -6,6 +6,7 @@ import uuid
 
 from admitone.core.db import UnitOfWork
 from admitone.ticketing import queries
+from admitone.ticketing.access import order_access_token
 from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult, place_order, purchase
 from admitone.ticketing.confirmation import pay_order
@@ -60,6 +61,7 @@ __all__ = [
     "list_for_buyer",
     "list_for_event",
     "mark_paid",
+    "order_access_token",
     "order_by_reference",
     "order_for_viewer",
     "orders_due_for_expiry",

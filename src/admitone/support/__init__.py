@@ -1,0 +1,1 @@
+"""The support desk: requests from users and guests that staff work through."""
