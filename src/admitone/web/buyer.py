@@ -150,9 +150,10 @@ async def purchase(
         "idempotency_key": text(form, "idempotency_key"),
     }
     try:
+        # A signed-in buyer's own name and address are used as they are, as by the API.
         order = PurchaseOrder(
-            customer_email=user.email if user else entered["customer_email"],
-            customer_name=user.name if user else entered["customer_name"],
+            customer_email=None if user else entered["customer_email"],
+            customer_name=None if user else entered["customer_name"],
             items=items or None,
             quantity=None if items else 1,
             idempotency_key=entered["idempotency_key"] or None,
@@ -163,15 +164,17 @@ async def purchase(
         return _event_page(
             request, state, detail, runtime=runtime, errors=errors, entered=entered, status_code=422
         )
-    assert order.customer_email is not None and order.customer_name is not None
+    email = user.email if user else order.customer_email
+    name = user.name if user else order.customer_name
+    assert email is not None and name is not None
     try:
         result = await runtime.purchases.purchase(
             uow,
             runtime.gateway,
             ticketing_service.PurchaseRequest(
                 event_id=event_id,
-                customer_email=order.customer_email,
-                customer_name=order.customer_name,
+                customer_email=email,
+                customer_name=name,
                 items=[(item["tier_id"], item["quantity"]) for item in items],
                 idempotency_key=order.idempotency_key,
                 buyer_user_id=user.id if user else None,
