@@ -77,6 +77,8 @@ def test_second_browser_sees_remaining_seats_drop_without_reloading(
     expect(tier_left(watcher, event, 0)).to_have_text("50 left")
     watcher.wait_for_function("window.__liveMessages > 0")  # subscribed: the present state came
     watcher.evaluate("window.__notReloaded = true")
+    inputs = [watcher.locator(f"#tier-{tier}") for tier in event.tier_ids]
+    boxes = [field.bounding_box() for field in inputs]
 
     buy_through_api(server, event, general=3, vip=7)
     expect(tier_left(watcher, event, 0)).to_have_text("47 left")
@@ -85,6 +87,7 @@ def test_second_browser_sees_remaining_seats_drop_without_reloading(
     expect(tier_left(watcher, event, 1)).to_have_text("Sold out")
     expect(watcher.locator("#event-status")).to_contain_text("47 tickets left")
     assert watcher.evaluate("window.__notReloaded") is True
+    assert [field.bounding_box() for field in inputs] == boxes  # nothing moved on the page
 
 
 def buy_through_api(server: Server, event: WebEvent, *, general: int, vip: int) -> None:

@@ -320,3 +320,37 @@ async def test_paying_on_the_order_page_shows_the_tickets_and_the_email_links_ba
     [email] = runtime.email_sender.to("ada@example.com")
     text = email.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert runtime.settings.public_url + order_url in text
+
+
+async def test_bad_input_on_pages_answers_a_page_never_a_server_error(
+    client: httpx.AsyncClient, runtime: Runtime
+):
+    event = await make_event(runtime, tiers=TIERS)
+    token = await form_page(client, f"/events/{event.id}")
+    quantity = f"tier-{event.tier_ids[0]}"
+
+    answers = [
+        await client.get("/orders/AB%00CD"),
+        await client.get("/orders/ABCD", params={"token": "a\x00b"}),
+        await client.get("/login", params={"next": "x" * 501}),
+        await client.post(
+            f"/events/{event.id}/purchase",
+            data={"csrf_token": token, quantity: "²", "customer_name": "A", "customer_email": ""},
+        ),
+        await client.post(
+            f"/events/{event.id}/purchase",
+            data={
+                "csrf_token": token,
+                quantity: "1",
+                "customer_name": "Nul\x00Byte",
+                "customer_email": "a\x00@example.com",
+                "idempotency_key": "k\x00" + "y" * 5000,
+            },
+        ),
+        await client.post(
+            "/login", data={"csrf_token": token, "email": "a\x00@x.com", "password": "p\x00"}
+        ),
+    ]
+
+    assert [a.status_code for a in answers] == [404, 404, 404, 422, 422, 422]
+    assert all(a.headers["content-type"].startswith("text/html") for a in answers)

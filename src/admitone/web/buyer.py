@@ -136,7 +136,7 @@ async def purchase(
     items: list[dict[str, Any]] = []
     for tier in tiers:
         raw = text(form, f"tier-{tier.id}").strip() or "0"
-        if not raw.isdigit() or len(raw) > 4:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 4:
             errors[f"tier-{tier.id}"] = "Enter a whole number of tickets."
         elif int(raw) > 0:
             items.append({"tier_id": tier.id, "quantity": int(raw)})
