@@ -69,6 +69,17 @@ def test_guest_buys_two_tiers_and_sees_their_qr_codes(server: Server, browser_co
     assert pdf.headers["content-type"] == "application/pdf"
 
 
+def test_buying_and_paying_work_with_javascript_turned_off(server: Server, browser_context: Any):
+    event = new_event(server)
+    page = browser_context(java_script_enabled=False).new_page()
+    page.goto(f"{server.url}/events/{event.id}")
+
+    choose_tickets(page, general=1, vip=1)
+    page.get_by_role("button", name="Pay 200.00 USD").click()
+
+    expect(page.get_by_role("img", name=re.compile(r"^QR code of ticket"))).to_have_count(2)
+
+
 def test_second_browser_sees_remaining_seats_drop_without_reloading(
     server: Server, browser_context: Any
 ):
