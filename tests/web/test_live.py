@@ -4,6 +4,8 @@ extension, the present state first and again after a gap."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
+from typing import cast
 
 from admitone.events.topics import AVAILABILITY_CHANGED, EVENT_DELETED
 from admitone.realtime.fanout import Fanout
@@ -36,8 +38,11 @@ async def test_live_availability_sends_the_present_state_first_and_again_after_a
         presents.append(len(presents))
         return live.availability_events(availability(5))
 
-    stream = event_stream(
-        lambda: fanout.subscribe([TOPIC]), keepalive=30, render=live.render, current=current
+    stream = cast(
+        AsyncGenerator[bytes, None],
+        event_stream(
+            lambda: fanout.subscribe([TOPIC]), keepalive=30, render=live.render, current=current
+        ),
     )
     assert (await anext(stream)).startswith(b"retry:")
     first = (await anext(stream)).decode()
