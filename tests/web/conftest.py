@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from admitone.core.actor import Actor
 from admitone.events import service as events_service
 from admitone.events.schemas import EventCreate, TierCreate
 from admitone.runtime import Runtime
-from tests.backends import PostgresTemplate, SqliteTemplate, postgres_available
+from tests.backends import PostgresTemplate, SqliteTemplate
 from tests.conftest import TEST_SECRET, create_user, require_service
 from tests.support.app_process import AppProcess, app_process, wait_until_ready
 from tests.support.clocked_app import CLOCK_FILE_VARIABLE, ShiftedClock
@@ -113,27 +114,50 @@ class Server:
         return off_loop(asyncio.run, main())
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def server(
-    request: pytest.FixtureRequest,
+@pytest.fixture(scope="module")
+def servers(
     tmp_path_factory: pytest.TempPathFactory,
     _sqlite_template: SqliteTemplate,
     _pg_template: PostgresTemplate | None,
-) -> Iterator[Server]:
-    """One server for a module's browser tests on one backend: each test makes its own event.
-    Its clock only moves forward, so a test that jumps over a hold disturbs no other."""
-    backend: str = request.param
+) -> Iterator[dict[str, Server]]:
+    """One server per backend for a module's browser tests, started side by side (starting
+    one is most of a browser test's time); each test makes its own event. A server's clock
+    only moves forward, so a test that jumps over a hold disturbs no other."""
+    databases = {"sqlite": _sqlite_template.new_database()}
     pg_name = None
-    if backend == "postgres":
-        require_service("PostgreSQL", postgres_available())
-        assert _pg_template is not None
+    if _pg_template is not None:
         pg_name = off_loop(_pg_template.new_database)
-        database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg_name}"
-    else:
-        database_url = _sqlite_template.new_database()
-    folder = tmp_path_factory.mktemp(f"server-{backend}")
-    clock = ShiftedClock(folder / "clock")
-    settings = {
+        databases["postgres"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{pg_name}"
+    try:
+        with ExitStack() as stack:
+            started = {}
+            for backend, database_url in databases.items():
+                folder = tmp_path_factory.mktemp(f"server-{backend}")
+                clock = ShiftedClock(folder / "clock")
+                process = stack.enter_context(
+                    app_process(
+                        _server_settings(database_url, clock),
+                        folder / "server.log",
+                        factory="tests.support.clocked_app:create_app",
+                    )
+                )
+                started[backend] = Server(process.url, database_url, clock, process)
+            off_loop(asyncio.run, _all_ready(started.values()))
+            yield started
+    finally:
+        if pg_name is not None:
+            off_loop(PostgresTemplate.drop, pg_name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, servers: dict[str, Server]) -> Server:
+    if request.param == "postgres":
+        require_service("PostgreSQL", "postgres" in servers)
+    return servers[request.param]
+
+
+def _server_settings(database_url: str, clock: ShiftedClock) -> dict[str, str]:
+    return {
         "ADMITONE_ENV": "test",
         "ADMITONE_SECRET_KEY": TEST_SECRET,
         "ADMITONE_DATABASE_URL": database_url,
@@ -143,15 +167,10 @@ def server(
         "ADMITONE_JOB_POLL_INTERVAL_SECONDS": "0.2",
         CLOCK_FILE_VARIABLE: str(clock.path),
     }
-    try:
-        with app_process(
-            settings, folder / "server.log", factory="tests.support.clocked_app:create_app"
-        ) as process:
-            off_loop(asyncio.run, wait_until_ready(process, within=60))
-            yield Server(process.url, database_url, clock, process)
-    finally:
-        if pg_name is not None:
-            off_loop(PostgresTemplate.drop, pg_name)
+
+
+async def _all_ready(servers: Iterable[Server]) -> None:
+    await asyncio.gather(*(wait_until_ready(s.process, within=90) for s in servers))
 
 
 @pytest.fixture(scope="module")
