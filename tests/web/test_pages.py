@@ -248,12 +248,16 @@ async def test_purchase_refusals_are_shown_next_to_the_field_at_fault(
     event = await make_event(runtime, tiers=TIERS)
 
     too_many = await buy(client, event, [0, 3])
+    over_the_limit = await buy(client, event, [11, 0])
     nothing = await buy(client, event, [0, 0])
     no_name = await buy(client, event, [1, 0], customer_name="", customer_email="x@example.com")
 
     assert too_many.status_code == 409
     assert "left" in field_error(too_many.text, f"tier-{event.tier_ids[1]}")
     assert 'value="3"' in too_many.text  # the buyer's choice is kept
+    assert over_the_limit.status_code == 422
+    limit = field_error(over_the_limit.text, f"tier-{event.tier_ids[0]}")
+    assert limit == "An order holds at most 10 tickets."
     assert nothing.status_code == 422
     assert field_error(nothing.text, "tickets") == "Choose at least one ticket."
     assert no_name.status_code == 422

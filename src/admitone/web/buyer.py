@@ -155,6 +155,8 @@ async def purchase(
             customer_email=None if user else entered["customer_email"],
             customer_name=None if user else entered["customer_name"],
             items=items or None,
+            # With no ticket chosen (already reported), a stand-in so that the name and email
+            # are still checked and every mistake is shown at once.
             quantity=None if items else 1,
             idempotency_key=entered["idempotency_key"] or None,
         )
@@ -369,6 +371,8 @@ def _purchase_errors(exc: DomainError, items: list[dict[str, Any]]) -> FieldErro
     if tier_id is not None:
         return {f"tier-{tier_id}": exc.message}
     field = str(exc.details.get("field", ""))
+    if field == "order.quantity" and len(items) == 1:  # how the service names a lone item
+        return {f"tier-{items[0]['tier_id']}": exc.message}
     prefix = "order.items."
     if field.startswith(prefix) and field.endswith(".quantity"):
         index = field[len(prefix) : -len(".quantity")]
@@ -416,7 +420,6 @@ async def _order_page(
         "errors": errors or {},
         "test_cards": TEST_CARDS if runtime.gateway.name == "fake" else {},
         "total": money(order.total_amount, order.currency),
-        "order_url": _order_url(order.reference, token),
         "payment_url": _order_url(order.reference, token, "/payment"),
         "pdf_url": _order_url(order.reference, token, "/tickets.pdf"),
         "decline": DECLINES.get(order.failure_reason or ""),
