@@ -358,3 +358,21 @@ async def test_bad_input_on_pages_answers_a_page_never_a_server_error(
 
     assert [a.status_code for a in answers] == [404, 404, 404, 422, 422, 422]
     assert all(a.headers["content-type"].startswith("text/html") for a in answers)
+
+
+async def test_the_purchase_limit_answers_a_page_saying_when_to_retry(
+    client: httpx.AsyncClient, runtime: Runtime
+):
+    event = await make_event(runtime, tiers=TIERS)
+    strict = int(runtime.settings.rate_limit_strict.split("/")[0])
+
+    answers = [
+        await client.post(f"/events/{event.id}/purchase", data={}) for _ in range(strict + 1)
+    ]
+
+    assert {a.status_code for a in answers[:strict]} == {403}  # no CSRF token
+    limited = answers[-1]
+    assert limited.status_code == 429
+    assert limited.headers["content-type"].startswith("text/html")
+    assert "<h1>Too many requests</h1>" in limited.text
+    assert int(limited.headers["retry-after"]) > 0

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from admitone.core.errors import DomainError
+from admitone.core.errors import DomainError, RateLimited
 from admitone.web.templating import render
 
 log = structlog.get_logger("admitone.web")
@@ -54,13 +54,16 @@ def error_page(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", exc_type=type(exc).__name__)
         status, message = 500, _MESSAGES[500]
     title = _TITLES.get(status, "That did not work")
-    return render(
+    response = render(
         request,
         None,
         "error.html.j2",
         {"title": title, "message": message, "status": status},
         status_code=status,
     )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def install_error_pages(app: FastAPI) -> None:
