@@ -265,7 +265,7 @@ async def test_purchase_refusals_are_shown_next_to_the_field_at_fault(
     assert 'value="x@example.com"' in no_name.text
 
 
-async def test_a_signed_in_buyer_orders_without_guest_fields_and_only_they_see_the_order(
+async def test_a_signed_in_buyer_orders_without_guest_fields_and_finds_it_in_my_orders(
     client: httpx.AsyncClient, runtime: Runtime, app: FastAPI
 ):
     event = await make_event(runtime, tiers=TIERS)
@@ -282,6 +282,10 @@ async def test_a_signed_in_buyer_orders_without_guest_fields_and_only_they_see_t
     assert f"for Grace Hopper ({user.email})" in mine.text
     async with make_client(app, ip="198.51.100.11") as stranger:
         assert (await stranger.get(order_url)).status_code == 404
+        assert (await stranger.get("/orders")).headers["location"] == "/login?next=/orders"
+    listed = await client.get("/orders")
+    assert f'<a href="{order_url}">' in listed.text
+    assert "Pending" in listed.text
 
 
 async def test_pages_answer_error_pages_and_the_api_keeps_its_json(client: httpx.AsyncClient):

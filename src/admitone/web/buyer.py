@@ -39,6 +39,7 @@ Reference = Annotated[str, Path(min_length=1, max_length=16)]
 Token = Annotated[str | None, Query(max_length=200)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 HOME_PAGE_SIZE = 24
+MY_ORDERS_PAGE_SIZE = 50
 
 # The fake gateway's test cards a buyer can pick (Stripe's names, so the same words work in
 # Stripe's test mode).
@@ -198,6 +199,21 @@ async def purchase(
         )
     token = None if user else result.access_token
     return state.apply(RedirectResponse(_order_url(result.order.reference, token), 303))
+
+
+@router.get("/orders")
+async def my_orders(
+    request: Request, uow: Uow, state: BrowserState, cursor: Cursor = None
+) -> Response:
+    """A signed-in buyer's orders, newest first (a guest signs in first)."""
+    if state.user is None:
+        return state.apply(RedirectResponse("/login?next=/orders", 303))
+    page = await ticketing_service.list_for_buyer(
+        uow, state.user.id, limit=MY_ORDERS_PAGE_SIZE, cursor=cursor
+    )
+    return render(
+        request, state, "my_orders.html.j2", {"orders": page.items, "next": page.next_cursor}
+    )
 
 
 @router.get("/orders/{reference}")
