@@ -28,6 +28,7 @@ from admitone.realtime.api import router as realtime_router
 from admitone.runtime import Runtime
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
+from admitone.web import site as web_site
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the
 # cyclic collector's pauses fell on every request in flight. bench/onsale.py at 32 buyers: p99
@@ -99,6 +100,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.include_router(metrics_router)
 
     install_error_handlers(app)
+    # The HTML pages: outside /api, with cookie sessions the API never reads.
+    web_site.install(app)
     app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -34,14 +34,17 @@ class AppProcess:
 
 
 @contextmanager
-def app_process(settings: Mapping[str, str], log: Path) -> Iterator[AppProcess]:
+def app_process(
+    settings: Mapping[str, str], log: Path, *, factory: str = "admitone.app:create_app"
+) -> Iterator[AppProcess]:
     """Start the app with ``settings`` (``ADMITONE_*`` variables) as its only configuration:
-    nothing from the caller's ``ADMITONE_*`` environment leaks in. Always terminated on exit."""
+    nothing from the caller's ``ADMITONE_*`` environment leaks in. Always terminated on exit.
+    ``factory``: another app factory (``tests.support.clocked_app:create_app``)."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("ADMITONE_")}
     env.update(settings)
     command = [
-        sys.executable, "-m", "uvicorn", "admitone.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", factory, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
         "--no-access-log", "--timeout-graceful-shutdown", "2",
     ]  # fmt: skip

@@ -18,16 +18,14 @@ from admitone.accounts.schemas import (
     UserPage,
 )
 from admitone.core.actor import current_actor
-from admitone.core.errors import RateLimited
 from admitone.http.deps import (
     AppSettings,
     CurrentUser,
     Limiter,
     StaffUser,
     Uow,
-    client_ip,
+    limit_sign_in,
     public,
-    record_verdict,
 )
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
@@ -57,14 +55,7 @@ async def login(
     settings: AppSettings,
     limiter: Limiter,
 ) -> LoginResponse:
-    for item, key in (
-        (limiter.login_per_ip, f"ip:{client_ip(request)}"),
-        (limiter.login_per_account, f"account:{service.normalise_email(body.email).lower()}"),
-    ):
-        verdict = await limiter.hit(item, "login", key)
-        record_verdict(request, verdict)
-        if not verdict.allowed:
-            raise RateLimited(verdict.retry_after, "Too many sign-in attempts. Try again later.")
+    await limit_sign_in(request, limiter, body.email)
     user, pair = await service.login(uow, settings, email=body.email, password=body.password)
     return LoginResponse(
         access_token=pair.access_token,

@@ -115,6 +115,10 @@ async def logout(uow: UnitOfWork, refresh_token: str) -> None:
     await tokens.revoke(uow, refresh_token)
 
 
+async def session_user(uow: UnitOfWork, raw_token: str) -> User | None:
+    return await tokens.session_user(uow, raw_token)
+
+
 async def list_users(
     uow: UnitOfWork, *, role: Role | None, limit: int | None, cursor: str | None
 ) -> Page[User]:

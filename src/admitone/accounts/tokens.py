@@ -88,3 +88,17 @@ async def revoke(uow: UnitOfWork, raw_token: str) -> None:
     )
     if family_id is not None:
         await revoke_family(uow, family_id)
+
+
+async def session_user(uow: UnitOfWork, raw_token: str) -> User | None:
+    """The user of a live sign-in session (a browser's cookie holds its refresh token, never
+    sent to the API): None once it is revoked by signing out, rotated, or expired."""
+    return await uow.session.scalar(
+        select(User)
+        .join(RefreshToken, RefreshToken.user_id == User.id)
+        .where(
+            RefreshToken.token_hash == sha256_hex(raw_token),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > uow.clock.now(),
+        )
+    )

@@ -65,6 +65,7 @@ __all__ = [
     "EventDetail",
     "EventSnapshot",
     "TierSnapshot",
+    "availability",
     "check_purchasable",
     "complete_past_events",
     "create_event",

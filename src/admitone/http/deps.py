@@ -101,6 +101,18 @@ def record_verdict(request: Request, verdict: Verdict) -> None:
     request.scope.setdefault("state", {}).setdefault("rate_limits", []).append(verdict)
 
 
+async def limit_sign_in(request: Request, limiter: RateLimiter, email: str) -> None:
+    """The sign-in limits, per client and per account (the API's and the web page's)."""
+    for item, key in (
+        (limiter.login_per_ip, f"ip:{client_ip(request)}"),
+        (limiter.login_per_account, f"account:{accounts_service.normalise_email(email).lower()}"),
+    ):
+        verdict = await limiter.hit(item, "login", key)
+        record_verdict(request, verdict)
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after, "Too many sign-in attempts. Try again later.")
+
+
 async def _named_rate_limit(request: Request, name: str, item: RateLimitItem) -> None:
     """A named limit per signed-in user, or per address for a guest."""
     limiter = get_limiter(request)

@@ -31,6 +31,9 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Probes and scrapes must keep working while a client is being throttled, and Stripe's webhooks
 # (authenticated by their signature) arrive from a few addresses in bursts during an on-sale.
 _UNLIMITED_PATHS = frozenset({"/api/health", "/metrics", "/api/webhooks/stripe"})
+# The web pages' stylesheets and scripts: one page view fetches several, from every browser's
+# cache after the first.
+_UNLIMITED_PREFIX = "/static/"
 
 
 class RequestContextMiddleware:
@@ -89,7 +92,11 @@ class RateLimitMiddleware:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _UNLIMITED_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in _UNLIMITED_PATHS
+            or scope["path"].startswith(_UNLIMITED_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -106,7 +106,9 @@ class FakeGateway:
                     "idempotency_error", "idempotency key reused with other parameters"
                 )
             return self._charges[known[1]]
-        method = request.payment_method or self.default_payment_method
+        method = request.payment_method or (
+            None if request.buyer_confirms else self.default_payment_method
+        )
         outcome = self._outcome(method)
         if outcome == "timeout":
             raise GatewayTimeout()

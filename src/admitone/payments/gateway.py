@@ -30,6 +30,9 @@ class ChargeRequest:
     currency: str
     idempotency_key: str
     payment_method: str | None = None
+    # Without a payment method: the buyer will confirm the intent in a browser, so no gateway
+    # may stand in a payment method of its own (the fake's default test card).
+    buyer_confirms: bool = False
     description: str = ""
     # Strings only (Stripe's rule). The Stripe adapter also stores the idempotency key here so
     # that ``find_charge`` can search for a charge whose answer was lost.

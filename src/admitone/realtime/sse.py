@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from admitone.realtime import codec
 from admitone.realtime.fanout import Closed, Envelope, Reset, Subscription
@@ -60,16 +60,30 @@ def close_event(reason: str) -> bytes:
     return format_event(json.dumps({"type": "stream_closed", "reason": reason}), event="close")
 
 
+def _catch_up(subscription: Subscription, render: Callable[[Envelope], bytes]) -> bytes:
+    """What a client resuming with Last-Event-ID missed, or the reset that says it missed too
+    much."""
+    reset = reset_event(subscription.reset.reason) if subscription.reset is not None else b""
+    return reset + b"".join(render(envelope) for envelope in subscription.replay)
+
+
 async def event_stream(
     subscribe: Callable[[], Subscription],
     *,
     keepalive: float,
     max_duration: float | None = None,
+    render: Callable[[Envelope], bytes] = message_event,
+    current: Callable[[], Awaitable[bytes]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Subscribe when the first byte is wanted (so a response that is never sent leaks no
     subscription), then stream until the subscription closes or ``max_duration`` (the bearer
     token's remaining life: a stream must not outlive the right to read it) runs out. A client
-    disconnect cancels the generator; ``finally`` unsubscribes."""
+    disconnect cancels the generator; ``finally`` unsubscribes.
+
+    ``render`` turns a message into events (JSON for the API, HTML for the web pages). A page
+    that shows a state rather than a log passes ``current``: the whole present state, sent once
+    subscribed (so nothing published in between is missed) and after a reset, instead of a
+    replay."""
     subscription = subscribe()
     loop = asyncio.get_running_loop()
     deadline = None if max_duration is None else loop.time() + max_duration
@@ -77,10 +91,7 @@ async def event_stream(
         # The first chunk tells the client it is subscribed: anything published from now on
         # reaches it.
         yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
-        if subscription.reset is not None:
-            yield reset_event(subscription.reset.reason)
-        for envelope in subscription.replay:
-            yield message_event(envelope)
+        yield await current() if current is not None else _catch_up(subscription, render)
         while True:
             wait = keepalive
             if deadline is not None:
@@ -98,6 +109,9 @@ async def event_stream(
             if isinstance(item, Closed):
                 yield close_event(item.reason)
                 return
-            yield reset_event(item.reason) if isinstance(item, Reset) else message_event(item)
+            if isinstance(item, Reset):
+                yield await current() if current is not None else reset_event(item.reason)
+            else:
+                yield render(item)
     finally:
         subscription.close()

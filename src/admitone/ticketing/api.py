@@ -23,7 +23,7 @@ from admitone.http.deps import (
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.ticketing import service
-from admitone.ticketing.errors import InvalidIdempotencyKey, OrderNotPaid
+from admitone.ticketing.errors import InvalidIdempotencyKey
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.schemas import (
     CancelBody,
@@ -34,7 +34,6 @@ from admitone.ticketing.schemas import (
     PurchaseBody,
     PurchaseOut,
 )
-from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 router = api_router(tags=["orders"])
 
@@ -158,10 +157,7 @@ async def tickets_pdf(
     order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
 ) -> Response:
     order = await service.order_for_viewer(uow, order_id, _viewer(user, token))
-    if order.status != OrderStatus.PAID or not order.tickets:
-        raise OrderNotPaid(details={"status": order.status})
-    event = await events_service.get_event_snapshot(uow, order.event_id)
-    pdf = order_tickets_pdf(order, event)
+    pdf = await service.paid_tickets_pdf(uow, order)
     return Response(
         pdf,
         media_type="application/pdf",

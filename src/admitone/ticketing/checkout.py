@@ -57,6 +57,9 @@ class PurchaseRequest:
     idempotency_key: str | None = None
     payment_method: str | None = None
     buyer_user_id: uuid.UUID | None = None
+    # The buyer confirms the payment in a browser (the web checkout): the order waits for it
+    # instead of the fake gateway's stand-in card paying at once.
+    buyer_confirms: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,7 @@ async def charge_order(
             currency=order.currency,
             idempotency_key=charge_key(order.id),
             payment_method=request.payment_method,
+            buyer_confirms=request.buyer_confirms,
             description=f"admitone order {order.reference}",
             metadata={"order_id": str(order.id), "reference": order.reference},
             customer_id=customer_id,

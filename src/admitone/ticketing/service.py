@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 
 from admitone.core.db import UnitOfWork
+from admitone.events import service as events_service
 from admitone.ticketing import queries
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult, place_order, purchase
 from admitone.ticketing.confirmation import pay_order
-from admitone.ticketing.errors import OrderNotPayable
+from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
-from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.models import Order, OrderStatus
 from admitone.ticketing.payment_lookup import (
     OrderPayment,
     by_payment_reference,
@@ -41,6 +42,7 @@ from admitone.ticketing.settlement import (
     record_success,
     settle,
 )
+from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 __all__ = [
     "OrderNotPayable",
@@ -66,6 +68,7 @@ __all__ = [
     "order_for_viewer",
     "orders_due_for_expiry",
     "outcome_of",
+    "paid_tickets_pdf",
     "pay_order",
     "payment_of",
     "place_order",
@@ -82,3 +85,10 @@ async def event_has_paid_orders(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
     """Whether the event has an order line with a price (seed 004: such an event cannot be
     deleted). Free orders do not count."""
     return await queries.event_has_paid_lines(uow, event_id)
+
+
+async def paid_tickets_pdf(uow: UnitOfWork, order: Order) -> bytes:
+    """The PDF of a paid order's tickets (lines and tickets loaded); 409 for any other order."""
+    if order.status != OrderStatus.PAID or not order.tickets:
+        raise OrderNotPaid(details={"status": order.status})
+    return order_tickets_pdf(order, await events_service.get_event_snapshot(uow, order.event_id))

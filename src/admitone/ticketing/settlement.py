@@ -300,8 +300,7 @@ async def send_confirmation(uow: UnitOfWork, settings: Settings, order_id: uuid.
             "quantity": order.quantity,
             "total": f"{total} {order.currency}",
             "order_url": (
-                f"{settings.public_url.rstrip('/')}/api/orders/by-reference/"
-                f"{order.reference}?token={token}"
+                f"{settings.public_url.rstrip('/')}/orders/{order.reference}?token={token}"
             ),
         },
         attachments=[(f"tickets-{order.reference}.pdf", "application/pdf", pdf)],
