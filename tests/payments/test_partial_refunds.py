@@ -229,3 +229,34 @@ async def test_a_refund_counts_once_it_has_succeeded_and_a_failed_one_never(
 
     assert (await shown(client, order))["refunded"] == "30.00"
     assert [k for k, _ in await entries_of(runtime, order["id"])] == ["payment_captured", "refund"]
+
+
+async def test_a_late_payment_partly_refunded_in_the_dashboard_goes_back_in_full(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    gateway: FakeGateway,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    clock.advance(minutes=16)
+    await drain(runtime)  # expired
+    charge = await buyer_confirms(runtime, gateway, order["id"])  # a stale browser tab
+    partial = await from_dashboard(gateway, charge, 3000, 1)
+    after = await gateway.retrieve_charge(charge.id)
+
+    assert await outcome(client, refunded_event(after)) == "late_payment"
+    assert await outcome(client, refund_event(partial)) == "ignored"  # not revenue
+    await drain(runtime)  # the refund of what is left, its email and the fee
+
+    assert [r.amount for r in gateway.refunds_of(charge.id)] == [3000, TOTAL - 3000]
+    assert gateway.net_captured() == 0
+    expired = await load_order(runtime, order["id"])
+    assert expired.status == OrderStatus.EXPIRED and expired.refund_reference is not None
+    assert await entries_of(runtime, order["id"]) == [
+        ("late_payment", TOTAL),
+        ("late_payment_refunded", TOTAL),
+        ("processing_fee", FEE),
+    ]
+    assert await books_equal_the_gateway(runtime, organizer, gateway) == -FEE

@@ -12,6 +12,7 @@ from admitone.accounts.models import User
 from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
+from admitone.notifications.messages import render_email
 from admitone.payments.fake import FakeGateway, fake_fee
 from admitone.payments.gateway import Charge
 from admitone.payments.reconciliation import reconcile
@@ -142,3 +143,21 @@ async def test_reconciliation_does_not_pay_an_order_with_a_payment_for_another_a
     await drain(runtime)  # the order expires as any unpaid one does
     assert (await load_order(runtime, order["id"])).status == OrderStatus.EXPIRED
     assert (await counters(runtime, event.id)).event == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [("pending", "did not match the order's total"), ("expired", "after the order had\nexpired")],
+)
+def test_the_buyer_is_told_why_the_payment_went_back(status: str, says: str) -> None:
+    context = {
+        "name": "Ada",
+        "event_name": "Concert",
+        "reference": "ABC123",
+        "status": status,
+        "amount": "1.00 USD",
+    }
+    email = render_email("late_payment_refunded", context)
+    assert says in email.text
+    assert says.replace("\n", " ") in email.html
+    assert "refunded it in full: 1.00 USD" in email.text
