@@ -1,7 +1,7 @@
 """support: support requests and their comments
 
 Revision ID: 0015_support
-Revises: 0010_ledger_trigger_plans
+Revises: 0013_partial_refunds
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from admitone.core.orm import UTCDateTime
 
 revision: str = "0015_support"
-down_revision: str | None = "0010_ledger_trigger_plans"
+down_revision: str | None = "0013_partial_refunds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

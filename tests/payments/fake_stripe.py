@@ -228,6 +228,12 @@ class FakeStripe:
 
     # -- outside the API --------------------------------------------------------------------
 
+    def settle_in(self, currency: str, exchange_rate: float | None) -> None:
+        """From now on the account settles charges in ``currency`` (lower case, two decimals):
+        balance transactions and their fees are in it, with ``exchange_rate`` reported."""
+        with self._lock:
+            self._data.state.settlement = (currency, exchange_rate)
+
     def complete_in_browser(self, intent_id: str, payment_method: str = "pm_card_visa") -> Json:
         """The buyer confirms the intent with Stripe.js (no API request of ours involved)."""
         with self._lock:

@@ -66,6 +66,9 @@ class StripeState:
         self.objects: dict[str, Json] = {}  # every object by id, as Stripe stores it
         self.events: list[Json] = []
         self._ids = count(1)
+        # The account's settlement currency, when charges are converted into it, and the rate
+        # Stripe reports for the conversion (None: a rate missing from the report).
+        self.settlement: tuple[str, float | None] | None = None
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -275,6 +278,7 @@ class StripeState:
             "object": "balance_transaction",
             "amount": -amount,
             "currency": charge["currency"],
+            "exchange_rate": None,
             "fee": 0,
             "fee_details": [],
             "net": -amount,
@@ -348,22 +352,24 @@ class StripeState:
     def _succeed(self, intent: Json) -> None:
         charge_id = self._new_id("ch")
         transaction_id = self._new_id("txn")
-        fee = fake_fee(intent["amount"])
+        amount, currency, rate = self._settled(intent["amount"], intent["currency"])
+        fee = fake_fee(amount)
         self.objects[transaction_id] = {
             "id": transaction_id,
             "object": "balance_transaction",
-            "amount": intent["amount"],
-            "currency": intent["currency"],
+            "amount": amount,
+            "currency": currency,
+            "exchange_rate": rate,
             "fee": fee,
             "fee_details": [
                 {
                     "amount": fee,
-                    "currency": intent["currency"],
+                    "currency": currency,
                     "type": "stripe_fee",
                     "description": "Stripe processing fees",
                 }
             ],
-            "net": intent["amount"] - fee,
+            "net": amount - fee,
             "status": "pending",
             "type": "charge",
             "source": charge_id,
@@ -379,6 +385,14 @@ class StripeState:
         )
         self._event("charge.succeeded", charge_id)
         self._event("payment_intent.succeeded", intent["id"])
+
+    def _settled(self, amount: int, currency: str) -> tuple[int, str, float | None]:
+        """A charge's amount in the account's balance: converted at the settlement rate when the
+        account settles in another currency (both with cents here)."""
+        if self.settlement is None or self.settlement[0] == currency:
+            return amount, currency, None
+        settle_in, rate = self.settlement
+        return round(amount * (rate or 1)), settle_in, rate
 
     def _decline(self, intent: Json, method: str) -> Answer:
         code, decline_code, message = DECLINES[method]

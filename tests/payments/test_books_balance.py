@@ -2,7 +2,7 @@
 browser, failures, expiries, cancels, dashboard refunds, webhooks (replayed, out of order, some
 lost and repaired by reconciliation), every organizer's books balance, and what the ledger says
 the gateway holds for them equals what the gateway's own records say it holds: captured minus
-refunded minus its fees."""
+refunded (partial refunds included) minus its fees."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from admitone.ticketing.idempotency import charge_key
 from tests.conftest import create_user
 from tests.payments.webhook_support import (  # noqa: F401 - fixture
     intent_event,
+    refund_event,
     refunded_event,
     settings_fixture,
 )
@@ -219,10 +220,17 @@ async def _dashboard_refund(world: World, target: int, variant: int) -> None:
     if found is None:
         return
     charge = await world.gateway.retrieve_charge(found[1].id)
-    if charge.status is ChargeStatus.SUCCEEDED and not charge.amount_refunded:
-        refund = await world.gateway.refund(charge.id, idempotency_key=f"dashboard-{charge.id}")
-        if variant % 2:  # its webhook arrives; otherwise it is lost
+    left = charge.amount - charge.amount_refunded
+    if charge.status is ChargeStatus.SUCCEEDED and left:
+        # Whole, or a part of what is left.
+        refund = await world.gateway.refund(
+            charge.id,
+            idempotency_key=f"dashboard-{charge.id}-{charge.amount_refunded}",
+            amount=None if variant < 2 else max(1, left // 2),
+        )
+        if variant % 2:  # its webhooks arrive; otherwise they are lost
             after = await world.gateway.retrieve_charge(charge.id)
+            await _deliver(world, refund_event(refund))
             await _deliver(world, refunded_event(after, refund.id))
 
 
@@ -234,6 +242,8 @@ async def _reconcile(world: World, target: int, variant: int) -> None:
 async def _settle_everything(world: World) -> None:
     """Stripe delivers every event in the end (here, the final state of each charge once),
     reconciliation runs, and every job due runs."""
+    for refund in world.gateway.refunds:
+        await _deliver(world, refund_event(refund))
     for index in range(len(world.orders)):
         await _webhook(world, index, 0)
     for _ in range(3):

@@ -11,7 +11,7 @@ from admitone.config import Settings
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import ChargeRequest, ChargeStatus, CustomerRequest
-from admitone.payments.stripe_gateway import StripeGateway
+from admitone.payments.stripe_gateway import StripeGateway, fee_in_charge_currency
 from tests.payments.fake_stripe import (
     SECRET_KEY,
     WEBHOOK_SECRET,
@@ -42,6 +42,49 @@ def request(
         metadata={"order_id": "order-1", "reference": "ABC123"},
         customer_id=customer_id,
     )
+
+
+async def test_a_fee_settled_in_another_currency_is_converted_at_stripes_rate(
+    stripe_gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.settle_in("eur", 0.9)
+
+    charge = await stripe_gateway.create_charge(request())
+
+    [transaction] = fake_stripe.balance_transactions()
+    assert (transaction["currency"], transaction["amount"], transaction["fee"]) == (
+        "eur",
+        4500,
+        160,
+    )
+    # 1.60 EUR at 0.9 EUR per USD is 1.7777... USD: 178 cents.
+    assert (charge.currency, charge.fee, charge.fee_error) == ("USD", 178, None)
+
+
+async def test_a_fee_in_another_currency_without_a_rate_is_reported_as_not_bookable(
+    stripe_gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.settle_in("eur", None)
+
+    charge = await stripe_gateway.create_charge(request())
+
+    assert charge.status is ChargeStatus.SUCCEEDED
+    assert (charge.fee, charge.fee_error) == (None, "fee in EUR without an exchange rate")
+
+
+@pytest.mark.parametrize(
+    ("fee", "fee_currency", "charge_currency", "rate", "expected"),
+    [
+        (175, "usd", "usd", None, 175),  # no conversion
+        (160, "eur", "usd", 0.9, 178),
+        (49, "usd", "jpy", 0.0067, 73),  # 0.49 USD at 0.0067 USD per yen: 73.13 yen
+        (5, "eur", "usd", 0.4, 13),  # 12.5 cents: halves away from zero
+    ],
+)
+def test_a_fee_is_converted_to_the_charges_minor_units_halves_away_from_zero(
+    fee: int, fee_currency: str, charge_currency: str, rate: float | None, expected: int
+) -> None:
+    assert fee_in_charge_currency(fee, fee_currency, charge_currency, rate) == (expected, None)
 
 
 async def test_a_visa_card_succeeds_and_the_fee_comes_from_the_balance_transaction(

@@ -341,3 +341,33 @@ async def test_concurrent_deliveries_of_one_event_apply_it_once(
     assert await ticket_count(runtime, order["id"]) == 2
     assert await entries_of(runtime, order["id"]) == [("payment_captured", 2 * PRICE)]
     assert await webhook_events(runtime) == 1
+
+
+async def test_a_fee_the_ledger_refuses_fails_its_job_at_once(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    gateway: FakeGateway,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    charge = await buyer_confirms(runtime, gateway, order["id"])
+    await post_webhook(client, intent_event("payment_intent.succeeded", charge))
+    async with runtime.unit_of_work() as uow:  # another fee already booked for the charge
+        await ledger.record_processing_fee(
+            uow,
+            organizer_id=organizer.id,
+            event_id=event.id,
+            order_id=uuid.UUID(order["id"]),
+            fee=(charge.fee or 0) + 1,
+            currency="USD",
+            gateway_ref=charge.id,
+        )
+
+    clock.advance(minutes=1)
+    await drain(runtime)
+
+    [job] = await jobs_of(runtime, RECORD_FEE_JOB)
+    assert (job.state, job.attempt) == ("dead", 1)
+    assert job.last_error is not None and "ledger_entry_conflict" in job.last_error

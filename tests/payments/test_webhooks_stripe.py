@@ -14,6 +14,7 @@ from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
 from admitone.payments.reconciliation import reconcile
 from admitone.runtime import Runtime
+from admitone.ticketing.books import RECORD_FEE_JOB
 from admitone.ticketing.models import OrderStatus
 from tests.payments.fake_stripe import PUBLISHABLE_KEY, FakeStripe, event_payload, sign_webhook
 from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
@@ -26,7 +27,7 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixture
     pending_order,
     post_webhook,
 )
-from tests.ticketing.conftest import counters, load_order, make_event, ticket_count
+from tests.ticketing.conftest import counters, jobs_of, load_order, make_event, ticket_count
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -133,3 +134,90 @@ async def test_a_webhook_signed_for_another_body_is_refused(
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_signature"
     assert (await load_order(runtime, order["id"])).status == OrderStatus.PENDING
+
+
+async def test_a_partial_refund_from_the_dashboard_is_posted_and_the_books_match_stripe(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    [intent] = fake_stripe.payment_intents()
+    fake_stripe.complete_in_browser(intent["id"])
+    [succeeded] = fake_stripe.events_of("payment_intent.succeeded")
+    await post_webhook(client, succeeded)
+    clock.advance(minutes=1)
+    await drain(runtime)
+
+    fake_stripe.refund_from_dashboard(intent["id"], amount=3000)
+    [created] = fake_stripe.events_of("refund.created")
+    [refunded] = fake_stripe.events_of("charge.refunded")
+
+    assert (await post_webhook(client, refunded)).json()["outcome"] == "partial_refund"
+    assert (await post_webhook(client, created)).json()["outcome"] == "refund_recorded"
+    body = (
+        await client.get(
+            f"/api/orders/by-reference/{order['reference']}",
+            params={"token": order["access_token"]},
+        )
+    ).json()
+    assert (body["status"], body["refunded"]) == ("paid", "30.00")
+    assert await ticket_count(runtime, order["id"]) == 2
+    await books_match_stripe(runtime, organizer, fake_stripe)
+
+
+async def test_a_fee_settled_in_another_currency_is_booked_in_the_orders_currency(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    fake_stripe.settle_in("eur", 0.9)
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    [intent] = fake_stripe.payment_intents()
+    fake_stripe.complete_in_browser(intent["id"])
+    [succeeded] = fake_stripe.events_of("payment_intent.succeeded")
+    await post_webhook(client, succeeded)
+
+    clock.advance(minutes=1)
+    await drain(runtime)
+
+    [transaction] = fake_stripe.balance_transactions()
+    assert (transaction["currency"], transaction["fee"]) == ("eur", 291)
+    # 2.91 EUR at 0.9 EUR per USD: 3.2333 USD.
+    assert await entries_of(runtime, order["id"]) == [
+        ("payment_captured", 10000),
+        ("processing_fee", 323),
+    ]
+    assert [job.state for job in await jobs_of(runtime, RECORD_FEE_JOB)] == ["completed"]
+
+
+async def test_a_fee_that_cannot_be_booked_fails_its_job_at_once_for_staff(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    fake_stripe.settle_in("eur", None)  # converted, but no rate reported
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    [intent] = fake_stripe.payment_intents()
+    fake_stripe.complete_in_browser(intent["id"])
+    [succeeded] = fake_stripe.events_of("payment_intent.succeeded")
+    assert (await post_webhook(client, succeeded)).json()["outcome"] == "paid"
+
+    clock.advance(minutes=1)
+    await drain(runtime)
+
+    [job] = await jobs_of(runtime, RECORD_FEE_JOB)
+    assert (job.state, job.attempt) == ("dead", 1)
+    assert job.last_error is not None
+    assert "cannot be booked: fee in EUR without an exchange rate" in job.last_error
+    assert await entries_of(runtime, order["id"]) == [("payment_captured", 10000)]
+    assert (await load_order(runtime, order["id"])).status == OrderStatus.PAID

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
+from admitone.activity.models import ActivityEntry
 from admitone.config import Settings
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
-from admitone.payments.gateway import Charge, ChargeStatus
+from admitone.payments.gateway import Charge, ChargeStatus, Refund
 from admitone.payments.models import ProcessedWebhookEvent
 from admitone.runtime import Runtime
 from admitone.ticketing.idempotency import charge_key
@@ -83,6 +84,24 @@ def refunded_event(charge: Charge, refund_id: str | None = None) -> Json:
     return _event("charge.refunded", obj)
 
 
+def refund_event(refund: Refund, event_type: str = "refund.created") -> Json:
+    """A refund's own event (``refund.created``, ``refund.updated``, ``charge.refund.updated``)
+    whose object is ``refund`` as Stripe shows it."""
+    return _event(
+        event_type,
+        {
+            "id": refund.id,
+            "object": "refund",
+            "amount": refund.amount,
+            "currency": refund.currency.lower(),
+            "charge": f"ch_{refund.charge_id}",
+            "payment_intent": refund.charge_id,
+            "metadata": {},
+            "status": refund.status,
+        },
+    )
+
+
 def _event(event_type: str, obj: Json) -> Json:
     return {
         "id": f"evt_{uuid.uuid4().hex[:24]}",
@@ -145,6 +164,13 @@ async def entries_of(runtime: Runtime, order_id: uuid.UUID | str) -> list[tuple[
             )
         )
         return sorted((kind, int(amount)) for kind, amount in rows)
+
+
+async def activity_of(runtime: Runtime, action: str) -> list[ActivityEntry]:
+    async with runtime.unit_of_work(readonly=True) as uow:
+        return list(
+            await uow.session.scalars(select(ActivityEntry).where(ActivityEntry.action == action))
+        )
 
 
 async def webhook_events(runtime: Runtime) -> int:

@@ -100,7 +100,7 @@ ALLOWED_KEYS: Mapping[str, Check] = {
     **_keys(CODE, "status", "old_status", "new_status", "role", "old_role", "new_role"),
     **_keys(CODE, "reason", "kind", "channel", "gateway", "queue"),
     **_keys(CODE, "priority", "old_priority", "new_priority", "category"),
-    **_keys(CURRENCY, "currency"),
+    **_keys(CURRENCY, "currency", "expected_currency", "received_currency"),
     **_keys(
         AMOUNT,
         "amount",
@@ -110,6 +110,8 @@ ALLOWED_KEYS: Mapping[str, Check] = {
         "discount_amount",
         "tax_amount",
         "refund_amount",
+        "expected_amount",
+        "received_amount",
     ),
     **_keys(
         COUNT,

@@ -40,6 +40,7 @@ __all__ = [
     "record_payments_captured",
     "record_processing_fee",
     "record_refund",
+    "refund_posted",
     "reverse_entry",
     "trial_balance",
 ]
@@ -181,6 +182,13 @@ async def record_refund(
         currency=currency,
         gateway_ref=gateway_ref,
     )
+
+
+async def refund_posted(uow: UnitOfWork, gateway_ref: str) -> bool:
+    """Whether a refund (of revenue or of a late payment) is posted under the gateway's
+    reference: how a caller that must count each refund once learns it has been."""
+    key = f"{_REFUND.key_space}:{_ref(gateway_ref)}"
+    return await repository.entry_by_key(uow.session, key) is not None
 
 
 async def record_late_payment(

@@ -54,9 +54,12 @@ class Charge:
     client_secret: str | None = None  # for the browser to confirm a payment intent
     amount_refunded: int = 0
     metadata: Mapping[str, str] = field(default_factory=dict)
-    # The provider's processing fee in minor units, known once the charge has succeeded (Stripe:
-    # the charge's balance transaction). None while unknown.
+    # The provider's processing fee in minor units of the charge's currency, known once the
+    # charge has succeeded (Stripe: the charge's balance transaction, converted when the account
+    # settles in another currency). None while unknown.
     fee: int | None = None
+    # Why a fee the provider reports cannot be booked (no retry will change it); ``fee`` is None.
+    fee_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

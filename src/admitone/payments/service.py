@@ -14,19 +14,29 @@ from typing import Literal
 
 import structlog
 
+from admitone.activity import service as activity_service
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import ServiceUnavailable
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
+from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway, Refund
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.service import OrderNotPayable, OrderStatus
 
 log = structlog.get_logger(__name__)
 
 Effect = Literal[
-    "paid", "already_paid", "late_payment", "failed", "refunded", "partial_refund", "ignored"
+    "paid",
+    "already_paid",
+    "late_payment",
+    "amount_mismatch",
+    "failed",
+    "refunded",
+    "partial_refund",
+    "refund_recorded",
+    "ignored",
 ]
+MISMATCH_ACTION = "payments.amount_mismatch"
 
 
 class PaymentGatewayUnreachable(ServiceUnavailable):
@@ -56,6 +66,8 @@ async def apply_charge(
     if charge.amount_refunded > 0:
         return await _refunded(uow, order, charge, refund_id)
     if charge.status is ChargeStatus.SUCCEEDED:
+        if (charge.amount, charge.currency.upper()) != (order.total_amount, order.currency):
+            return await _mismatched(uow, order, charge)
         result = await ticketing_service.record_success(
             uow, settings, order_id, ticketing_service.outcome_of(charge)
         )
@@ -66,22 +78,79 @@ async def apply_charge(
     return "ignored"
 
 
+async def _mismatched(
+    uow: UnitOfWork, order: ticketing_service.OrderPayment, charge: Charge
+) -> Effect:
+    """A succeeded payment whose amount or currency is not the order's never pays it: the order
+    stays as it was and the payment goes back in full; staff see why in the activity log."""
+    if await ticketing_service.refuse_payment(uow, order.order_id, charge):
+        amounts = {
+            "expected_amount": order.total_amount,
+            "received_amount": charge.amount,
+            "expected_currency": order.currency,
+            "received_currency": charge.currency.upper(),
+        }
+        log.warning("payment_amount_mismatch", order_id=str(order.order_id), **amounts)
+        await activity_service.record(
+            uow,
+            MISMATCH_ACTION,
+            resource_type="order",
+            resource_uuid=order.order_id,
+            metadata={"order_uuid": order.order_id, **amounts},
+        )
+    return "amount_mismatch"
+
+
 async def _refunded(
     uow: UnitOfWork,
     order: ticketing_service.OrderPayment,
     charge: Charge,
     refund_id: str | None,
 ) -> Effect:
-    if order.refund_reference is not None:
-        return "ignored"  # settled already: our own refund, or this event seen before
     if charge.amount_refunded < charge.amount:
-        # Orders are refunded in full; a partial refund made in the dashboard is left to staff.
-        log.warning("partial_refund_not_settled", order_id=str(order.order_id))
+        if order.status not in ticketing_service.REVENUE_STATUSES:
+            # Partly refunded before it paid the order (or after the order closed): it never
+            # will, so what is left goes back too.
+            await ticketing_service.refuse_payment(uow, order.order_id, charge)
+            return "late_payment"
+        # A partial refund: this event names neither the refund nor its amount (Stripe's API
+        # since 2022-11-15), so it is posted from its own ``refund.*`` event, counted once.
+        log.info("partial_refund_left_to_its_event", order_id=str(order.order_id))
         return "partial_refund"
+    if order.refund_reference is not None:
+        # Settled already (our own refund, or this event seen before); a refund made in the
+        # dashboard before it whose own event never came is still counted, once.
+        posted = await ticketing_service.record_refund_by_id(
+            uow,
+            order.order_id,
+            charge_id=charge.id,
+            refund_id=ticketing_service.external_refund_ref(charge.id),
+            amount=None,
+        )
+        return "refunded" if posted else "ignored"
     await ticketing_service.record_refund_made_elsewhere(
         uow, order.order_id, charge=charge, refund_id=refund_id
     )
     return "refunded"
+
+
+async def apply_refund(uow: UnitOfWork, order_id: uuid.UUID, refund: Refund) -> Effect:
+    """A refund as the gateway reports it (``refund.created`` and its updates): a refund of a
+    paid order, whole or partial, made in the gateway's dashboard or by us, is posted and
+    counted on the order once per refund id."""
+    if refund.status != "succeeded":
+        # Pending (its update event follows), or failed or canceled: no money moved for good.
+        return "ignored"
+    order = await ticketing_service.payment_of(uow, order_id)
+    if order is None or order.payment_reference != refund.charge_id:
+        return "ignored"
+    if refund.currency.upper() != order.currency:
+        log.warning("refund_in_other_currency", order_id=str(order_id), refund_id=refund.id)
+        return "ignored"
+    posted = await ticketing_service.record_refund_by_id(
+        uow, order_id, charge_id=refund.charge_id, refund_id=refund.id, amount=refund.amount
+    )
+    return "refund_recorded" if posted else "ignored"
 
 
 async def find_order(

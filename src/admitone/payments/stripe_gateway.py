@@ -5,7 +5,7 @@ synchronous charge); without one it answers ``requires_action`` with the client 
 Stripe.js confirms in the browser (seed 002). The intent's metadata carries the order and the
 idempotency key, so ``find_charge`` can look up, by Stripe's Search API, a charge whose answer
 was lost. The processing fee is the fee of the latest charge's balance transaction, expanded in
-the same call.
+the same call, converted to the charge's currency when the account settles in another.
 
 Every money-moving call carries the caller's idempotency key, so the SDK's own retries
 (connection errors, timeouts, 409, 5xx; ``max_network_retries``) and the caller's later retries
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 import stripe
 import structlog
 
 from admitone.config import Settings
+from admitone.core.money import exponent
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import (
     Charge,
@@ -252,11 +254,21 @@ def _to_charge(intent: stripe.PaymentIntent, idempotency_key: str | None) -> Cha
     status, reason = _status_of(intent)
     latest = intent.latest_charge
     fee: int | None = None
+    fee_error: str | None = None
     refunded = 0
     if isinstance(latest, stripe.Charge):
         refunded = latest.amount_refunded
-        if status is ChargeStatus.SUCCEEDED:
-            fee = _fee_of(intent, latest)
+        transaction = latest.balance_transaction
+        # Not settled into the balance yet, the fee is read later.
+        if status is ChargeStatus.SUCCEEDED and isinstance(transaction, stripe.BalanceTransaction):
+            fee, fee_error = fee_in_charge_currency(
+                transaction.fee,
+                transaction.currency,
+                intent.currency,
+                transaction.exchange_rate,
+            )
+            if fee_error is not None:
+                log.warning("stripe_fee_not_bookable", intent=intent.id, reason=fee_error)
     return Charge(
         id=intent.id,
         amount=intent.amount,
@@ -270,6 +282,7 @@ def _to_charge(intent: stripe.PaymentIntent, idempotency_key: str | None) -> Cha
         amount_refunded=refunded,
         metadata=metadata,
         fee=fee,
+        fee_error=fee_error,
     )
 
 
@@ -288,21 +301,21 @@ def _status_of(intent: stripe.PaymentIntent) -> tuple[ChargeStatus, str | None]:
     return ChargeStatus.REQUIRES_ACTION, None
 
 
-def _fee_of(intent: stripe.PaymentIntent, charge: stripe.Charge) -> int | None:
-    transaction = charge.balance_transaction
-    if not isinstance(transaction, stripe.BalanceTransaction):
-        return None  # not settled into the balance yet: the fee is read later
-    if transaction.currency.lower() != intent.currency.lower():
-        # The balance transaction is in the account's settlement currency; a fee in another
-        # currency than the charge would be booked wrong, so it stays unknown.
-        log.warning(
-            "stripe_fee_in_other_currency",
-            intent=intent.id,
-            charge_currency=intent.currency,
-            fee_currency=transaction.currency,
-        )
-        return None
-    return transaction.fee
+def fee_in_charge_currency(
+    fee: int, fee_currency: str, charge_currency: str, exchange_rate: float | None
+) -> tuple[int | None, str | None]:
+    """The fee of a balance transaction in minor units of the charge's currency, or why it
+    cannot be booked. Stripe reports the fee in the account's settlement currency, with the
+    ``exchange_rate`` that took one major unit of the charge's currency to the settlement
+    currency; the fee goes back at that rate (the ledger keeps an order's money in its own
+    currency), rounded to the nearest minor unit, halves away from zero."""
+    if fee_currency.upper() == charge_currency.upper():
+        return fee, None
+    if exchange_rate is None or not exchange_rate > 0:
+        return None, f"fee in {fee_currency.upper()} without an exchange rate"
+    # Minor units of the settlement currency -> its major units -> the charge's major units.
+    major = Decimal(fee).scaleb(-exponent(fee_currency)) / Decimal(str(exchange_rate))
+    return int(major.scaleb(exponent(charge_currency)).to_integral_value(ROUND_HALF_UP)), None
 
 
 def _id_of(value: str | stripe.StripeObject | None) -> str | None:

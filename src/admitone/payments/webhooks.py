@@ -4,7 +4,8 @@ The event id is recorded in the transaction of the event's effect (unique per ga
 first, so a redelivery racing the original waits on the unique index and then finds it taken:
 a replay answers 200 and changes nothing. The effect itself goes through
 ``payments.service.apply_charge``, the path reconciliation takes too, which tolerates any order
-of arrival. No gateway call is made here: a late payment's refund is a job.
+of arrival; a refund's own events go through ``payments.service.apply_refund``. No gateway call
+is made here: a late payment's refund is a job.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import BadRequest, ServiceUnavailable
 from admitone.payments import service
-from admitone.payments.gateway import Charge, ChargeStatus
+from admitone.payments.gateway import Charge, ChargeStatus, Refund
 from admitone.payments.models import ProcessedWebhookEvent
 from admitone.payments.stripe_errors import decline_reason
 
@@ -34,7 +35,9 @@ SUCCEEDED = "payment_intent.succeeded"
 PAYMENT_FAILED = "payment_intent.payment_failed"
 CANCELED = "payment_intent.canceled"
 REFUNDED = "charge.refunded"
-HANDLED = frozenset({SUCCEEDED, PAYMENT_FAILED, CANCELED, REFUNDED})
+# A refund's own events: the only ones that name a partial refund and its amount.
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "charge.refund.updated"})
+HANDLED = frozenset({SUCCEEDED, PAYMENT_FAILED, CANCELED, REFUNDED}) | REFUND_EVENTS
 
 
 class InvalidSignature(BadRequest):
@@ -94,20 +97,25 @@ async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> s
     outcome = "ignored"
     if event.type in HANDLED:
         try:
-            charge, refund_id = _charge_of(event)
+            subject = _refund_of(event) if event.type in REFUND_EVENTS else _charge_of(event)
         except (KeyError, ValueError, TypeError):
             # Signed by Stripe, so not an attack; retrying would not make it readable either.
             log.error("webhook_unreadable", event_type=event.type)
             record.outcome = "unreadable"
             await uow.flush()
             return record.outcome
+        charge_id = subject.charge_id if isinstance(subject, Refund) else subject[0].id
+        metadata = {} if isinstance(subject, Refund) else subject[0].metadata
         order_id = await service.find_order(
-            uow, order_id=charge.metadata.get("order_id"), payment_reference=charge.id
+            uow, order_id=metadata.get("order_id"), payment_reference=charge_id
         )
         record.order_id = order_id
         if order_id is None:
-            log.warning("webhook_for_unknown_order", event_type=event.type, charge_id=charge.id)
+            log.warning("webhook_for_unknown_order", event_type=event.type, charge_id=charge_id)
+        elif isinstance(subject, Refund):
+            outcome = await service.apply_refund(uow, order_id, subject)
         else:
+            charge, refund_id = subject
             outcome = await service.apply_charge(
                 uow, settings, order_id, charge, refund_id=refund_id
             )
@@ -170,6 +178,23 @@ def _charge_of(event: WebhookEvent) -> tuple[Charge, str | None]:
             metadata=metadata,
         ),
         None,
+    )
+
+
+def _refund_of(event: WebhookEvent) -> Refund:
+    """The refund a ``refund.*`` event is about; its charge is the payment intent, as the
+    order stores it (a charge made without one is no order's)."""
+    obj = event.object
+    charge_id = _id(obj.get("payment_intent")) or _id(obj.get("charge"))
+    if charge_id is None:
+        raise ValueError("a refund of no charge")
+    return Refund(
+        id=str(obj["id"]),
+        charge_id=charge_id,
+        amount=int(obj["amount"]),
+        currency=str(obj["currency"]).upper(),
+        idempotency_key="",
+        status=str(obj.get("status") or "pending"),
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
@@ -61,37 +63,64 @@ async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> No
 
 
 async def late_payment(
-    uow: UnitOfWork, order: Order, *, charge_id: str, amount: int, fee: int | None
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    charge_id: str,
+    amount: int,
+    fee: int | None,
+    currency: str | None = None,
 ) -> None:
     """Money arrived for an order that could no longer take it: owed back, never revenue. The
-    gateway still keeps its fee, so that is posted too."""
+    gateway still keeps its fee, so that is posted too. ``currency``: the payment's, when it is
+    not the order's (a payment refused for its currency)."""
     await ledger.record_late_payment(
         uow,
         organizer_id=await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
         amount=amount,
-        currency=order.currency,
+        currency=currency or order.currency,
         gateway_ref=charge_id,
         fee=_known(fee),
     )
     await _fee_later(uow, order, charge_id=charge_id, fee=fee)
 
 
-async def refund_issued(uow: UnitOfWork, order: Order, *, refund_id: str, amount: int) -> None:
+async def refund_issued(
+    uow: UnitOfWork, order: Order, *, refund_id: str, amount: int | None
+) -> int:
+    """Post a refund of the order's revenue and count it on the order, once per refund; answers
+    what was posted. The caller holds the order's row (a conditional update of it won) and read
+    ``order`` after, so checking and counting are one step.
+
+    ``amount`` None: a refund known only from the charge's total refunded, without its own
+    amount: all of the payment not counted yet. A refund that would count past the total was
+    already counted in such a posting, so nothing is posted for it."""
+    left = order.total_amount - order.refunded_amount
+    wanted = left if amount is None else amount
+    if not 0 < wanted <= left or await ledger.refund_posted(uow, refund_id):
+        return 0
     await ledger.record_refund(
         uow,
         organizer_id=await _organizer(uow, order),
         event_id=order.event_id,
         order_id=order.id,
-        amount=amount,
+        amount=wanted,
         currency=order.currency,
         gateway_ref=refund_id,
     )
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(refunded_amount=Order.refunded_amount + wanted)
+        .execution_options(synchronize_session=False)
+    )
+    return wanted
 
 
 async def late_payment_refunded(
-    uow: UnitOfWork, order: Order, *, refund_id: str, amount: int
+    uow: UnitOfWork, order: Order, *, refund_id: str, amount: int, currency: str | None = None
 ) -> None:
     await ledger.record_late_payment_refunded(
         uow,
@@ -99,12 +128,15 @@ async def late_payment_refunded(
         event_id=order.event_id,
         order_id=order.id,
         amount=amount,
-        currency=order.currency,
+        currency=currency or order.currency,
         gateway_ref=refund_id,
     )
 
 
-async def processing_fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: int) -> None:
+async def processing_fee(
+    uow: UnitOfWork, order: Order, *, charge_id: str, fee: int, currency: str
+) -> None:
+    """The gateway's fee on a charge, in the charge's ``currency``."""
     if _known(fee) is None:
         return
     await ledger.record_processing_fee(
@@ -113,7 +145,7 @@ async def processing_fee(uow: UnitOfWork, order: Order, *, charge_id: str, fee: 
         event_id=order.event_id,
         order_id=order.id,
         fee=fee,
-        currency=order.currency,
+        currency=currency,
         gateway_ref=charge_id,
     )
 

@@ -268,6 +268,7 @@ def new_order(
         request_fingerprint=digest if request.idempotency_key else None,
         payment_gateway=gateway_name,
         refund_due=False,
+        refunded_amount=0,
         created_at=now,
         updated_at=now,
     )

@@ -6,6 +6,8 @@ import uuid
 
 import structlog
 
+from admitone.core.errors import DomainError
+from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, cron, job_handler
 from admitone.ticketing import books, expiry, queries, refunds, settlement
 
@@ -59,11 +61,25 @@ async def record_fee_job(ctx: JobContext) -> None:
     gateway is asked outside any transaction; the posting is idempotent on the charge."""
     charge_id = str(ctx.args["charge_id"])
     charge = await ctx.runtime.gateway.retrieve_charge(charge_id)
+    if charge.fee_error is not None:
+        # Retrying would not change what the gateway reports: dead at once, for staff to book.
+        raise PermanentJobFailure(f"fee of {charge_id} cannot be booked: {charge.fee_error}")
     if charge.fee is None:
         raise FeeNotKnownYet(charge_id)
-    async with ctx.runtime.unit_of_work() as uow:
-        order = await queries.get_order(uow, uuid.UUID(str(ctx.args["order_id"])))
-        await books.processing_fee(uow, order, charge_id=charge_id, fee=charge.fee)
+    try:
+        async with ctx.runtime.unit_of_work() as uow:
+            order = await queries.get_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+            await books.processing_fee(
+                uow, order, charge_id=charge_id, fee=charge.fee, currency=charge.currency
+            )
+    except DomainError as refused:
+        if refused.status_code >= 500:
+            raise
+        # The ledger refused the fee (its amount, a different fee already posted for the
+        # charge) or the order is gone: the same again would be refused again.
+        raise PermanentJobFailure(
+            f"fee of {charge_id} cannot be booked: {refused.code}: {refused.message}"
+        ) from refused
 
 
 @job_handler(SWEEP_ORDERS_JOB, queue="scheduled", max_attempts=1)

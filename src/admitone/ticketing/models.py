@@ -39,6 +39,9 @@ class OrderStatus(StrEnum):
 
 
 LIVE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.REFUNDING})
+# Paid at some point: the payment is revenue, and a refund of it is a refund (of another
+# order's money it would be a late payment going back).
+REVENUE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.REFUNDING, OrderStatus.REFUNDED})
 
 
 class TicketStatus(StrEnum):
@@ -78,6 +81,9 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     # the gateway): the sweeper retries until it is, so money is never kept silently.
     refund_due: Mapped[bool] = mapped_column(Boolean, default=False)
     refund_reference: Mapped[str | None] = mapped_column(String(100))
+    # What of the payment went back to the buyer and is in the ledger, partial refunds made in
+    # the gateway's dashboard included: each refund counts once, and never beyond the total.
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -93,6 +99,9 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refunded_within_total"
+        ),
         # Idempotency keys are scoped to the buyer: two strangers who both pick "key-1" never
         # meet (a global scope would hand one the other's order). NULL keys never collide.
         UniqueConstraint("buyer_key", "idempotency_key", name="uq_orders_buyer_idempotency"),

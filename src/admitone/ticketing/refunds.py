@@ -26,7 +26,7 @@ from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
 from admitone.ticketing import books, queries
 from admitone.ticketing.errors import RefundFailed
 from admitone.ticketing.idempotency import charge_key, refund_key
-from admitone.ticketing.models import Order, OrderStatus
+from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
 from admitone.ticketing.transitions import announce, release_capacity, transition, void_tickets
 
 log = structlog.get_logger(__name__)
@@ -90,11 +90,8 @@ async def _refunded_elsewhere(
 ) -> Order:
     """Refunded outside admitone (Stripe's dashboard) and its webhook not in yet: settle it with
     a reference of our own, the same one reconciliation and the webhook fallback use."""
-    amount = charge.amount_refunded if charge else None
-    if not amount:
-        amount = (await queries.get_order(uow, order_id)).total_amount
     return await record_refund(
-        uow, order_id, charge_id, external_refund_ref(charge_id), amount, charge=charge
+        uow, order_id, charge_id, external_refund_ref(charge_id), None, charge=charge
     )
 
 
@@ -117,13 +114,14 @@ async def record_refund(
     order_id: uuid.UUID,
     charge_id: str,
     refund_id: str,
-    amount: int,
+    amount: int | None,
     *,
     charge: Charge | None = None,
 ) -> Order:
     """Record a refund the gateway has made, in the caller's transaction: exactly one caller
     (the refund job, a cancel, a ``charge.refunded`` webhook) wins the update below, and only
-    the winner releases capacity, posts the ledger and tells the buyer."""
+    the winner releases capacity, posts the ledger and tells the buyer. ``amount`` None: known
+    only as the charge's total refunded (a refund made elsewhere, see ``books.refund_issued``)."""
     now = uow.clock.now()
     won = await uow.session.scalar(
         update(Order)
@@ -145,22 +143,32 @@ async def record_refund(
         ):
             await release_capacity(uow, order)
             order = await queries.get_order(uow, order_id)
-            await books.refund_issued(uow, order, refund_id=refund_id, amount=amount)
+            # Known only as the charge's total refunded: posted under the charge, once.
+            ref = refund_id if amount is not None else external_refund_ref(charge_id)
+            await books.refund_issued(uow, order, refund_id=ref, amount=amount)
         else:
-            # A late payment (or one whose order could not be completed) went back. Posting
-            # it is idempotent: usually its webhook or settlement posted it already.
+            # A late payment (or one whose order could not be completed, or that was refused
+            # for its amount) went back. Posting it is idempotent: usually its webhook or
+            # settlement posted it already. It is in the payment's currency, whatever the order's.
+            currency = charge.currency if charge else order.currency
+            paid = charge.amount if charge else order.total_amount
+            # With the charge read before this refund, what earlier refunds gave back too.
+            given_back = (amount or 0) + (charge.amount_refunded if charge else 0) or paid
             await books.late_payment(
                 uow,
                 order,
                 charge_id=charge_id,
-                amount=charge.amount if charge else order.total_amount,
+                amount=paid,
                 fee=charge.fee if charge else None,
+                currency=currency,
             )
-            await books.late_payment_refunded(uow, order, refund_id=refund_id, amount=amount)
+            await books.late_payment_refunded(
+                uow, order, refund_id=refund_id, amount=given_back, currency=currency
+            )
             try:
                 # The refund is recorded whatever happens to its email: the money moved.
                 async with uow.session.begin_nested():
-                    await _tell_buyer(uow, order, amount)
+                    await _tell_buyer(uow, order, Money(given_back, currency))
             except Exception:
                 log.exception("late_refund_email_failed", order_id=str(order_id))
         # Also for an order that had already failed or expired: the money went back.
@@ -168,7 +176,7 @@ async def record_refund(
     return await queries.get_order(uow, order_id, tickets=True)
 
 
-async def _tell_buyer(uow: UnitOfWork, order: Order, amount: int) -> None:
+async def _tell_buyer(uow: UnitOfWork, order: Order, amount: Money) -> None:
     """Money that arrived too late is never kept silently: the buyer learns it went back."""
     event = await events_service.get_event_snapshot(uow, order.event_id)
     await notifications_service.send_email(
@@ -180,7 +188,7 @@ async def _tell_buyer(uow: UnitOfWork, order: Order, amount: int) -> None:
             "event_name": event.name,
             "reference": order.reference,
             "status": order.status,
-            "amount": f"{Money(amount, order.currency).to_decimal_string()} {order.currency}",
+            "amount": f"{amount.to_decimal_string()} {amount.currency}",
         },
         related_type="order",
         related_id=order.id,
@@ -221,10 +229,57 @@ async def record_refund_made_elsewhere(
         .execution_options(synchronize_session=False)
     )
     return await record_refund(
-        uow,
-        order_id,
-        charge.id,
-        refund_id or external_refund_ref(charge.id),
-        charge.amount_refunded or order.total_amount,
-        charge=charge,
+        uow, order_id, charge.id, refund_id or external_refund_ref(charge.id), None, charge=charge
     )
+
+
+async def record_refund_by_id(
+    uow: UnitOfWork, order_id: uuid.UUID, *, charge_id: str, refund_id: str, amount: int | None
+) -> int:
+    """A refund of a paid order's payment as the gateway reports it, partial refunds made in its
+    dashboard included: posted to the ledger and counted on the order once per refund id. A
+    partial refund leaves the order paid, its tickets valid, with the amount shown; the
+    charge's own ``charge.refunded`` settles a whole refund. Answers the amount posted."""
+    held = await uow.session.scalar(
+        # Holds the order's row, so two refunds of one order are counted one after the other.
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.status.in_([status.value for status in REVENUE_STATUSES]),
+            Order.payment_reference == charge_id,
+        )
+        .values(updated_at=uow.clock.now())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    if held is None:
+        return 0
+    order = await queries.get_order(uow, order_id)
+    posted = await books.refund_issued(uow, order, refund_id=refund_id, amount=amount)
+    if posted and order.status == OrderStatus.PAID:
+        await announce(uow, order, "partially_refunded", refund_amount=posted)
+    return posted
+
+
+async def refuse_payment(uow: UnitOfWork, order_id: uuid.UUID, charge: Charge) -> bool:
+    """A payment the order cannot be settled by (its amount or currency is not the order's, or
+    part of it was refunded before it reached us): what is left of it is owed back by the refund
+    job, outside this transaction, and the order left as it was. True for the one caller that
+    found it owed first."""
+    won = await uow.session.scalar(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.refund_due.is_(False),
+            Order.refund_reference.is_(None),
+            Order.status.not_in([status.value for status in REVENUE_STATUSES]),
+            func.coalesce(Order.payment_reference, charge.id) == charge.id,
+        )
+        .values(refund_due=True, payment_reference=charge.id, updated_at=uow.clock.now())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    if won is None:
+        return False
+    await schedule_refund(uow, order_id)
+    return True

@@ -103,6 +103,8 @@ class OrderOut(BaseModel):
     status: str
     quantity: int
     total: str
+    # What of the payment went back to the buyer: partial refunds leave the order paid.
+    refunded: str
     currency: str
     customer_email: str
     customer_name: str
@@ -128,6 +130,7 @@ class OrderOut(BaseModel):
             status=order.status,
             quantity=order.quantity,
             total=money(order.total_amount),
+            refunded=money(order.refunded_amount),
             currency=order.currency,
             customer_email=order.customer_email,
             customer_name=order.customer_name,

@@ -14,7 +14,7 @@ from admitone.ticketing.confirmation import pay_order
 from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
-from admitone.ticketing.models import Order, OrderStatus
+from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
 from admitone.ticketing.payment_lookup import (
     OrderPayment,
     by_payment_reference,
@@ -30,7 +30,10 @@ from admitone.ticketing.queries import (
 )
 from admitone.ticketing.refunds import (
     complete_refund,
+    external_refund_ref,
+    record_refund_by_id,
     record_refund_made_elsewhere,
+    refuse_payment,
     schedule_refund,
 )
 from admitone.ticketing.settlement import (
@@ -45,6 +48,7 @@ from admitone.ticketing.settlement import (
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 __all__ = [
+    "REVENUE_STATUSES",
     "OrderNotPayable",
     "OrderPayment",
     "OrderStatus",
@@ -59,6 +63,7 @@ __all__ = [
     "complete_refund",
     "event_has_paid_orders",
     "expire_order",
+    "external_refund_ref",
     "fail_order",
     "list_for_buyer",
     "list_for_event",
@@ -73,8 +78,10 @@ __all__ = [
     "payment_of",
     "place_order",
     "purchase",
+    "record_refund_by_id",
     "record_refund_made_elsewhere",
     "record_success",
+    "refuse_payment",
     "schedule_refund",
     "settle",
     "to_reconcile",
