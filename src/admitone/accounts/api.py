@@ -18,6 +18,7 @@ from admitone.accounts.schemas import (
     UserPage,
 )
 from admitone.core.actor import current_actor
+from admitone.core.emails import email_key
 from admitone.core.errors import RateLimited
 from admitone.http.deps import (
     AppSettings,
@@ -59,7 +60,7 @@ async def login(
 ) -> LoginResponse:
     for item, key in (
         (limiter.login_per_ip, f"ip:{client_ip(request)}"),
-        (limiter.login_per_account, f"account:{service.normalise_email(body.email).lower()}"),
+        (limiter.login_per_account, f"account:{email_key(body.email)}"),
     ):
         verdict = await limiter.hit(item, "login", key)
         record_verdict(request, verdict)

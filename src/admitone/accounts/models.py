@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
@@ -24,11 +24,14 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(254))
+    # core.emails.email_key(email): what sign-in and uniqueness compare, folded in Python
+    # because SQLite's lower() folds ASCII letters only.
+    email_normalised: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.CUSTOMER.value)
 
-    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (Index("uq_users_email_normalised", email_normalised, unique=True),)
 
 
 class RefreshToken(UUIDPrimaryKey, Base):
