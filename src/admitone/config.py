@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
     password_min_length: int = Field(default=10, ge=8)
+    # Argon2 hashes computed at once per process; each holds a core and its memory cost.
+    password_hashing_concurrency: int = Field(default=2, ge=1)
 
     rate_limits_enabled: bool = True
     rate_limit_default: str = "100/minute"

@@ -51,6 +51,9 @@ async def _add_user(
     except ValueError as exc:
         raise InvalidInput(str(exc), field="email") from exc
     check_password_strength(password, email=email, min_length=settings.password_min_length)
+    # Hashed before the first query: argon2's time would otherwise be spent holding a pooled
+    # connection, and on SQLite the write lock every other registration waits for.
+    password_hash = await hash_password(password)
     if await get_by_email(uow, email) is not None:
         raise EmailTaken(field="email")
     now = uow.clock.now()
@@ -59,7 +62,7 @@ async def _add_user(
         email=email,
         email_normalised=email_key(email),
         name=name.strip(),
-        password_hash=await hash_password(password),
+        password_hash=password_hash,
         role=role.value,
         created_at=now,
         updated_at=now,
