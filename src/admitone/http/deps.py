@@ -62,7 +62,7 @@ async def authenticate(
         return None
     runtime = get_runtime(request)
     claims = decode_access_token(
-        runtime.settings.secret_key, credentials.credentials, runtime.clock.now()
+        runtime.settings.signing_key, credentials.credentials, runtime.clock.now()
     )
     user = await accounts_service.get_user(get_uow(request), claims.user_id)
     if user is None:
