@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from admitone import schema
 from admitone.accounts import service as accounts_service
-from admitone.accounts.models import Role
+from admitone.accounts.models import Role, User
 from admitone.config import Settings
 from admitone.core.db import Database
 from admitone.core.errors import InvalidInput
@@ -91,6 +91,18 @@ async def test_an_account_made_outside_the_api_needs_a_valid_address(runtime: Ru
     with pytest.raises(InvalidInput) as refused:
         await create_user(runtime, Role.OWNER, email="not-an-email")
     assert refused.value.details["field"] == "email"
+
+
+async def test_an_address_changed_later_is_found_however_it_is_typed(runtime: Runtime) -> None:
+    user = await create_user(runtime, email="before@example.com")
+    async with runtime.unit_of_work() as uow:
+        stored = await uow.session.get(User, user.id)
+        assert stored is not None
+        stored.email = "ÑANDÚ@example.com"
+    async with runtime.unit_of_work(readonly=True) as uow:
+        found = await accounts_service.get_by_email(uow, "ñandú@EXAMPLE.com")
+        assert found is not None and found.id == user.id
+        assert await accounts_service.get_by_email(uow, "before@example.com") is None
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -60,7 +60,6 @@ async def _add_user(
     user = User(
         id=new_uuid(),
         email=email,
-        email_normalised=email_key(email),
         name=name.strip(),
         password_hash=password_hash,
         role=role.value,
