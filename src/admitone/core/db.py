@@ -80,7 +80,9 @@ def _drop_row_values(context: ExceptionContext) -> None:
     "Failing row contains (...)"), and a logged traceback prints it whatever
     ``hide_parameters`` says. Nothing reads it, so it is dropped where the error is raised."""
     error: BaseException | None = context.original_exception
-    while error is not None:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
         if getattr(error, "detail", None) is not None:
             error.detail = None  # type: ignore[attr-defined]
         error = error.__cause__
