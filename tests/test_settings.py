@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from admitone.config import DEFAULT_SECRET_KEY, Settings, normalise_database_url
+from admitone.config import Settings, normalise_database_url
 
 LONG_SECRET = "k" * 24 + "0123456789abcdef"
 
@@ -75,10 +75,10 @@ def test_the_stripe_gateway_needs_its_secret_key(monkeypatch: pytest.MonkeyPatch
     assert Settings().payment_gateway == "stripe"
 
 
-def test_development_tolerates_the_default_secret() -> None:
+def test_development_is_the_default_environment() -> None:
     settings = Settings()
     assert settings.env == "development"
-    assert settings.secret_key == DEFAULT_SECRET_KEY
+    assert settings.secret_key is None  # see tests/test_signing_key.py
     assert not settings.json_logs
 
 

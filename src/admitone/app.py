@@ -49,6 +49,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     owns_runtime = runtime is None
     if runtime is None:
         settings = settings or Settings()
+        settings.ensure_signing_key()  # refuse to start rather than fail the first request
         configure_logging(json=settings.json_logs, level=settings.log_level)
         runtime = Runtime.build(settings)
     settings = runtime.settings

@@ -8,12 +8,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from admitone import schema
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role
-from admitone.config import Settings
+from admitone.config import ConfigurationError, Settings, load_settings
 from admitone.core.actor import SYSTEM, acting_as
 from admitone.core.errors import DomainError
 from admitone.core.logs import configure_logging
@@ -28,11 +27,10 @@ app.add_typer(jobs_cli.jobs_app, name="jobs")
 
 def _settings() -> Settings:
     try:
-        settings = Settings()
-    except ValidationError as exc:
+        settings = load_settings()
+    except ConfigurationError as exc:
         # An operator's configuration mistake: say which setting, not a traceback.
-        for error in exc.errors():
-            typer.echo(f"error: {error['msg'].removeprefix('Value error, ')}", err=True)
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     configure_logging(json=settings.json_logs, level=settings.log_level)
     return settings

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-only-secret-change-me-in-production"  # noqa: S105 - refused in production
-MIN_SECRET_LENGTH = 32
+from admitone.core.secret_file import MIN_SECRET_LENGTH, SecretFileError, read_or_create_secret
+
+
+class SecretKeyUnavailable(ValueError):
+    """This process has no signing key it may use, and must not start."""
+
+
+class ConfigurationError(Exception):
+    """What is wrong with the environment's settings, one ``error: ...`` line per problem."""
+
+
+SECRET_KEY_FILE_SUFFIX = ".secret"  # noqa: S105 - a file name, not a secret
 
 Environment = Literal["development", "test", "production"]
 
@@ -31,7 +49,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ADMITONE_", env_file=None, extra="ignore")
 
     env: Environment = "development"
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Signs access tokens and guest order links. Unset: see `signing_key`.
+    secret_key: str | None = None
     database_url: str = "sqlite+aiosqlite:///./admitone.db"
     database_pool_size: int = Field(default=10, ge=1)
     database_max_overflow: int = Field(default=20, ge=0)
@@ -50,6 +69,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
     password_min_length: int = Field(default=10, ge=8)
+    # Argon2 hashes computed at once per process; each holds a core and its memory cost.
+    password_hashing_concurrency: int = Field(default=2, ge=1)
 
     rate_limits_enabled: bool = True
     rate_limit_default: str = "100/minute"
@@ -103,15 +124,23 @@ class Settings(BaseSettings):
     sse_replay_buffer_size: int = Field(default=100, ge=0)
     sse_client_queue_size: int = Field(default=100, ge=1)
 
+    # The key `signing_key` made or read when ADMITONE_SECRET_KEY is unset, kept for the process.
+    _generated_key: str | None = PrivateAttr(default=None)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
         return normalise_database_url(value)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else value
+
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Settings:
         if self.env == "production" and (
-            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
+            self.secret_key is None or len(self.secret_key) < MIN_SECRET_LENGTH
         ):
             raise ValueError(
                 "ADMITONE_SECRET_KEY must be set to a random value of at least "
@@ -140,6 +169,43 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def signing_key(self) -> str:
+        """``ADMITONE_SECRET_KEY``; or else never a value anyone else knows:
+
+        - an SQLite file database keeps a random key next to it (``<database>.secret``, mode
+          0600), made on the first start: the server, its worker and the CLI share it, and a
+          restart signs nobody out;
+        - an in-memory database, or a test, gets a random key that dies with the process, as
+          the data does;
+        - any other database (PostgreSQL) has no place every process and machine reads, so the
+          key must be given (production refuses to start without it anyway).
+        """
+        if self.secret_key is not None:
+            return self.secret_key
+        if self._generated_key is None:
+            self._generated_key = self._generate_or_read_key()
+        return self._generated_key
+
+    def _generate_or_read_key(self) -> str:
+        if self.env == "test" or (self.is_sqlite and self.sqlite_path is None):
+            return secrets.token_urlsafe(48)
+        if self.sqlite_path is None:
+            raise SecretKeyUnavailable(
+                "ADMITONE_SECRET_KEY must be set when the database is not an SQLite file: "
+                "every process and machine sharing the database must sign with the same key"
+            )
+        key_file = self.sqlite_path.with_name(self.sqlite_path.name + SECRET_KEY_FILE_SUFFIX)
+        try:
+            return read_or_create_secret(key_file)
+        except SecretFileError as exc:
+            raise SecretKeyUnavailable(f"{exc}; or set ADMITONE_SECRET_KEY") from exc
+
+    def ensure_signing_key(self) -> None:
+        """Settle the signing key now (making its file on the first start), so that a process
+        without one refuses to start instead of failing its first request."""
+        _ = self.signing_key
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -157,3 +223,17 @@ class Settings(BaseSettings):
             return None
         _, _, path = self.database_url.partition(":///")
         return Path(path) if path and path != ":memory:" else None
+
+
+def load_settings() -> Settings:
+    """The settings of a process about to serve or work, read from the environment: refused,
+    with the settings at fault named, when it must not start with them."""
+    try:
+        settings = Settings()
+        settings.ensure_signing_key()
+    except ValidationError as exc:
+        problems = [error["msg"].removeprefix("Value error, ") for error in exc.errors()]
+        raise ConfigurationError("\n".join(f"error: {p}" for p in problems)) from exc
+    except SecretKeyUnavailable as exc:
+        raise ConfigurationError(f"error: {exc}") from exc
+    return settings

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from admitone.config import Settings
 from admitone.core.clock import Clock, SystemClock
 from admitone.core.db import Database, UnitOfWork, unit_of_work
+from admitone.core.security import limit_concurrent_hashing
 from admitone.notifications.senders import EmailSender, build_email_sender
 from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import PaymentGateway
@@ -42,6 +43,7 @@ class Runtime:
         email_sender: EmailSender | None = None,
         gateway: PaymentGateway | None = None,
     ) -> Runtime:
+        limit_concurrent_hashing(settings.password_hashing_concurrency)
         database = Database(
             settings.database_url,
             pool_size=settings.database_pool_size,

@@ -23,6 +23,7 @@ from admitone.http.deps import (
     CurrentUser,
     Limiter,
     StaffUser,
+    StrictRateLimit,
     Uow,
     limit_sign_in,
     public,
@@ -37,6 +38,8 @@ router = api_router(tags=["accounts"])
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     responses=errors(401, 409, 422),
+    # Each registration costs an argon2 hash: the strict budget, not the general one.
+    dependencies=[StrictRateLimit],
 )
 @public
 async def register(body: RegisterRequest, uow: Uow, settings: AppSettings) -> UserOut:

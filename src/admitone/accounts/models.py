@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from admitone.core.emails import email_key
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
 
 
@@ -24,11 +25,19 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(254))
+    # What sign-in and uniqueness compare, folded in Python because SQLite's lower() folds
+    # ASCII letters only; set with every email, whoever sets it.
+    email_normalised: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.CUSTOMER.value)
 
-    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (Index("uq_users_email_normalised", email_normalised, unique=True),)
+
+    @validates("email")
+    def _normalise_with_email(self, _key: str, email: str) -> str:
+        self.email_normalised = email_key(email)
+        return email
 
 
 class RefreshToken(UUIDPrimaryKey, Base):

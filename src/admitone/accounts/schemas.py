@@ -4,9 +4,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from admitone.accounts.models import Role
+from admitone.core.emails import AccountEmail, DeliverableEmail
 from admitone.core.text import single_line
 
 Name = Annotated[
@@ -24,13 +25,13 @@ class StrictBody(BaseModel):
 
 
 class RegisterRequest(StrictBody):
-    email: EmailStr = Field(max_length=254)
+    email: DeliverableEmail
     name: Name
     password: Password
 
 
 class LoginRequest(StrictBody):
-    email: EmailStr = Field(max_length=254)
+    email: AccountEmail
     password: Password
 
 

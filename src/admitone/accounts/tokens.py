@@ -40,7 +40,7 @@ async def issue_tokens(
     uow.session.add(row)
     await uow.flush()
     ttl = timedelta(minutes=settings.access_token_minutes)
-    access = issue_access_token(settings.secret_key, user.id, user.role, now, ttl)
+    access = issue_access_token(settings.signing_key, user.id, user.role, now, ttl)
     return TokenPair(access, raw, int(ttl.total_seconds())), row
 
 

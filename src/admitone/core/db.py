@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,12 +44,15 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        # An error's message and SQLAlchemy's statement log would otherwise carry the
+        # statement's parameters (emails, names, password hashes) into logs and job errors.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        event.listen(self.engine.sync_engine, "handle_error", _drop_row_values)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             # A writer takes SQLite's write lock when it begins, so two writers queue on the
@@ -70,6 +73,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _drop_row_values(context: ExceptionContext) -> None:
+    """PostgreSQL's DETAIL repeats the row's values ("Key (email)=(...) already exists",
+    "Failing row contains (...)"), and a logged traceback prints it whatever
+    ``hide_parameters`` says. Nothing reads it, so it is dropped where the error is raised."""
+    error: BaseException | None = context.original_exception
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "detail", None) is not None:
+            error.detail = None  # type: ignore[attr-defined]
+        error = error.__cause__
 
 
 def _ping_after_idle(engine: AsyncEngine) -> None:

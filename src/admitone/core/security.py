@@ -6,9 +6,13 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import jwt
 from pwdlib import PasswordHash
@@ -17,6 +21,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from admitone.core.errors import InvalidToken
 from admitone.core.ids import new_secret
 
+T = TypeVar("T")
 _ALGORITHM = "HS256"
 _ISSUER = "admitone"
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -32,17 +37,49 @@ def use_cheap_password_hashing() -> None:
     _dummy_hash = _hasher.hash(new_secret())
 
 
-# Argon2 takes a good part of a second of CPU on purpose; it runs in a worker thread so that
-# one sign-in does not stall every other request on the event loop.
+# Argon2 costs, on purpose, a core and tens of megabytes for a good part of a second. It runs
+# in threads of its own so that it stalls neither the event loop nor the default thread pool,
+# and in at most `limit` threads: a burst of sign-ups or sign-ins waits its turn in the queue,
+# holding a few bytes each, instead of hashing all at once. A thread count, unlike an asyncio
+# semaphore, still bounds the hashing when a waiting request is cancelled (its thread runs on,
+# and a queued one is dropped), and belongs to no event loop.
+_hashing_limit = 2
+_hashing_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def limit_concurrent_hashing(limit: int) -> None:
+    """At most ``limit`` password hashes or verifications at once in this process."""
+    global _hashing_limit, _hashing_pool
+    with _pool_lock:
+        if limit == _hashing_limit:
+            return
+        _hashing_limit, old, _hashing_pool = limit, _hashing_pool, None
+    if old is not None:
+        old.shutdown(wait=False)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _hashing_pool  # noqa: PLW0603 - created on first use, with the limit of the time
+    with _pool_lock:
+        if _hashing_pool is None:
+            _hashing_pool = ThreadPoolExecutor(_hashing_limit, thread_name_prefix="argon2")
+        return _hashing_pool
+
+
+async def _hashing(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+
+
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await _hashing(_hasher.hash, password)
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
-        await asyncio.to_thread(_hasher.verify, password, _dummy_hash)
+        await _hashing(_hasher.verify, password, _dummy_hash)
         return False
-    return await asyncio.to_thread(_hasher.verify, password, password_hash)
+    return await _hashing(_hasher.verify, password, password_hash)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from admitone.accounts.models import Role, User
 from admitone.config import Settings
 from admitone.core.actor import Actor, set_actor
 from admitone.core.db import UnitOfWork
+from admitone.core.emails import email_key
 from admitone.core.errors import InvalidToken, NotAuthenticated, PermissionDenied, RateLimited
 from admitone.core.security import decode_access_token
 from admitone.http.ratelimit import RateLimiter, Verdict
@@ -63,7 +64,7 @@ async def authenticate(
         return None
     runtime = get_runtime(request)
     claims = decode_access_token(
-        runtime.settings.secret_key, credentials.credentials, runtime.clock.now()
+        runtime.settings.signing_key, credentials.credentials, runtime.clock.now()
     )
     user = await accounts_service.get_user(get_uow(request), claims.user_id)
     if user is None:
@@ -105,7 +106,7 @@ async def limit_sign_in(request: Request, limiter: RateLimiter, email: str) -> N
     """The sign-in limits, per client and per account (the API's and the web page's)."""
     for item, key in (
         (limiter.login_per_ip, f"ip:{client_ip(request)}"),
-        (limiter.login_per_account, f"account:{accounts_service.normalise_email(email).lower()}"),
+        (limiter.login_per_account, f"account:{email_key(email)}"),
     ):
         verdict = await limiter.hit(item, "login", key)
         record_verdict(request, verdict)

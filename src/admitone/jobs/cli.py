@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from admitone import schema
-from admitone.config import Settings
+from admitone.config import ConfigurationError, Settings, load_settings
 from admitone.core.errors import DomainError
 from admitone.core.logs import configure_logging
 from admitone.jobs import service
@@ -33,7 +33,11 @@ QueueOption = Annotated[
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     configure_logging(json=settings.json_logs, level=settings.log_level)
     return settings
 

@@ -70,5 +70,5 @@ def _token_lifetime(request: Request) -> float | None:
     if scheme.lower() != "bearer" or not token:
         return None
     now = runtime.clock.now()
-    claims = decode_access_token(runtime.settings.secret_key, token.strip(), now)
+    claims = decode_access_token(runtime.settings.signing_key, token.strip(), now)
     return (claims.expires_at - now).total_seconds()

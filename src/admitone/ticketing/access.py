@@ -10,4 +10,4 @@ from admitone.core.security import derive_token
 
 def order_access_token(settings: Settings, order_id: uuid.UUID) -> str:
     """Rotating ADMITONE_SECRET_KEY invalidates every guest link already emailed."""
-    return derive_token(settings.secret_key, "order-access", order_id)
+    return derive_token(settings.signing_key, "order-access", order_id)

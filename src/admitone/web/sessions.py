@@ -55,7 +55,7 @@ class Browser:
 
     @property
     def csrf_token(self) -> str:
-        return csrf_token(self.settings.secret_key, self.csrf_secret)
+        return csrf_token(self.settings.signing_key, self.csrf_secret)
 
     @property
     def is_staff(self) -> bool:
