@@ -1,0 +1,70 @@
+"""The OpenAPI document, corrected where FastAPI cannot know what the server does.
+
+Authentication is one global dependency, so FastAPI marks every route as needing a bearer
+token. A public route takes one but does not need it (a presented token is still checked, and
+may show more, say one's own orders): its security is declared optional, ``[{}, bearer]``.
+
+An email address is also refused when its domain is a special-use name (``.test``, ...):
+``format: email`` does not say so, a ``pattern`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import email_validator
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from admitone.http.deps import BEARER_SCHEME, is_public
+
+Document = dict[str, Any]
+
+
+def install_openapi(app: FastAPI) -> None:
+    generate: Callable[[], Document] = app.openapi
+
+    def openapi() -> Document:
+        if app.openapi_schema is None:
+            document = _declare_public_routes(app, generate())
+            app.openapi_schema = _declare_email_domains(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_public_routes(app: FastAPI, document: Document) -> Document:
+    for route in iter_route_contexts(app.routes):
+        if not (route.path_format in document["paths"] and is_public(route)):
+            continue
+        for method in route.methods or ():
+            operation = document["paths"][route.path_format][method.lower()]
+            security = operation.get("security", [])
+            if {BEARER_SCHEME: []} in security:
+                operation["security"] = [{}, *security]
+    return document
+
+
+def _declare_email_domains(document: Document) -> Document:
+    pattern = _email_pattern(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("format") == "email" and node.get("type") == "string":
+                node["pattern"] = pattern
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return document
+
+
+def _email_pattern(refused_domains: list[str]) -> str:
+    # JSON Schema patterns take no flags: each letter matches either case.
+    names = "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in sorted(refused_domains)
+    )
+    return rf"^(?!.*@(?:[^@]*\.)?(?:{names})$).*$"
