@@ -213,6 +213,11 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
             }
         },
         "POST /api/orders/{order_id}/pay": lambda: {"payment_method": "pm_card_visa"},
+        "PUT /api/events/{event_id}": lambda: {"event": {"venue": "The Other Hall"}},
+        "POST /api/events/{event_id}/tiers": lambda: {
+            "tier": {"name": "Standing", "price": "20.00", "capacity": 100}
+        },
+        "PUT /api/events/{event_id}/tiers/{tier_id}": lambda: {"tier": {"capacity": 60}},
         STRIPE_WEBHOOK: lambda: {
             "id": f"evt_{uuid.uuid4().hex}",
             "type": "contract.test",  # a type no handler wants: acknowledged and ignored

@@ -27,10 +27,8 @@ def install_openapi(app: FastAPI) -> None:
     generate: Callable[[], Document] = app.openapi
 
     def openapi() -> Document:
-        if app.openapi_schema is None:
-            document = _declare_public_routes(app, generate())
-            app.openapi_schema = _declare_email_domains(document)
-        return app.openapi_schema
+        # FastAPI caches the document until a route is added; the corrections are idempotent.
+        return _declare_email_domains(_declare_public_routes(app, generate()))
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -40,9 +38,9 @@ def _declare_public_routes(app: FastAPI, document: Document) -> Document:
         if not (route.path_format in document["paths"] and is_public(route)):
             continue
         for method in route.methods or ():
-            operation = document["paths"][route.path_format][method.lower()]
-            security = operation.get("security", [])
-            if {BEARER_SCHEME: []} in security:
+            operation = document["paths"][route.path_format].get(method.lower())
+            security = operation.get("security", []) if operation else []
+            if operation and {BEARER_SCHEME: []} in security and {} not in security:
                 operation["security"] = [{}, *security]
     return document
 
