@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -19,6 +20,7 @@ from admitone.http.errors import install_error_handlers
 from admitone.http.health import metrics_router
 from admitone.http.health import router as health_router
 from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
+from admitone.http.openapi import install_openapi
 from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
@@ -43,6 +45,12 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, as ``/api/openapi.json`` serves it, without a server."""
+    settings = Settings(env="test", database_url="sqlite+aiosqlite:///:memory:")
+    return create_app(Runtime.build(settings)).openapi()
 
 
 def create_app(runtime: Runtime | None = None, *, settings: Settings | None = None) -> FastAPI:
@@ -103,6 +111,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     install_error_handlers(app)
     # The HTML pages: outside /api, with cookie sessions the API never reads.
     web_site.install(app)
+    install_openapi(app)
     app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
     app.add_middleware(RequestContextMiddleware)
     return app

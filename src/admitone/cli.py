@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from admitone import schema
+from admitone import postman, schema
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role
+from admitone.app import openapi_document
 from admitone.config import ConfigurationError, Settings, load_settings
 from admitone.core.actor import SYSTEM, acting_as
 from admitone.core.errors import DomainError
@@ -106,6 +108,17 @@ def demo() -> None:
     typer.echo(("created" if created else "kept existing") + " demo data; demo accounts:")
     for account in DEMO_ACCOUNTS:
         typer.echo(f"  {account.role.value:<10} {account.email}  /  {account.password}")
+
+
+@app.command("postman")
+def postman_collection(
+    out: Annotated[Path, typer.Option(help="Directory to write the two files into.")] = Path(
+        "postman"
+    ),
+) -> None:
+    """Write the Postman collection and environment made from the OpenAPI document."""
+    for path in postman.write(openapi_document(), out):
+        typer.echo(f"wrote {path}")
 
 
 @app.command()

@@ -81,3 +81,41 @@ async def test_openapi_declares_the_error_responses_of_login(client: httpx.Async
         "message",
         "details",
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/events", "GET, POST"),
+        ("/api/events/00000000-0000-0000-0000-000000000000", "DELETE, GET, PUT"),
+        ("/api/events/00000000-0000-0000-0000-000000000000/tiers/x", "DELETE, PUT"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    response = await client.request("PATCH", path)
+    assert_envelope(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == allowed
+
+
+async def test_openapi_declares_a_token_optional_on_public_routes_only(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+    required: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+    optional = [{}, *required]
+    assert paths["/api/events"]["get"]["security"] == optional
+    assert paths["/api/health"]["get"]["security"] == optional
+    assert paths["/api/auth/login"]["post"]["security"] == optional
+    assert paths["/api/events"]["post"]["security"] == required
+    assert paths["/api/me"]["get"]["security"] == required
+
+
+async def test_a_public_route_refuses_a_bad_token_as_its_document_says(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/api/openapi.json")).json()
+    assert "401" in document["paths"]["/api/health"]["get"]["responses"]
+    response = await client.get("/api/health", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401

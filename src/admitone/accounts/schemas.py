@@ -4,16 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admitone.accounts.models import Role
 from admitone.core.emails import AccountEmail, DeliverableEmail
-from admitone.core.text import single_line
+from admitone.core.text import SINGLE_LINE
 
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 # argon2 hashes anything, but a megabyte "password" is a denial-of-service, not a password.
 Password = Annotated[str, Field(min_length=1, max_length=128)]

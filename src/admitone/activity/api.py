@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from admitone.activity import service
 from admitone.activity.repository import ActivityFilters
@@ -17,6 +18,18 @@ from admitone.http.responses import errors
 from admitone.http.routing import api_router
 
 router = api_router(tags=["activity"])
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    # The document says date-time (RFC 3339); pydantic alone would also take a Unix timestamp.
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 @router.get("/admin/activity", responses=errors(401, 403, 422))
@@ -34,8 +47,8 @@ async def list_activity(
     ] = None,
     resource_type: Annotated[str | None, Query(pattern=r"^[a-z][a-z_]{0,39}$")] = None,
     resource_uuid: uuid.UUID | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="Inclusive.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
+    since: Annotated[Moment | None, Query(description="Inclusive.")] = None,
+    until: Annotated[Moment | None, Query(description="Exclusive.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ActivityPage:

@@ -11,10 +11,11 @@ refusing that domain at sign-in only locked them out. Anything else is refused b
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field
 
 MAX_EMAIL_LENGTH = 254
@@ -50,16 +51,28 @@ def account_address(address: str) -> str:
     return _checked(address, deliverable=False)
 
 
-_JSON_SCHEMA = {"format": "email"}
+def _refusing(domains: list[str]) -> dict[str, str]:
+    """``format: email`` does not say which domains are refused; a ``pattern`` does (JSON Schema
+    patterns take no flags, so each letter matches either case)."""
+    names = "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in sorted(domains)
+    )
+    return {"format": "email", "pattern": rf"^(?!.*@(?:[^@]*\.)?(?:{names})$).*$"}
+
+
 # An address the product will send mail to (registration, a guest's order).
 DeliverableEmail = Annotated[
     str,
-    Field(max_length=MAX_EMAIL_LENGTH, json_schema_extra=_JSON_SCHEMA),
+    Field(max_length=MAX_EMAIL_LENGTH, json_schema_extra=_refusing(SPECIAL_USE_DOMAIN_NAMES)),
     AfterValidator(deliverable_address),
 ]
 # An address that names an account (sign-in): a deliverable one, or one at ".test".
 AccountEmail = Annotated[
     str,
-    Field(max_length=MAX_EMAIL_LENGTH, json_schema_extra=_JSON_SCHEMA),
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        json_schema_extra=_refusing([d for d in SPECIAL_USE_DOMAIN_NAMES if d != "test"]),
+    ),
     AfterValidator(account_address),
 ]

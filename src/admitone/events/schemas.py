@@ -16,9 +16,10 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from admitone.core.money import Money
-from admitone.core.text import no_nul, single_line
+from admitone.core.text import NO_NUL, SINGLE_LINE
 from admitone.events.models import Event, EventStatus, Tier
 from admitone.events.snapshots import (
     Availability,
@@ -36,25 +37,23 @@ Moment = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezon
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 TierName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(no_nul)
-]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), NO_NUL]
 Timezone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 Currency = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=3),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 # A decimal string in the event's currency; an integer is taken as whole units. Floats are
 # refused by the service's parser when they would lose precision.
@@ -62,7 +61,7 @@ Price = (
     Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
-        AfterValidator(single_line),
+        SINGLE_LINE,
     ]
     | int
 )
@@ -94,14 +93,19 @@ class TierCreate(StrictBody):
     position: Position | None = None
 
 
+# An update's field that may be omitted but not sent as null: the document declares it
+# non-nullable (the null branch is only how "omitted" reaches ``_refuse_null``).
+Omitted = SkipJsonSchema[None]
+
+
 class TierUpdate(StrictBody):
-    name: TierName | None = None
-    price: Price | None = None
-    capacity: Capacity | None = None
+    name: TierName | Omitted = None
+    price: Price | Omitted = None
+    capacity: Capacity | Omitted = None
     sales_start: Moment | None = None
     sales_end: Moment | None = None
     max_per_order: MaxPerOrder | None = None
-    position: Position | None = None
+    position: Position | Omitted = None
 
     _not_null = field_validator("name", "price", "capacity", "position")(_refuse_null)
 
@@ -121,16 +125,16 @@ class EventCreate(StrictBody):
 
 
 class EventUpdate(StrictBody):
-    name: Name | None = None
-    venue: Name | None = None
-    date: Moment | None = None
-    description: Description | None = None
+    name: Name | Omitted = None
+    venue: Name | Omitted = None
+    date: Moment | Omitted = None
+    description: Description | Omitted = None
     ends_at: Moment | None = None
-    timezone: Timezone | None = None
-    currency: Currency | None = None
+    timezone: Timezone | Omitted = None
+    currency: Currency | Omitted = None
     max_attendees: PositiveCapacity | None = None
-    ticket_price: Price | None = None
-    total_tickets: PositiveCapacity | None = None
+    ticket_price: Price | Omitted = None
+    total_tickets: PositiveCapacity | Omitted = None
 
     _not_null = field_validator(
         "name",

@@ -21,6 +21,7 @@ from admitone.http.ratelimit import RateLimiter, Verdict
 from admitone.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+BEARER_SCHEME = "HTTPBearer"  # FastAPI names the OpenAPI security scheme after the class
 _bearer = HTTPBearer(auto_error=False, description="An access token from /api/auth/login.")
 
 
@@ -28,6 +29,10 @@ def public(endpoint: F) -> F:
     """Mark an endpoint as reachable without signing in (authentication is otherwise global)."""
     endpoint.__admitone_public__ = True  # type: ignore[attr-defined]
     return endpoint
+
+
+def is_public(route: object) -> bool:
+    return bool(getattr(getattr(route, "endpoint", None), "__admitone_public__", False))
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -55,10 +60,8 @@ async def authenticate(
 ) -> User | None:
     """Runs on every API route. A presented token must be valid even on a public route: a
     client with a broken token learns it at once instead of silently acting as a guest."""
-    route = request.scope.get("route")
-    is_public = getattr(getattr(route, "endpoint", None), "__admitone_public__", False)
     if credentials is None:
-        if not is_public:
+        if not is_public(request.scope.get("route")):
             raise NotAuthenticated()
         request.state.user = None
         return None

@@ -38,6 +38,7 @@ class UnitOfWorkRoute(APIRoute):
 def api_router(**kwargs: Any) -> APIRouter:
     """The router of every domain's ``api`` module: each call runs in one unit of work, under
     ``/api`` (declared here, not at inclusion, so route paths in logs and metrics are whole)."""
-    # Every API route can answer a malformed body (400) and the per-client limit (429).
-    responses = {**errors(400, 429), **kwargs.pop("responses", {})}
+    # Every API route can answer a malformed body (400), a presented token that is not valid
+    # (401, public routes too) and the per-client limit (429).
+    responses = {**errors(400, 401, 429), **kwargs.pop("responses", {})}
     return APIRouter(route_class=UnitOfWorkRoute, prefix="/api", responses=responses, **kwargs)

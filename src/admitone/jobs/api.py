@@ -23,8 +23,8 @@ async def list_jobs(
     uow: Uow,
     *,
     state: JobState | None = None,
-    queue: Annotated[str | None, Query(max_length=100)] = None,
-    kind: Annotated[str | None, Query(max_length=200)] = None,
+    queue: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JobPage:

@@ -18,7 +18,35 @@ from admitone.ticketing import service as ticketing_service
 router = api_router(tags=["payments"])
 
 
-@router.post("/webhooks/stripe", responses=errors(503))
+# The body is read raw (its signature covers the exact bytes), so it is declared here.
+_STRIPE_EVENT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "A Stripe event, signed in the Stripe-Signature header.",
+                "required": ["id", "type", "data"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "type": {"type": "string"},
+                    "data": {
+                        "type": "object",
+                        "required": ["object"],
+                        "properties": {"object": {"type": "object"}},
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/webhooks/stripe",
+    responses=errors(503),
+    openapi_extra={"requestBody": _STRIPE_EVENT_BODY},
+)
 @public
 async def stripe_webhook(
     request: Request,

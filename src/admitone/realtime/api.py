@@ -24,7 +24,20 @@ router = api_router(tags=["realtime"])
 
 _STREAM_DOC = {
     "description": "A text/event-stream: see admitone.realtime.sse for the events.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    # One server-sent event (comments, the keep-alives, are not events).
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "event": {"type": "string"},
+                    "data": {"type": "string"},
+                    "id": {"type": "string"},
+                    "retry": {"type": "integer"},
+                },
+            }
+        }
+    },
 }
 
 

@@ -130,7 +130,7 @@ async def my_orders(
 @router.get("/orders/by-reference/{reference}", responses=errors(404, 422))
 @public
 async def order_by_reference(
-    reference: Annotated[str, Path(min_length=1, max_length=16)],
+    reference: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")],
     uow: Uow,
     user: OptionalUser,
     token: Token = None,

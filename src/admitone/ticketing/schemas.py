@@ -8,35 +8,35 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
 
+from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
-from admitone.core.text import no_nul, single_line
+from admitone.core.text import NO_NUL, SINGLE_LINE
 from admitone.ticketing.models import Order, TicketStatus
 
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 IdempotencyKey = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 PaymentMethod = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(single_line),
+    SINGLE_LINE,
 ]
 MAX_ITEMS = 20
+Quantity = Annotated[int, Field(json_schema_extra={"minimum": 1})]
 
 
 class StrictBody(BaseModel):
@@ -46,14 +46,25 @@ class StrictBody(BaseModel):
 class PurchaseItem(StrictBody):
     tier_id: uuid.UUID
     # Range checks (1..max per order) are the service's, so every caller gets the same rule and
-    # the same error code (``invalid_quantity``).
-    quantity: int
+    # the same error code (``invalid_quantity``); the document still declares the lower bound.
+    quantity: Quantity
 
 
 class PurchaseOrder(StrictBody):
-    customer_email: EmailStr | None = Field(default=None, max_length=254)
+    # Exactly one of quantity and items, declared as JSON Schema can say it.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["quantity"], "properties": {"quantity": {"type": "integer"}}},
+                {"required": ["items"], "properties": {"items": {"type": "array"}}},
+            ]
+        },
+    )
+
+    customer_email: DeliverableEmail | None = None
     customer_name: Name | None = None
-    quantity: int | None = None
+    quantity: Quantity | None = None
     items: list[PurchaseItem] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
@@ -75,10 +86,7 @@ class PayBody(StrictBody):
 
 class CancelBody(StrictBody):
     reason: (
-        Annotated[
-            str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_nul)
-        ]
-        | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL] | None
     ) = None
 
 

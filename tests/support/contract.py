@@ -1,0 +1,259 @@
+"""A real server with data in it, for the API contract test (schemathesis).
+
+Random ids only ever reach a 404, and random credentials a 401: so that every operation also
+reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
+API itself (each operation gets fresh ones: a published event with a paid and a pending order,
+a draft event, a customer, a queued and a dead job), and a few operations get a body that can
+succeed (signing in needs a real password). What each operation answered is recorded, so the
+test can say which ones never succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from admitone.accounts import service as accounts_service
+from admitone.accounts.models import Role
+from admitone.config import Settings
+from admitone.core.actor import SYSTEM, acting_as
+from admitone.jobs import service as jobs_service
+from admitone.jobs.models import JobState
+from admitone.runtime import Runtime
+
+OWNER_EMAIL = "contract-owner@example.com"
+OWNER_PASSWORD = "contract-owner-password"
+
+# The settings of the fuzzed server. The per-client limits are raised so that the fuzzer, one
+# client sending thousands of requests a minute, is not answered 429 instead of the operation
+# (429 is still declared, and the limiter still runs and sets its headers on every answer).
+SERVER_SETTINGS = {
+    "ADMITONE_ENV": "test",
+    "ADMITONE_SECRET_KEY": "contract-test-secret-key-0123456789abcdef",
+    "ADMITONE_RUN_WORKER_IN_PROCESS": "false",  # jobs stay queued, so there are jobs to look at
+    "ADMITONE_RATE_LIMIT_DEFAULT": "1000000/minute",
+    "ADMITONE_RATE_LIMIT_STRICT": "1000000/minute",
+    "ADMITONE_RATE_LIMIT_LOGIN_PER_ACCOUNT": "1000000/minute",
+    "ADMITONE_RATE_LIMIT_LOGIN_PER_IP": "1000000/minute",
+    "ADMITONE_STRIPE_WEBHOOK_SECRET": "whsec_contract_test",
+    "ADMITONE_SSE_KEEPALIVE_SECONDS": "0.05",  # a stream says something at once
+    "ADMITONE_LOG_LEVEL": "WARNING",
+}
+
+
+async def seed_database(database_url: str) -> str:
+    """The owner the fuzzer signs in as, and a dead job (nothing over HTTP makes one); answers
+    the job's id."""
+    settings = Settings(
+        env="test", secret_key=SERVER_SETTINGS["ADMITONE_SECRET_KEY"], database_url=database_url
+    )
+    runtime = Runtime.build(settings)
+    try:
+        async with runtime.unit_of_work() as uow:
+            with acting_as(SYSTEM):
+                await accounts_service.create_user(
+                    uow,
+                    settings,
+                    email=OWNER_EMAIL,
+                    name="Contract Owner",
+                    password=OWNER_PASSWORD,
+                    role=Role.OWNER,
+                )
+                job = await jobs_service.enqueue(uow, "payments.reconcile", {}, max_attempts=1)
+                job.state = JobState.DEAD
+                job.last_error = "seeded dead"
+        return str(job.id)
+    finally:
+        await runtime.database.dispose()
+        await runtime.close()
+
+
+@dataclass
+class World:
+    """The resources one operation's aimed cases use, one set of path parameters per entry."""
+
+    candidates: list[dict[str, str]]
+    cycle: Iterator[dict[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cycle = itertools.cycle(self.candidates)
+
+
+@dataclass
+class Seeder:
+    """Creates resources through the API as the seeded owner."""
+
+    http: httpx.Client
+    token: str
+    _users: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        assert response.is_success, f"seeding failed: {response.request.url} {response.text}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    def event(self, *, publish: bool) -> dict[str, Any]:
+        event = self._ok(self.http.post("/api/events", json=new_event(), headers=self.auth))
+        if publish:
+            event = self._ok(
+                self.http.post(f"/api/events/{event['id']}/publish", headers=self.auth)
+            )
+        return event
+
+    def order(self, event_id: str, payment_method: str) -> dict[str, Any]:
+        body = {
+            "order": {
+                "customer_email": f"buyer-{uuid.uuid4().hex[:8]}@example.com",
+                "customer_name": "Contract Buyer",
+                "quantity": 1,
+                "payment_method": payment_method,
+            }
+        }
+        return self._ok(self.http.post(f"/api/events/{event_id}/purchase", json=body))
+
+    def customer(self) -> dict[str, Any]:
+        body = {
+            "email": f"customer-{uuid.uuid4().hex[:8]}@example.com",
+            "name": "Contract Customer",
+            "password": "a-customer-password-0",
+        }
+        return self._ok(self.http.post("/api/auth/register", json=body))
+
+    def jobs(self, state: str) -> list[dict[str, Any]]:
+        page = self._ok(self.http.get(f"/api/admin/jobs?state={state}", headers=self.auth))
+        data: list[dict[str, Any]] = page["data"]
+        return data
+
+    def refresh_token(self) -> str:
+        credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
+        token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
+        return token
+
+    def world(self, names: set[str], dead_job_id: str) -> World:
+        """Two sets of path parameters: a published event with a paid order, a queued job; and
+        a draft event with a pending order, the dead job. Only what ``names`` needs is made."""
+        first: dict[str, str] = {}
+        second: dict[str, str] = {}
+        if names & {"event_id", "tier_id", "order_id", "reference", "job_id", "topics"}:
+            published, draft = self.event(publish=True), self.event(publish=False)
+            first.update(event_id=published["id"], tier_id=published["tiers"][1]["id"])
+            first["topics"] = second["topics"] = f"events:{published['id']}:availability"
+            second.update(event_id=draft["id"], tier_id=draft["tiers"][1]["id"])
+            if names & {"order_id", "reference", "job_id"}:
+                paid = self.order(published["id"], "pm_card_visa")
+                pending = self.order(published["id"], "pm_card_authenticationRequired")
+                first.update(order_id=paid["id"], reference=paid["reference"])
+                second.update(order_id=pending["id"], reference=pending["reference"])
+                # The guest's token: the owner sees every order, but not every route asks.
+                first["token"], second["token"] = paid["access_token"], pending["access_token"]
+        if "job_id" in names:
+            first["job_id"] = self.jobs("available")[0]["id"]
+            second["job_id"] = dead_job_id
+        if "user_id" in names:
+            first["user_id"] = second["user_id"] = self.customer()["id"]
+        missing = names - first.keys() - {"token"}
+        assert not missing, (
+            f"no seeded value for path parameter(s) {sorted(missing)}: teach "
+            "tests/support/contract.py:Seeder.world to create the resource they name"
+        )
+        return World([first, second])
+
+
+def new_event() -> dict[str, Any]:
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(weeks=6)
+    return {
+        "event": {
+            "name": "Contract night",
+            "venue": "The Contract Hall",
+            "date": starts.isoformat(),
+            "tiers": [
+                {"name": "General admission", "price": "50.00", "capacity": 200},
+                {"name": "Balcony", "price": "30.00", "capacity": 50},
+            ],
+        }
+    }
+
+
+def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Bodies that can succeed where a generated one cannot (credentials, a fresh email)."""
+
+    def registration() -> dict[str, Any]:
+        email = f"new-{uuid.uuid4().hex[:12]}@example.com"
+        return {"email": email, "name": "New User", "password": "a-new-user-password-0"}
+
+    def refresh() -> dict[str, Any]:
+        return {"refresh_token": seeder.refresh_token()}
+
+    return {
+        "POST /api/auth/register": registration,
+        "POST /api/auth/login": lambda: {"email": OWNER_EMAIL, "password": OWNER_PASSWORD},
+        "POST /api/auth/refresh": refresh,
+        "POST /api/auth/logout": refresh,
+        "POST /api/events": new_event,
+        "POST /api/events/{event_id}/purchase": lambda: {
+            "order": {
+                "customer_email": "buyer@example.com",
+                "customer_name": "Contract Buyer",
+                "quantity": 1,
+            }
+        },
+        "POST /api/orders/{order_id}/pay": lambda: {"payment_method": "pm_card_visa"},
+        "PUT /api/events/{event_id}": lambda: {"event": {"venue": "The Other Hall"}},
+        "POST /api/events/{event_id}/tiers": lambda: {
+            "tier": {"name": "Standing", "price": "20.00", "capacity": 100}
+        },
+        "PUT /api/events/{event_id}/tiers/{tier_id}": lambda: {"tier": {"capacity": 60}},
+        STRIPE_WEBHOOK: lambda: {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "contract.test",  # a type no handler wants: acknowledged and ignored
+            "data": {"object": {}},
+        },
+    }
+
+
+STRIPE_WEBHOOK = "POST /api/webhooks/stripe"
+
+
+def stripe_signature(body: Any) -> str:
+    """Stripe's signature header over ``body`` as the test client sends it (``json.dumps``)."""
+    timestamp = int(time.time())
+    secret = SERVER_SETTINGS["ADMITONE_STRIPE_WEBHOOK_SECRET"].encode()
+    signed = f"{timestamp}.{json.dumps(body)}".encode()
+    return f"t={timestamp},v1={hmac.new(secret, signed, hashlib.sha256).hexdigest()}"
+
+
+@dataclass
+class Outcomes:
+    """The statuses each operation answered."""
+
+    statuses: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def record(self, label: str, status: int) -> None:
+        self.statuses[label].add(status)
+
+    def never_succeeded(self) -> list[str]:
+        return sorted(
+            label for label, seen in self.statuses.items() if not any(200 <= s < 300 for s in seen)
+        )
+
+    def table(self) -> str:
+        return "\n".join(
+            f"  {'ok  ' if any(200 <= s < 300 for s in seen) else 'NO 2xx'} {label}: "
+            + ", ".join(map(str, sorted(seen)))
+            for label, seen in sorted(self.statuses.items())
+        )
