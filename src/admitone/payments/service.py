@@ -18,14 +18,21 @@ from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import ServiceUnavailable
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
+from admitone.payments.gateway import CANCELED, Charge, ChargeStatus, PaymentGateway
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.service import OrderNotPayable, OrderStatus
 
 log = structlog.get_logger(__name__)
 
 Effect = Literal[
-    "paid", "already_paid", "late_payment", "failed", "refunded", "partial_refund", "ignored"
+    "paid",
+    "already_paid",
+    "late_payment",
+    "declined",
+    "failed",
+    "refunded",
+    "partial_refund",
+    "ignored",
 ]
 
 
@@ -61,7 +68,11 @@ async def apply_charge(
         )
         return "late_payment" if result.effect == "late" else result.effect
     if charge.status is ChargeStatus.FAILED and order.status == OrderStatus.PENDING:
-        await ticketing_service.fail_order(uow, order_id, charge.failure_reason or "card_declined")
+        if charge.failure_reason != CANCELED:
+            # The buyer may try the same intent with another card: the order keeps its seats
+            # until it expires (or the intent is cancelled).
+            return "declined"
+        await ticketing_service.fail_order(uow, order_id, CANCELED)
         return "failed"
     return "ignored"
 

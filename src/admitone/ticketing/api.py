@@ -76,7 +76,9 @@ async def purchase(
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card (seed 001); a real gateway leaves the order pending with a payment
-    intent to confirm (seed 002). 402 when the payment fails; the capacity is back then."""
+    intent to confirm (seed 002). 402 when the payment fails: after a decline the order stays
+    pending with its seats until it expires, to be paid with another card (``/pay``; a guest
+    gets the order's token in the error's details); otherwise the capacity is back."""
     order = body.order
     key = order.idempotency_key
     if idempotency_key is not None:

@@ -21,7 +21,13 @@ from admitone.ticketing import queries, refunds
 from admitone.ticketing.errors import OrderNotCancellable
 from admitone.ticketing.models import Order, OrderStatus
 from admitone.ticketing.queries import Viewer
-from admitone.ticketing.transitions import announce, release_capacity, transition, void_tickets
+from admitone.ticketing.transitions import (
+    announce,
+    cancel_payment_later,
+    release_capacity,
+    transition,
+    void_tickets,
+)
 
 MAX_REASON_LENGTH = 500
 
@@ -92,4 +98,6 @@ async def _cancel_outright(
     order = await queries.get_order(uow, order_id, tickets=True)
     await release_capacity(uow, order)
     await announce(uow, order, "cancelled")
+    if expected == OrderStatus.PENDING:
+        await cancel_payment_later(uow, order)
     return order
