@@ -211,10 +211,18 @@ async def cancel_order(
     token: Token = None,
 ) -> OrderOut:
     """Cancel a pending order, or refund a paid one in full (once, however many cancels race).
+    A buyer refunds within the event's refund policy (409 ``refund_window_closed`` or
+    ``refunds_not_allowed`` past it); the event's organizer and staff can cancel any of its
+    orders at any time with a ``reason_code`` (422 ``cancel_reason_required`` without one).
     Cancelling an order already being refunded joins that refund; one already cancelled,
     refunded, failed or expired answers 409 ``order_not_cancellable``."""
     order = await service.cancel_order(
-        uow, runtime.gateway, order_id, _viewer(user, token), body.reason if body else None
+        uow,
+        runtime.gateway,
+        order_id,
+        _viewer(user, token),
+        body.reason if body else None,
+        reason_code=body.reason_code if body else None,
     )
     return OrderOut.of(order)
 

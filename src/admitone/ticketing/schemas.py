@@ -19,7 +19,7 @@ from pydantic import (
 
 from admitone.core.money import Money
 from admitone.core.text import no_nul, single_line
-from admitone.ticketing.models import Order, TicketStatus
+from admitone.ticketing.models import CancelReason, Order, TicketStatus
 
 Name = Annotated[
     str,
@@ -79,7 +79,15 @@ class CancelBody(StrictBody):
             str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(no_nul)
         ]
         | None
-    ) = None
+    ) = Field(default=None, description="A free-text note, kept with the order.")
+    reason_code: CancelReason | None = Field(
+        default=None,
+        description=(
+            "Why the order is cancelled. Required from an organizer or staff cancelling someone "
+            "else's order, or a paid order past its event's refund window; recorded in the "
+            "activity log."
+        ),
+    )
 
 
 class OrderLineOut(BaseModel):
