@@ -240,16 +240,11 @@ async def test_cancelling_a_pending_order_cancels_its_payment_intent(
 
 
 @pytest.mark.parametrize(
-    ("policy", "field_error"),
+    "policy",
     [
-        ({"refund_policy": "until_deadline"}, "invalid_refund_deadline"),
-        ({"refund_policy": "until_start", "refund_deadline": DEADLINE}, "invalid_refund_deadline"),
-        (
-            {"refund_policy": "until_deadline", "refund_deadline": "2026-07-16T00:00:00Z"},
-            "invalid_refund_deadline",
-        ),
-        ({"refund_policy": "sometimes"}, "validation_error"),
-        ({"refund_policy": None}, "validation_error"),
+        {"refund_policy": "until_deadline"},
+        {"refund_policy": "until_start", "refund_deadline": DEADLINE},
+        {"refund_policy": "until_deadline", "refund_deadline": "2026-07-16T00:00:00Z"},
     ],
 )
 async def test_a_refund_policy_that_does_not_hold_together_is_refused_with_its_field(
@@ -257,15 +252,14 @@ async def test_a_refund_policy_that_does_not_hold_together_is_refused_with_its_f
     runtime: Runtime,
     organizer_signed: Signed,
     policy: dict[str, Any],
-    field_error: str,
 ) -> None:
     event = await make_event(runtime, organizer_signed.user)
 
     response = await set_policy(client, organizer_signed, event.id, **policy)
 
     assert response.status_code == 422, response.text
-    assert response.json()["error"] == field_error
-    assert response.json()["details"]["field"].startswith("event.refund_")
+    assert response.json()["error"] == "invalid_refund_deadline"
+    assert response.json()["details"]["field"] == "event.refund_deadline"
 
 
 async def test_moving_the_start_before_the_refund_deadline_is_refused(
