@@ -28,6 +28,11 @@ from admitone.ticketing.models import OrderStatus
 
 log = structlog.get_logger(__name__)
 
+
+class PaymentStillProcessing(Exception):
+    """The gateway is still processing the payment and cannot cancel it yet: ask again later."""
+
+
 OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 
 
@@ -35,12 +40,15 @@ async def cancel_payment(
     open_uow: OpenUnitOfWork, gateway: PaymentGateway, settings: Settings, order_id: uuid.UUID
 ) -> settlement.SuccessResult | None:
     """The cancel job's work: cancel the order's intent; if it had succeeded, settle it. Raises
-    ``GatewayError`` when the gateway fails (the job retries)."""
+    ``GatewayError`` when the gateway fails, ``PaymentStillProcessing`` when it cannot cancel
+    yet (the job retries either way)."""
     async with open_uow() as uow:
         intent = (await queries.get_order(uow, order_id, lines=False)).payment_reference
     if intent is None:
         return None
     charge = await gateway.cancel_charge(intent, idempotency_key=cancel_key(order_id))
+    if charge.status is ChargeStatus.REQUIRES_ACTION:
+        raise PaymentStillProcessing(intent)
     return await _settle_if_paid(open_uow, settings, order_id, charge)
 
 
@@ -66,7 +74,8 @@ async def expire_order(
         else:
             if await _settle_if_paid(open_uow, settings, order_id, charge) is not None:
                 return False
-            cancelled = True
+            # Not cancelled when the gateway is still processing it: the job will ask again.
+            cancelled = charge.status is ChargeStatus.FAILED
     async with open_uow() as uow:
         return await expiry.expire_order(uow, order_id, payment_cancelled=cancelled)
 
