@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
@@ -121,13 +122,14 @@ async def _authorize(
     is_buyer = order is not None
     if order is None:
         order = await queries.get_order(uow, order_id)  # 404 when there is none
+    # None once deleted, which only an event without paid orders can be.
+    event = await events_service.load_snapshot(uow, order.event_id)
     manages = viewer.is_staff or (
-        viewer.user_id is not None
-        and await events_service.organizer_of(uow, order.event_id) == viewer.user_id
+        event is not None and viewer.user_id is not None and event.organizer_id == viewer.user_id
     )
     if not (is_buyer or manages):
         raise OrderNotFound()
-    refusal = await _refund_refusal(uow, order) if is_buyer else None
+    refusal = _refund_refusal(event, order, uow.clock.now()) if is_buyer and event else None
     # A manager goes beyond the buyer's rights on someone else's order, or past the window.
     forced = order.status in _CANCELLABLE and (
         not is_buyer or (refusal is not None and order.status == OrderStatus.PAID)
@@ -147,16 +149,15 @@ async def _authorize(
 _CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PAID})
 
 
-async def _refund_refusal(uow: UnitOfWork, order: Order) -> DomainError | None:
+def _refund_refusal(
+    event: events_service.EventSnapshot, order: Order, now: datetime
+) -> DomainError | None:
     """What a buyer's cancel of this order, were it paid, meets now: nothing within the event's
     refund window; a free order (no money back) until the event starts."""
-    event = await events_service.load_snapshot(uow, order.event_id)
-    if event is None:
-        return None  # deleted, which only an event without paid orders can be
     closes = event.starts_at if order.total_amount == 0 else event.refunds_until
     if closes is None:
         return RefundsNotAllowed(details={"reference": order.reference})
-    if uow.clock.now() >= closes:
+    if now >= closes:
         return RefundWindowClosed(
             f"Cancelling this order for a refund closed at {closes.isoformat()}; the organizer "
             "can still cancel it.",
