@@ -223,6 +223,29 @@ async def test_a_timed_out_payment_is_a_402_and_keeps_no_money(
     assert gateway.net_captured() == 0 and gateway.refunds == []
 
 
+async def test_an_order_failed_by_a_lost_confirmation_has_its_payment_intent_cancelled(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order = (await buy(client, event.id, order_body(2))).json()
+
+    response = await client.post(
+        f"/api/orders/{order['id']}/pay",
+        params={"token": order["access_token"]},
+        json={"payment_method": "pm_card_timeout"},
+    )
+    assert response.status_code == 402 and response.json()["details"]["reason"] == "timeout"
+    await drain(runtime)
+
+    assert (await load_order(runtime, order["id"])).status == "failed"
+    [charge] = gateway.charges
+    assert charge.failure_reason == "canceled"  # the buyer's browser can no longer pay it
+    clock.advance(minutes=6)
+    await drain(runtime)
+    assert gateway.net_captured() == 0 and gateway.refunds == []
+
+
 async def test_a_charge_whose_answer_was_lost_is_found_and_refunded(
     client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
 ) -> None:
