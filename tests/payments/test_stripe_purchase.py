@@ -112,6 +112,30 @@ async def test_a_declined_card_is_a_402_and_the_order_can_be_paid_with_another_c
     assert intent["status"] == "succeeded" and fake_stripe.net_captured() == 10000
 
 
+async def test_each_try_after_a_decline_reaches_stripe_even_with_the_same_card(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = (await buy(client, event.id, order_body(2))).json()
+    pay = f"/api/orders/{order['id']}/pay"
+    token = {"token": order["access_token"]}
+    card = {"payment_method": "pm_card_chargeDeclinedInsufficientFunds"}
+    clock.advance(seconds=30)  # the buyer types their card in
+
+    first = await client.post(pay, params=token, json=card)
+    clock.advance(seconds=30)  # the buyer topped the card up
+    second = await client.post(pay, params=token, json=card)
+
+    assert (first.status_code, second.status_code) == (402, 402)
+    keys = [r.idempotency_key for r in fake_stripe.requests_to(f"{INTENTS}/pi_\\w+/confirm")]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert len([c for c in fake_stripe.charges() if c["status"] == "failed"]) == 2
+
+
 async def test_an_order_declined_then_expired_has_its_intent_cancelled_at_stripe(
     client: httpx.AsyncClient,
     runtime: Runtime,
