@@ -13,13 +13,11 @@ its tickets instead of a refund.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 import structlog
 
 from admitone.config import Settings
-from admitone.core.db import UnitOfWork
+from admitone.core.db import OpenUnitOfWork
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
 from admitone.ticketing import expiry, queries, settlement
@@ -31,9 +29,6 @@ log = structlog.get_logger(__name__)
 
 class PaymentStillProcessing(Exception):
     """The gateway is still processing the payment and cannot cancel it yet: ask again later."""
-
-
-OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 
 
 async def cancel_payment(
