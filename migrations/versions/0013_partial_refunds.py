@@ -1,7 +1,7 @@
 """ticketing: how much of an order's payment went back, partial refunds included
 
 Revision ID: 0013_partial_refunds
-Revises: 0011_email_normalised
+Revises: 0012_refund_policy
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_partial_refunds"
-down_revision: str | None = "0011_email_normalised"
+down_revision: str | None = "0012_refund_policy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

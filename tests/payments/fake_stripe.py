@@ -12,7 +12,8 @@ form-encoded requests, JSON objects, Stripe's error envelope and statuses.
 - Faults for the next calls: ``fail_next`` (an HTTP status), ``hang_next`` (answer late, after
   the client gave up), ``drop_next`` (close the connection without an answer).
 - Test cards: ``pm_card_visa`` succeeds; ``pm_card_chargeDeclined*`` decline with Stripe's codes;
-  ``pm_card_threeDSecure2Required`` needs the buyer (``complete_in_browser``).
+  ``pm_card_threeDSecure2Required`` needs the buyer (``complete_in_browser``); an intent not
+  yet succeeded can be cancelled, a succeeded one answers ``payment_intent_unexpected_state``.
 - Webhooks: ``event_for(type, object_id)`` builds an ``Event``; ``sign_webhook`` signs a payload
   with the SDK's own ``WebhookSignature``.
 """
@@ -331,6 +332,8 @@ def _route(state: StripeState, method: str, path: str, params: Json) -> Answer:
             return state.retrieve_intent(intent_id, params)
         case "POST", ["payment_intents", intent_id, "confirm"]:
             return state.confirm_intent(intent_id, params)
+        case "POST", ["payment_intents", intent_id, "cancel"]:
+            return state.cancel_intent(intent_id, params)
         case "POST", ["refunds"]:
             return state.create_refund(params)
         case "POST", ["customers"]:

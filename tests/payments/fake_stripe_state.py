@@ -43,6 +43,7 @@ DECLINES = {
     "pm_card_chargeDeclinedFraudulent": ("card_declined", "fraudulent", "Your card was declined."),
 }
 _CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+_CANCELABLE = _CONFIRMABLE | {"requires_capture", "processing"}
 _METADATA_CLAUSE = re.compile(r"^metadata\['(?P<key>[^']+)'\]:'(?P<value>(?:[^'\\]|\\.)*)'$")
 _FIELD_CLAUSE = re.compile(r"^(?P<key>\w+):'(?P<value>(?:[^'\\]|\\.)*)'$")
 
@@ -182,6 +183,30 @@ class StripeState:
         if method in DECLINES:
             return self._decline(intent, method)
         self._succeed(intent)
+        return 200, self.view(intent_id, params.get("expand"))
+
+    def cancel_intent(self, intent_id: str, params: Json) -> Answer:
+        intent = self.objects.get(intent_id)
+        if intent is None or intent["object"] != "payment_intent":
+            return missing("payment_intent", intent_id)
+        if intent["status"] not in _CANCELABLE:
+            return error(
+                400,
+                "invalid_request_error",
+                "You cannot cancel this PaymentIntent because it has a status of "
+                f"{intent['status']}. Only a PaymentIntent with one of the following statuses "
+                "may be canceled: requires_payment_method, requires_capture, "
+                "requires_confirmation, requires_action, processing.",
+                code="payment_intent_unexpected_state",
+                payment_intent=self.view(intent_id),
+            )
+        intent.update(
+            status="canceled",
+            canceled_at=int(time.time()),
+            cancellation_reason=params.get("cancellation_reason"),
+            next_action=None,
+        )
+        self._event("payment_intent.canceled", intent_id)
         return 200, self.view(intent_id, params.get("expand"))
 
     def retrieve_intent(self, intent_id: str, params: Json) -> Answer:

@@ -26,6 +26,7 @@ from admitone.payments.reconciliation import reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.idempotency import charge_key
+from admitone.ticketing.models import CancelReason
 from tests.conftest import create_user
 from tests.payments.webhook_support import (  # noqa: F401 - fixture
     intent_event,
@@ -209,7 +210,11 @@ async def _cancel(world: World, target: int, variant: int) -> None:
     try:
         async with world.runtime.unit_of_work() as uow:
             await ticketing_service.cancel_order(
-                uow, world.gateway, world.orders[target % len(world.orders)], STAFF
+                uow,
+                world.gateway,
+                world.orders[target % len(world.orders)],
+                STAFF,
+                reason_code=CancelReason.OTHER,
             )
     except DomainError:
         pass  # not cancellable any more: fine

@@ -120,3 +120,30 @@ async def test_an_unknown_payment_method_is_refused() -> None:
 def test_settings_build_the_fake_with_its_latency() -> None:
     gateway = build_gateway(Settings(fake_gateway_latency_ms=100))
     assert isinstance(gateway, FakeGateway) and gateway.latency_seconds == pytest.approx(0.1)
+
+
+async def test_a_declined_charge_takes_another_card_until_it_is_cancelled() -> None:
+    gateway = FakeGateway()
+    declined = await gateway.create_charge(request(method="pm_card_chargeDeclined"))
+
+    retried = await gateway.confirm_charge(
+        declined.id, payment_method="pm_card_visa", idempotency_key="c1"
+    )
+    assert retried.status is ChargeStatus.SUCCEEDED and retried.failure_reason is None
+
+    other = await gateway.create_charge(request("k2", method=None))
+    cancelled = await gateway.cancel_charge(other.id, idempotency_key="x")
+    assert (cancelled.status, cancelled.failure_reason) == (ChargeStatus.FAILED, "canceled")
+    late = await gateway.confirm_charge(
+        other.id, payment_method="pm_card_visa", idempotency_key="c2"
+    )
+    assert late.status is ChargeStatus.FAILED and gateway.net_captured() == 5000
+
+
+async def test_a_succeeded_charge_cannot_be_cancelled_and_says_so() -> None:
+    gateway = FakeGateway()
+    paid = await gateway.create_charge(request())
+
+    answer = await gateway.cancel_charge(paid.id, idempotency_key="x")
+
+    assert answer.status is ChargeStatus.SUCCEEDED and gateway.net_captured() == 5000

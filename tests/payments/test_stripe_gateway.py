@@ -308,6 +308,40 @@ async def test_a_declined_charge_cannot_be_refunded(stripe_gateway: StripeGatewa
     assert refused.value.code == "charge_not_refundable"
 
 
+async def test_a_declined_intent_takes_another_card_until_it_is_cancelled(
+    stripe_gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    declined = await stripe_gateway.create_charge(request(method="pm_card_chargeDeclined"))
+    assert declined.status is ChargeStatus.FAILED
+
+    cancelled = await stripe_gateway.cancel_charge(declined.id, idempotency_key="cancel-1")
+
+    assert (cancelled.status, cancelled.failure_reason) == (ChargeStatus.FAILED, "canceled")
+    [sent] = fake_stripe.requests_to(f"{INTENTS}/pi_\\w+/cancel")
+    assert sent.idempotency_key == "cancel-1"
+    assert sent.params["cancellation_reason"] == "abandoned"
+    assert fake_stripe.get(declined.id)["status"] == "canceled"
+    retried = await stripe_gateway.confirm_charge(
+        declined.id, payment_method="pm_card_visa", idempotency_key="confirm-after-cancel"
+    )
+    assert retried.status is ChargeStatus.FAILED and fake_stripe.net_captured() == 0
+    again = await stripe_gateway.cancel_charge(declined.id, idempotency_key="cancel-2")
+    assert again.failure_reason == "canceled"  # cancelled before: its state, not an error
+
+
+async def test_cancelling_an_intent_that_already_succeeded_answers_it_succeeded(
+    stripe_gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    intent = await stripe_gateway.create_charge(request(method=None))
+    fake_stripe.complete_in_browser(intent.id)  # the buyer paid as we gave up on the order
+
+    answer = await stripe_gateway.cancel_charge(intent.id, idempotency_key="cancel-1")
+
+    assert answer.status is ChargeStatus.SUCCEEDED and answer.fee == 175
+    assert fake_stripe.get(intent.id)["status"] == "succeeded"
+    assert fake_stripe.net_captured() == 5000
+
+
 async def test_an_unknown_intent_is_resource_missing(stripe_gateway: StripeGateway) -> None:
     with pytest.raises(GatewayError) as missing:
         await stripe_gateway.retrieve_charge("pi_nope")

@@ -12,11 +12,13 @@ from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
+from admitone.core.clock import FrozenClock
+from admitone.jobs.worker import drain
 from admitone.payments.customers import ensure_customer
 from admitone.payments.models import PaymentCustomer
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
-from admitone.ticketing.idempotency import charge_key, refund_key
+from admitone.ticketing.idempotency import cancel_key, charge_key, refund_key
 from admitone.ticketing.refunds import REFUND_ORDER_JOB
 from tests.conftest import auth_headers, create_user
 from tests.payments.fake_stripe import FakeStripe
@@ -80,7 +82,7 @@ async def test_without_a_card_the_order_waits_with_a_client_secret_then_is_paid(
         ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
     ],
 )
-async def test_a_declined_card_is_a_402_with_its_reason_and_the_seats_come_back(
+async def test_a_declined_card_is_a_402_and_the_order_can_be_paid_with_another_card(
     client: httpx.AsyncClient,
     runtime: Runtime,
     organizer: User,
@@ -95,8 +97,91 @@ async def test_a_declined_card_is_a_402_with_its_reason_and_the_seats_come_back(
 
     assert response.status_code == 402, response.text
     assert response.json()["details"]["reason"] == reason
-    assert (await counters(runtime, event.id)).event == 0
+    order_id = response.json()["details"]["order_id"]
+    assert (await load_order(runtime, order_id)).status == "pending"
+    assert (await counters(runtime, event.id)).event == 2
     assert fake_stripe.net_captured() == 0
+    paid = await client.post(
+        f"/api/orders/{order_id}/pay",
+        params={"token": response.json()["details"]["access_token"]},
+        json={"payment_method": "pm_card_visa"},
+    )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "paid" and len(paid.json()["tickets"]) == 2
+    [intent] = fake_stripe.payment_intents()  # the same intent took the second card
+    assert intent["status"] == "succeeded" and fake_stripe.net_captured() == 10000
+
+
+async def test_each_try_after_a_decline_reaches_stripe_even_with_the_same_card(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = (await buy(client, event.id, order_body(2))).json()
+    pay = f"/api/orders/{order['id']}/pay"
+    token = {"token": order["access_token"]}
+    card = {"payment_method": "pm_card_chargeDeclinedInsufficientFunds"}
+    clock.advance(seconds=30)  # the buyer types their card in
+
+    first = await client.post(pay, params=token, json=card)
+    clock.advance(seconds=30)  # the buyer topped the card up
+    second = await client.post(pay, params=token, json=card)
+
+    assert (first.status_code, second.status_code) == (402, 402)
+    keys = [r.idempotency_key for r in fake_stripe.requests_to(f"{INTENTS}/pi_\\w+/confirm")]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert len([c for c in fake_stripe.charges() if c["status"] == "failed"]) == 2
+
+
+async def test_an_order_declined_then_expired_has_its_intent_cancelled_at_stripe(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    response = await buy(client, event.id, order_body(2, payment_method="pm_card_chargeDeclined"))
+    assert response.status_code == 402, response.text
+
+    clock.advance(minutes=15)
+    await drain(runtime)
+
+    order_id = uuid.UUID(response.json()["details"]["order_id"])
+    assert (await load_order(runtime, order_id)).status == "expired"
+    assert (await counters(runtime, event.id)).event == 0
+    [intent] = fake_stripe.payment_intents()
+    assert intent["status"] == "canceled"
+    [cancel] = fake_stripe.requests_to(f"{INTENTS}/pi_\\w+/cancel")
+    assert cancel.idempotency_key == cancel_key(order_id)
+    # A stale browser tab can no longer take the money.
+    fake_stripe.complete_in_browser(intent["id"], "pm_card_visa")
+    assert fake_stripe.net_captured() == 0
+
+
+async def test_an_intent_paid_in_the_browser_as_the_order_expires_pays_the_order(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    fake_stripe: FakeStripe,
+    clock: FrozenClock,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = (await buy(client, event.id, order_body(2))).json()
+    [intent] = fake_stripe.payment_intents()
+    fake_stripe.complete_in_browser(intent["id"], "pm_card_visa")  # its webhook is not in yet
+
+    clock.advance(minutes=15)
+    await drain(runtime)
+
+    paid = await load_order(runtime, order["id"])
+    assert paid.status == "paid" and paid.payment_reference == intent["id"]
+    assert (await counters(runtime, event.id)).event == 2
+    assert fake_stripe.net_captured() == 10000 and fake_stripe.refunds() == []
+    assert fake_stripe.get(intent["id"])["status"] == "succeeded"
 
 
 async def test_a_timeout_is_a_402_and_a_charge_that_landed_anyway_is_refunded(

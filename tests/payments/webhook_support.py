@@ -17,6 +17,8 @@ import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
 from admitone.activity.models import ActivityEntry
 from admitone.config import Settings
+from admitone.core.clock import FrozenClock
+from admitone.jobs.worker import drain
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import Charge, ChargeStatus, Refund
@@ -153,6 +155,17 @@ async def buyer_confirms(
         payment_method=method,
         idempotency_key=f"{charge_key(uuid.UUID(str(order_id)))}-browser",
     )
+
+
+async def expire_while_the_gateway_is_down(
+    runtime: Runtime, gateway: FakeGateway, clock: FrozenClock
+) -> None:
+    """The order expires while its payment intent cannot be cancelled (the gateway is down):
+    until the cancel job gets through, a stale browser tab can still pay it."""
+    gateway.set_failure_mode("unavailable")
+    clock.advance(minutes=16)
+    await drain(runtime)
+    gateway.set_failure_mode(None)
 
 
 async def entries_of(runtime: Runtime, order_id: uuid.UUID | str) -> list[tuple[str, int]]:

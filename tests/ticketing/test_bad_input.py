@@ -17,6 +17,7 @@ from tests.ticketing.conftest import (
     buy,
     counters,
     emails_for,
+    load_order,
     make_event,
     order_body,
     orders_of,
@@ -157,12 +158,13 @@ async def test_quantity_and_items_together_are_refused(
         ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
     ],
 )
-async def test_a_declined_payment_is_a_402_and_gives_the_capacity_back(
+async def test_a_declined_payment_is_a_402_and_the_order_keeps_its_seats_until_it_expires(
     client: httpx.AsyncClient,
     runtime: Runtime,
     organizer,
     *,
     gateway: FakeGateway,
+    clock,
     method: str,
     reason: str,
 ) -> None:
@@ -173,12 +175,21 @@ async def test_a_declined_payment_is_a_402_and_gives_the_capacity_back(
     assert response.status_code == 402
     assert response.json()["error"] == "payment_failed"
     assert response.json()["details"]["reason"] == reason
-    assert (await counters(runtime, event.id)).event == 0
     [order] = await orders_of(runtime, event.id)
-    assert (order.status, order.failure_reason) == ("failed", reason)
+    assert response.json()["details"]["order_id"] == str(order.id)
+    assert order.status == "pending" and order.payment_reference is not None
+    assert (await counters(runtime, event.id)).event == 2
     assert gateway.net_captured() == 0
     assert await ticket_count(runtime, order.id) == 0
     assert await emails_for(runtime, order.id) == []
+
+    clock.advance(minutes=15)
+    await drain(runtime)
+
+    assert (await load_order(runtime, order.id)).status == "expired"
+    assert (await counters(runtime, event.id)).event == 0
+    [charge] = gateway.charges
+    assert charge.failure_reason == "canceled"  # no stale tab can pay it now
 
 
 async def test_the_seed_failure_mode_declines_every_charge(
@@ -188,7 +199,8 @@ async def test_the_seed_failure_mode_declines_every_charge(
     event = await make_event(runtime, organizer)
     response = await buy(client, event.id)
     assert response.status_code == 402
-    assert (await counters(runtime, event.id)).event == 0
+    assert response.json()["details"]["reason"] == "card_declined"
+    assert gateway.net_captured() == 0
 
 
 async def test_a_timed_out_payment_is_a_402_and_keeps_no_money(
@@ -208,6 +220,29 @@ async def test_a_timed_out_payment_is_a_402_and_keeps_no_money(
     await drain(runtime)
     [order] = await orders_of(runtime, event.id)
     assert not order.refund_due and order.refund_reference is None
+    assert gateway.net_captured() == 0 and gateway.refunds == []
+
+
+async def test_an_order_failed_by_a_lost_confirmation_has_its_payment_intent_cancelled(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order = (await buy(client, event.id, order_body(2))).json()
+
+    response = await client.post(
+        f"/api/orders/{order['id']}/pay",
+        params={"token": order["access_token"]},
+        json={"payment_method": "pm_card_timeout"},
+    )
+    assert response.status_code == 402 and response.json()["details"]["reason"] == "timeout"
+    await drain(runtime)
+
+    assert (await load_order(runtime, order["id"])).status == "failed"
+    [charge] = gateway.charges
+    assert charge.failure_reason == "canceled"  # the buyer's browser can no longer pay it
+    clock.advance(minutes=6)
+    await drain(runtime)
     assert gateway.net_captured() == 0 and gateway.refunds == []
 
 

@@ -14,7 +14,7 @@ from admitone.jobs.models import Job
 from admitone.jobs.registry import JobContext, cron_entries
 from admitone.jobs.worker import drain
 from admitone.payments.fake import FakeGateway
-from admitone.payments.gateway import Charge
+from admitone.payments.gateway import Charge, ChargeStatus
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.errors import OrderNoLongerPayable
@@ -89,17 +89,55 @@ async def test_the_sweep_is_a_cron_entry_every_minute() -> None:
     assert any(e.kind == SWEEP_ORDERS_JOB and e.schedule == "* * * * *" for e in cron_entries())
 
 
+async def test_a_payment_made_by_the_deadline_but_not_yet_settled_pays_the_order_at_expiry(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order_id = uuid.UUID(await _pending_order(client, event.id))
+    # The buyer pays at the last second; its answer (the webhook) has not arrived.
+    await _buyer_confirms(runtime, gateway, order_id)
+    clock.advance(minutes=15)
+
+    await drain(runtime)
+
+    order = await load_order(runtime, order_id)
+    assert order.status == OrderStatus.PAID and await ticket_count(runtime, order_id) == 2
+    assert (await counters(runtime, event.id)).event == 2
+    assert gateway.net_captured() == 10000 and gateway.refunds == []
+
+
+async def test_an_expired_order_has_its_payment_intent_cancelled(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order_id = uuid.UUID(await _pending_order(client, event.id))
+    clock.advance(minutes=15)
+
+    await drain(runtime)
+
+    assert (await load_order(runtime, order_id)).status == OrderStatus.EXPIRED
+    [charge] = gateway.charges
+    assert charge.failure_reason == "canceled"
+    stale_tab = await _buyer_confirms(runtime, gateway, order_id)
+    assert stale_tab.status is not ChargeStatus.SUCCEEDED and gateway.net_captured() == 0
+
+
 async def test_a_payment_landing_after_expiry_is_refunded_and_issues_no_tickets(
     client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
 ) -> None:
     gateway.default_payment_method = None
     event = await make_event(runtime, organizer)
     order_id = uuid.UUID(await _pending_order(client, event.id))
-    # The buyer pays at the last second; the answer arrives after the deadline.
-    charge = await _buyer_confirms(runtime, gateway, order_id)
+    # The order expires while the gateway is down, so its intent is not cancelled yet ...
+    gateway.set_failure_mode("unavailable")
     clock.advance(minutes=15)
     await drain(runtime)
+    gateway.set_failure_mode(None)
     assert (await load_order(runtime, order_id)).status == OrderStatus.EXPIRED
+    # ... and a stale browser tab pays it.
+    charge = await _buyer_confirms(runtime, gateway, order_id)
 
     try:
         async with runtime.unit_of_work() as uow:
@@ -115,6 +153,29 @@ async def test_a_payment_landing_after_expiry_is_refunded_and_issues_no_tickets(
     assert order.status == OrderStatus.EXPIRED and order.refund_reference is not None
     assert await ticket_count(runtime, order_id) == 0
     assert gateway.net_captured() == 0
+    assert (await counters(runtime, event.id)).event == 0
+
+
+async def test_the_cancel_job_refunds_a_payment_that_beat_it_to_a_closed_order(
+    client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway, clock
+) -> None:
+    gateway.default_payment_method = None
+    event = await make_event(runtime, organizer)
+    order_id = uuid.UUID(await _pending_order(client, event.id))
+    gateway.set_failure_mode("unavailable")
+    clock.advance(minutes=15)
+    await drain(runtime)
+    gateway.set_failure_mode(None)
+    await _buyer_confirms(runtime, gateway, order_id)  # its webhook is lost
+
+    clock.advance(minutes=2)  # the cancel job's retry
+    await drain(runtime)
+    clock.advance(minutes=2)
+    await drain(runtime)
+
+    order = await load_order(runtime, order_id)
+    assert order.status == OrderStatus.EXPIRED and order.refund_reference is not None
+    assert gateway.net_captured() == 0 and len(gateway.refunds) == 1
     assert (await counters(runtime, event.id)).event == 0
 
 

@@ -24,7 +24,7 @@ from admitone.core.errors import DomainError
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
-from admitone.ticketing.models import LIVE_STATUSES, Order, OrderStatus, Ticket
+from admitone.ticketing.models import LIVE_STATUSES, CancelReason, Order, OrderStatus, Ticket
 from admitone.ticketing.settlement import PaymentOutcome
 from tests.conftest import TEST_SECRET, create_user
 from tests.ticketing.conftest import counters, make_event
@@ -176,7 +176,9 @@ def test_order_lifecycle_keeps_counters_and_money_true(database_url: str) -> Non
             async def go() -> None:
                 try:
                     async with runtime.unit_of_work() as uow:
-                        await ticketing_service.cancel_order(uow, self.gateway, order_id, STAFF)
+                        await ticketing_service.cancel_order(
+                            uow, self.gateway, order_id, STAFF, reason_code=CancelReason.OTHER
+                        )
                 except DomainError:
                     pass
 

@@ -25,6 +25,7 @@ from tests.ticketing.conftest import (
     buy,
     counters,
     emails_for,
+    load_order,
     make_event,
     order_body,
     orders_of,
@@ -283,19 +284,27 @@ async def test_a_pending_payment_intent_is_paid_by_confirming_it(
     assert gateway.net_captured() == 10000
 
 
-async def test_a_declined_confirmation_fails_the_order(
+async def test_a_declined_confirmation_leaves_the_order_to_be_paid_with_another_card(
     client: httpx.AsyncClient, runtime: Runtime, organizer, gateway: FakeGateway
 ) -> None:
     gateway.default_payment_method = None
     event = await make_event(runtime, organizer)
     order = (await buy(client, event.id, order_body(2))).json()
+    pay = f"/api/orders/{order['id']}/pay"
+    token = {"token": order["access_token"]}
 
     response = await client.post(
-        f"/api/orders/{order['id']}/pay",
-        params={"token": order["access_token"]},
-        json={"payment_method": "pm_card_chargeDeclined"},
+        pay, params=token, json={"payment_method": "pm_card_chargeDeclined"}
     )
 
     assert response.status_code == 402
+    assert response.json()["error"] == "payment_failed"
     assert response.json()["details"]["reason"] == "card_declined"
-    assert (await counters(runtime, event.id)).event == 0
+    assert (await load_order(runtime, order["id"])).status == "pending"
+    assert (await counters(runtime, event.id)).event == 2
+
+    retried = await client.post(pay, params=token, json={"payment_method": "pm_card_visa"})
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "paid" and len(retried.json()["tickets"]) == 2
+    assert gateway.net_captured() == 10000 and gateway.refunds == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 import structlog
@@ -216,3 +216,7 @@ async def unit_of_work(
             await uow.rollback()
             raise
         await uow.commit()
+
+
+# How a flow that spans transactions (rule 4) opens each of its short ones.
+OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]

@@ -35,6 +35,13 @@ class EndsBeforeStart(InvalidInput):
     default_message = "The event must end after it starts."
 
 
+class InvalidRefundDeadline(InvalidInput):
+    code = "invalid_refund_deadline"
+    default_message = (
+        "A refund deadline goes with refund_policy until_deadline, and falls before the start."
+    )
+
+
 class InvalidSalesWindow(InvalidInput):
     code = "invalid_sales_window"
     default_message = "Ticket sales must end after they start."

@@ -20,6 +20,19 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RefundPolicy(StrEnum):
+    """Until when a buyer may cancel a paid order for a full refund (organizers and staff
+    always can)."""
+
+    UNTIL_START = "until_start"
+    UNTIL_DEADLINE = "until_deadline"  # ``refund_deadline``, before the start
+    NONE = "none"
+
+
+REFUND_POLICY_CHECK = "refund_policy IN ('until_start', 'until_deadline', 'none')"
+REFUND_DEADLINE_CHECK = "(refund_policy = 'until_deadline') = (refund_deadline IS NOT NULL)"
+
+
 class Event(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "events"
 
@@ -36,6 +49,14 @@ class Event(UUIDPrimaryKey, Timestamps, Base):
     taken: Mapped[int] = mapped_column(Integer, default=0)
     published_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # A policy plus the one date it may need, rather than a bare nullable deadline: "until the
+    # start" follows the event when it moves, and "no refunds" is said, not encoded as a date.
+    refund_policy: Mapped[str] = mapped_column(
+        String(20),
+        default=RefundPolicy.UNTIL_START.value,
+        server_default=RefundPolicy.UNTIL_START.value,
+    )
+    refund_deadline: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint("taken >= 0", name="taken_not_negative"),
@@ -43,6 +64,8 @@ class Event(UUIDPrimaryKey, Timestamps, Base):
             "max_attendees IS NULL OR taken <= max_attendees", name="taken_within_capacity"
         ),
         CheckConstraint("max_attendees IS NULL OR max_attendees >= 0", name="max_attendees"),
+        CheckConstraint(REFUND_POLICY_CHECK, name="refund_policy"),
+        CheckConstraint(REFUND_DEADLINE_CHECK, name="refund_deadline"),
         # The public list: live events of one status, newest first (keyset pagination).
         Index("ix_events_status_created", "status", "created_at", "id"),
         Index("ix_events_organizer_created", "organizer_id", "created_at", "id"),

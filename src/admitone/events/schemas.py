@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from admitone.core.money import Money
 from admitone.core.text import NO_NUL, SINGLE_LINE
-from admitone.events.models import Event, EventStatus, Tier
+from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 from admitone.events.snapshots import (
     Availability,
     EventSnapshot,
@@ -69,6 +69,16 @@ Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
 PositiveCapacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
 MaxPerOrder = Annotated[int, Field(ge=1, le=1000)]
 Position = Annotated[int, Field(ge=0, le=10_000)]
+
+
+REFUND_POLICY_DESCRIPTION = (
+    "Until when a buyer may cancel a paid order for a full refund: until the event starts "
+    "(the default), until refund_deadline, or never (none). Organizers and staff can always "
+    "cancel and refund, giving a reason."
+)
+REFUND_DEADLINE_DESCRIPTION = (
+    "With refund_policy until_deadline only: when buyers' refunds close, before the start."
+)
 
 
 class StrictBody(BaseModel):
@@ -122,6 +132,10 @@ class EventCreate(StrictBody):
     ticket_price: Price | None = None
     total_tickets: PositiveCapacity | None = None
     tiers: Annotated[list[TierCreate], Field(max_length=MAX_TIERS)] | None = None
+    refund_policy: RefundPolicy = Field(
+        default=RefundPolicy.UNTIL_START, description=REFUND_POLICY_DESCRIPTION
+    )
+    refund_deadline: Moment | None = Field(default=None, description=REFUND_DEADLINE_DESCRIPTION)
 
 
 class EventUpdate(StrictBody):
@@ -135,6 +149,10 @@ class EventUpdate(StrictBody):
     max_attendees: PositiveCapacity | None = None
     ticket_price: Price | Omitted = None
     total_tickets: PositiveCapacity | Omitted = None
+    refund_policy: RefundPolicy | Omitted = Field(
+        default=None, description=REFUND_POLICY_DESCRIPTION
+    )
+    refund_deadline: Moment | None = Field(default=None, description=REFUND_DEADLINE_DESCRIPTION)
 
     _not_null = field_validator(
         "name",
@@ -145,6 +163,7 @@ class EventUpdate(StrictBody):
         "currency",
         "ticket_price",
         "total_tickets",
+        "refund_policy",
     )(_refuse_null)
 
 
@@ -218,6 +237,11 @@ class EventOut(BaseModel):
     sold_out: bool
     on_sale: bool
     tiers: list[TierOut]
+    refund_policy: RefundPolicy = Field(description=REFUND_POLICY_DESCRIPTION)
+    refund_deadline: datetime | None = Field(description=REFUND_DEADLINE_DESCRIPTION)
+    refunds_until: datetime | None = Field(
+        description="When buyers' cancellations for a refund close (null: no refunds)."
+    )
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -251,6 +275,9 @@ class EventOut(BaseModel):
             sold_out=view.sold_out,
             on_sale=view.on_sale,
             tiers=[TierOut.build(from_capacity, t, now) for t in from_capacity.tiers],
+            refund_policy=from_capacity.refund_policy,
+            refund_deadline=from_capacity.refund_deadline,
+            refunds_until=from_capacity.refunds_until,
             published_at=event.published_at,
             created_at=event.created_at,
             updated_at=event.updated_at,

@@ -49,7 +49,7 @@ from admitone.events.errors import (
     EventNotDraft,
     NoTiers,
 )
-from admitone.events.models import Event, EventStatus, Tier
+from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 from admitone.events.schemas import EventCreate, EventUpdate, TierCreate
 from admitone.events.tiers import (
     create_tier,
@@ -125,6 +125,10 @@ async def create_event(uow: UnitOfWork, organizer: Actor, data: EventCreate) -> 
         status=EventStatus.DRAFT.value,
         max_attendees=data.max_attendees,
         taken=0,
+        refund_policy=data.refund_policy.value,
+        refund_deadline=validation.refund_deadline(
+            data.refund_policy, data.refund_deadline, data.date
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -235,6 +239,7 @@ async def update_event(
     ends_at = changes.ends_at if "ends_at" in sent else event.ends_at
     validation.schedule(starts_at, ends_at, now, check_start=changes.date is not None)
     event.starts_at, event.ends_at = starts_at, ends_at
+    _set_refund_policy(event, changes)
     if "max_attendees" in sent:
         await _set_max_attendees(uow, event, changes.max_attendees)
     first = tiers[0] if tiers else None
@@ -255,6 +260,21 @@ async def update_event(
     tiers = await repository.tiers_of(uow, event.id)
     await publish_availability(uow, event.id)
     return EventDetail(event, tiers)
+
+
+def _set_refund_policy(event: Event, changes: EventUpdate) -> None:
+    """Checked on every update, so that moving the start before the deadline is refused too.
+    A policy that needs no deadline drops the stored one."""
+    policy = changes.refund_policy or RefundPolicy(event.refund_policy)
+    deadline = (
+        changes.refund_deadline
+        if "refund_deadline" in changes.model_fields_set
+        else event.refund_deadline
+        if policy == RefundPolicy.UNTIL_DEADLINE
+        else None
+    )
+    event.refund_deadline = validation.refund_deadline(policy, deadline, event.starts_at)
+    event.refund_policy = policy.value
 
 
 def _change_currency(event: Event, tiers: list[Tier], code: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from admitone.events.models import Event, EventStatus, Tier
+from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,13 @@ class EventSnapshot:
     max_attendees: int | None
     taken: int
     tiers: tuple[TierSnapshot, ...]
+    refund_policy: RefundPolicy = RefundPolicy.UNTIL_START
+    refund_deadline: datetime | None = None
+
+    @property
+    def refunds_until(self) -> datetime | None:
+        """When buyers' cancellations for a refund close; None when the event gives none."""
+        return refunds_until(self.refund_policy, self.refund_deadline, self.starts_at)
 
     @property
     def remaining(self) -> int:
@@ -162,4 +169,17 @@ def event_snapshot(event: Event, tiers: list[Tier]) -> EventSnapshot:
         max_attendees=event.max_attendees,
         taken=event.taken,
         tiers=tuple(tier_snapshot(t, event.currency) for t in ordered),
+        # An event not flushed yet has no default applied.
+        refund_policy=RefundPolicy(event.refund_policy or RefundPolicy.UNTIL_START),
+        refund_deadline=event.refund_deadline,
     )
+
+
+def refunds_until(
+    policy: RefundPolicy, deadline: datetime | None, starts_at: datetime
+) -> datetime | None:
+    if policy == RefundPolicy.NONE:
+        return None
+    if policy == RefundPolicy.UNTIL_DEADLINE and deadline is not None:
+        return min(deadline, starts_at)
+    return starts_at

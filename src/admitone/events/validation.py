@@ -9,10 +9,12 @@ from admitone.core.money import Money
 from admitone.events.errors import (
     EndsBeforeStart,
     InvalidCurrency,
+    InvalidRefundDeadline,
     InvalidSalesWindow,
     InvalidTimezone,
     StartsInPast,
 )
+from admitone.events.models import RefundPolicy
 
 
 def timezone(name: str, field: str = "event.timezone") -> str:
@@ -41,6 +43,29 @@ def schedule(
         raise StartsInPast(field="event.date")
     if ends_at is not None and ends_at <= starts_at:
         raise EndsBeforeStart(field="event.ends_at")
+
+
+def refund_deadline(
+    policy: RefundPolicy, deadline: datetime | None, starts_at: datetime
+) -> datetime | None:
+    """The deadline to store with ``policy``: needed by ``until_deadline`` only, and before the
+    start (after it, "until the start" says the same)."""
+    field = "event.refund_deadline"
+    if policy != RefundPolicy.UNTIL_DEADLINE:
+        if deadline is not None:
+            raise InvalidRefundDeadline(
+                "A refund deadline needs refund_policy until_deadline.", field=field
+            )
+        return None
+    if deadline is None:
+        raise InvalidRefundDeadline(
+            "refund_policy until_deadline needs a refund_deadline.", field=field
+        )
+    if deadline >= starts_at:
+        raise InvalidRefundDeadline(
+            "The refund deadline must fall before the event starts.", field=field
+        )
+    return deadline
 
 
 def sales_window(start: datetime | None, end: datetime | None, field: str) -> None:

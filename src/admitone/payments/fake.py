@@ -18,7 +18,7 @@ from itertools import count
 from typing import Literal
 
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
-from admitone.payments.gateway import Charge, ChargeRequest, ChargeStatus, Refund
+from admitone.payments.gateway import CANCELED, Charge, ChargeRequest, ChargeStatus, Refund
 
 SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_discover"})
 DECLINES = {
@@ -143,7 +143,7 @@ class FakeGateway:
         self.calls.append("confirm_charge")
         await self._wait()
         charge = self._get(charge_id)
-        if charge.status is not ChargeStatus.REQUIRES_ACTION:
+        if not _confirmable(charge):
             return charge
         outcome = self._outcome(payment_method)
         if outcome in ("timeout", "timeout_after_charge"):
@@ -156,10 +156,27 @@ class FakeGateway:
                 charge,
                 status=ChargeStatus.SUCCEEDED,
                 payment_method=payment_method,
+                failure_reason=None,
                 fee=fake_fee(charge.amount),
             )
         else:
             charge = replace(charge, status=ChargeStatus.FAILED, failure_reason=outcome)
+        self._charges[charge.id] = charge
+        return charge
+
+    async def cancel_charge(self, charge_id: str, *, idempotency_key: str) -> Charge:
+        self.calls.append("cancel_charge")
+        await self._wait()
+        if self.failure_mode in ("timeout", "timeout_after_charge"):
+            raise GatewayTimeout()
+        if self.failure_mode == "unavailable":
+            raise GatewayUnavailable()
+        charge = self._get(charge_id)
+        if charge.status is ChargeStatus.SUCCEEDED:
+            return charge  # the money is taken: too late to cancel, and the answer says so
+        charge = replace(
+            charge, status=ChargeStatus.FAILED, failure_reason=CANCELED, client_secret=None
+        )
         self._charges[charge.id] = charge
         return charge
 
@@ -238,6 +255,14 @@ class FakeGateway:
         if charge is None:
             raise GatewayError("resource_missing", f"no such charge: {charge_id}")
         return charge
+
+
+def _confirmable(charge: Charge) -> bool:
+    """Waiting for the buyer, or declined: like a Stripe intent back in
+    ``requires_payment_method``, a declined charge takes another try until it is cancelled."""
+    if charge.status is ChargeStatus.REQUIRES_ACTION:
+        return True
+    return charge.status is ChargeStatus.FAILED and charge.failure_reason != CANCELED
 
 
 def _digest(*parts: object) -> str:

@@ -24,6 +24,10 @@ class ChargeStatus(StrEnum):
     FAILED = "failed"
 
 
+# The ``failure_reason`` of a cancelled charge: unlike a decline, nothing can pay it any more.
+CANCELED = "canceled"
+
+
 @dataclass(frozen=True, slots=True)
 class ChargeRequest:
     amount: int  # minor units
@@ -96,6 +100,14 @@ class PaymentGateway(Protocol):
     ) -> Refund:
         """Refund ``amount`` (default: what is left) of a succeeded charge. The same key answers
         the same refund and never moves money twice."""
+        ...
+
+    async def cancel_charge(self, charge_id: str, *, idempotency_key: str) -> Charge:
+        """Cancel a charge that has not taken the money, so that no later confirmation can
+        (Stripe lets a buyer retry a declined intent until it is cancelled). Answers the charge
+        as it stands: ``failed`` with reason ``canceled`` once cancelled (again, for a charge
+        cancelled before), or ``succeeded`` when it took the money first and cannot be
+        cancelled: the caller then settles or refunds it."""
         ...
 
 

@@ -19,7 +19,7 @@ from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import ServiceUnavailable
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway, Refund
+from admitone.payments.gateway import CANCELED, Charge, ChargeStatus, PaymentGateway, Refund
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.service import OrderNotPayable, OrderStatus
 
@@ -30,6 +30,7 @@ Effect = Literal[
     "already_paid",
     "late_payment",
     "amount_mismatch",
+    "declined",
     "failed",
     "refunded",
     "partial_refund",
@@ -73,7 +74,11 @@ async def apply_charge(
         )
         return "late_payment" if result.effect == "late" else result.effect
     if charge.status is ChargeStatus.FAILED and order.status == OrderStatus.PENDING:
-        await ticketing_service.fail_order(uow, order_id, charge.failure_reason or "card_declined")
+        if charge.failure_reason != CANCELED:
+            # The buyer may try the same intent with another card: the order keeps its seats
+            # until it expires (or the intent is cancelled).
+            return "declined"
+        await ticketing_service.fail_order(uow, order_id, CANCELED)
         return "failed"
     return "ignored"
 

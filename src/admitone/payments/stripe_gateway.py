@@ -27,6 +27,7 @@ from admitone.config import Settings
 from admitone.core.money import exponent
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import (
+    CANCELED,
     Charge,
     ChargeRequest,
     ChargeStatus,
@@ -38,6 +39,7 @@ from admitone.payments.stripe_errors import decline_reason, to_gateway_error
 if TYPE_CHECKING:
     from stripe.params import (
         CustomerCreateParams,
+        PaymentIntentCancelParams,
         PaymentIntentConfirmParams,
         PaymentIntentCreateParams,
         RefundCreateParams,
@@ -49,6 +51,8 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 # The fee lives on the charge's balance transaction; expanding it saves a second round trip.
 FEE_PATH = "latest_charge.balance_transaction"
 IDEMPOTENCY_METADATA_KEY = "idempotency_key"
+# Stripe's refusal of a confirm or cancel that the intent's status does not allow.
+UNEXPECTED_STATE = "payment_intent_unexpected_state"
 _WAITING = frozenset({"requires_action", "requires_confirmation", "requires_payment_method"})
 
 
@@ -139,10 +143,30 @@ class StripeGateway:
                 idempotency_key,
             )
         except GatewayError as exc:
-            if exc.code != "payment_intent_unexpected_state":
+            if exc.code != UNEXPECTED_STATE:
                 raise
         # Already succeeded or cancelled (a webhook or another tab got there first): its
         # current state is the answer, as with a second confirm of the fake.
+        return await self.retrieve_charge(charge_id)
+
+    async def cancel_charge(self, charge_id: str, *, idempotency_key: str) -> Charge:
+        params: PaymentIntentCancelParams = {
+            "cancellation_reason": "abandoned",
+            "expand": [FEE_PATH],
+        }
+        try:
+            return await self._intent(
+                "cancel_charge",
+                self._client.v1.payment_intents.cancel_async(
+                    charge_id, params, {"idempotency_key": idempotency_key}
+                ),
+                idempotency_key,
+            )
+        except GatewayError as exc:
+            if exc.code != UNEXPECTED_STATE:
+                raise
+        # Succeeded (too late to cancel: the caller settles or refunds it) or cancelled before:
+        # its current state is the answer.
         return await self.retrieve_charge(charge_id)
 
     async def retrieve_charge(self, charge_id: str) -> Charge:
@@ -291,7 +315,7 @@ def _status_of(intent: stripe.PaymentIntent) -> tuple[ChargeStatus, str | None]:
     if status == "succeeded":
         return ChargeStatus.SUCCEEDED, None
     if status == "canceled":
-        return ChargeStatus.FAILED, "canceled"
+        return ChargeStatus.FAILED, CANCELED
     error = intent.last_payment_error
     if status == "requires_payment_method" and error is not None:
         # Tried and declined; the intent waits for another method, but this attempt failed.

@@ -75,7 +75,9 @@ async def purchase(
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card (seed 001); a real gateway leaves the order pending with a payment
-    intent to confirm (seed 002). 402 when the payment fails; the capacity is back then."""
+    intent to confirm (seed 002). 402 when the payment fails: after a decline the order stays
+    pending with its seats until it expires, to be paid with another card (``/pay``; a guest
+    gets the order's token in the error's details); otherwise the capacity is back."""
     order = body.order
     key = order.idempotency_key
     if idempotency_key is not None:
@@ -205,10 +207,18 @@ async def cancel_order(
     token: Token = None,
 ) -> OrderOut:
     """Cancel a pending order, or refund a paid one in full (once, however many cancels race).
+    A buyer refunds within the event's refund policy (409 ``refund_window_closed`` or
+    ``refunds_not_allowed`` past it); the event's organizer and staff can cancel any of its
+    orders at any time with a ``reason_code`` (422 ``cancel_reason_required`` without one).
     Cancelling an order already being refunded joins that refund; one already cancelled,
     refunded, failed or expired answers 409 ``order_not_cancellable``."""
     order = await service.cancel_order(
-        uow, runtime.gateway, order_id, _viewer(user, token), body.reason if body else None
+        uow,
+        runtime.gateway,
+        order_id,
+        _viewer(user, token),
+        body.reason if body else None,
+        reason_code=body.reason_code if body else None,
     )
     return OrderOut.of(order)
 

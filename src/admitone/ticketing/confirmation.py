@@ -35,13 +35,17 @@ async def pay_order(
     token = viewer.access_token
     if token is not None and not queries.token_matches(order, token):
         token = None
+    # A decline is recorded on the order (``updated_at`` moves), so the buyer's next try, even
+    # with the same card, is a new request to the gateway rather than a replay of the decline;
+    # a client resending the same try still shares its key.
+    attempt = f"{payment_method}-{order.updated_at.timestamp():.6f}"
     await uow.commit()
     try:
         outcome = settlement.outcome_of(
             await gateway.confirm_charge(
                 intent,
                 payment_method=payment_method,
-                idempotency_key=f"{charge_key(order_id)}-confirm-{payment_method}",
+                idempotency_key=f"{charge_key(order_id)}-confirm-{attempt}",
             )
         )
     except GatewayTimeout:

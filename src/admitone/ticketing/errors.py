@@ -56,6 +56,29 @@ class OrderNotCancellable(Conflict):
     default_message = "This order can no longer be cancelled."
 
 
+class RefundWindowClosed(Conflict):
+    code = "refund_window_closed"
+    default_message = (
+        "Cancelling this order for a refund closed before the event; the organizer can still "
+        "cancel it."
+    )
+
+
+class RefundsNotAllowed(Conflict):
+    code = "refunds_not_allowed"
+    default_message = (
+        "This event gives no refunds, so its paid orders cannot be cancelled by their buyer; "
+        "the organizer can still cancel it."
+    )
+
+
+class CancelReasonRequired(InvalidInput):
+    code = "cancel_reason_required"
+    default_message = (
+        "Cancelling an order for its buyer, or past its refund window, needs a reason_code."
+    )
+
+
 class OrderNotPaid(Conflict):
     code = "order_not_paid"
     default_message = "This order has no valid tickets."

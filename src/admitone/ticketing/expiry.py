@@ -11,7 +11,12 @@ from admitone.core.db import UnitOfWork
 from admitone.jobs import service as jobs_service
 from admitone.ticketing import queries
 from admitone.ticketing.models import Order, OrderStatus
-from admitone.ticketing.transitions import announce, release_capacity, transition
+from admitone.ticketing.transitions import (
+    announce,
+    cancel_payment_later,
+    release_capacity,
+    transition,
+)
 
 EXPIRE_ORDER_JOB = "ticketing.expire_order"
 
@@ -32,8 +37,12 @@ async def schedule_expiry(uow: UnitOfWork, *orders: Order) -> None:
     )
 
 
-async def expire_order(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
-    """Expire the order if it is still pending and past its deadline; True if this call did."""
+async def expire_order(
+    uow: UnitOfWork, order_id: uuid.UUID, *, payment_cancelled: bool = False
+) -> bool:
+    """Expire the order if it is still pending and past its deadline; True if this call did.
+    Its payment intent is then cancelled by a job, unless ``payment_cancelled`` says the
+    caller has already done so."""
     won = await transition(
         uow,
         order_id,
@@ -45,6 +54,8 @@ async def expire_order(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
         order = await queries.get_order(uow, order_id)
         await release_capacity(uow, order)
         await announce(uow, order, "expired")
+        if not payment_cancelled:
+            await cancel_payment_later(uow, order)
     return won
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -28,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from admitone.config import Settings
 from admitone.core.actor import Actor, acting_as, current_actor
-from admitone.core.db import UnitOfWork
+from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.core.group_commit import GroupCommit
 from admitone.events import service as events_service
@@ -42,7 +41,6 @@ from admitone.ticketing.transitions import announce
 
 log = structlog.get_logger(__name__)
 
-OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 _ORDERS = cast(Table, Order.__table__)
 
 

@@ -45,6 +45,11 @@ def charge_key(order_id: uuid.UUID) -> str:
     return f"admitone-order-{order_id}-charge"
 
 
+def cancel_key(order_id: uuid.UUID) -> str:
+    """The gateway idempotency key of cancelling an order's charge."""
+    return f"admitone-order-{order_id}-cancel"
+
+
 def refund_key(order_id: uuid.UUID) -> str:
     """The gateway idempotency key of an order's refund: however many cancels race, or however
     often a refund is retried, the gateway refunds once."""

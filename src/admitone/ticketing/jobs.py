@@ -1,4 +1,5 @@
-"""Job handlers of ticketing: the per-order expiry, the refund retry and the sweeping cron."""
+"""Job handlers of ticketing: the per-order expiry, the cancel of a closed order's payment, the
+refund retry and the sweeping cron."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import structlog
 from admitone.core.errors import DomainError
 from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, cron, job_handler
-from admitone.ticketing import books, expiry, queries, refunds, settlement
+from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
+from admitone.ticketing import books, expiry, payment_cancel, queries, refunds, settlement
+from admitone.ticketing.transitions import CANCEL_PAYMENT_JOB
 
 log = structlog.get_logger(__name__)
 
@@ -19,8 +22,32 @@ SWEEP_BATCH = 500
 
 @job_handler(expiry.EXPIRE_ORDER_JOB, max_attempts=10)
 async def expire_order_job(ctx: JobContext) -> None:
-    async with ctx.runtime.unit_of_work() as uow:
-        await expiry.expire_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+    runtime = ctx.runtime
+    await payment_cancel.expire_order(
+        runtime.unit_of_work,
+        runtime.gateway,
+        runtime.settings,
+        uuid.UUID(str(ctx.args["order_id"])),
+    )
+
+
+# Until it is cancelled, a buyer can still pay an order that is closed: retry for about a day,
+# as refunds do.
+@job_handler(CANCEL_PAYMENT_JOB, max_attempts=30, backoff_base=30.0, backoff_cap=3600.0)
+async def cancel_payment_job(ctx: JobContext) -> None:
+    runtime = ctx.runtime
+    try:
+        await payment_cancel.cancel_payment(
+            runtime.unit_of_work,
+            runtime.gateway,
+            runtime.settings,
+            uuid.UUID(str(ctx.args["order_id"])),
+        )
+    except (GatewayTimeout, GatewayUnavailable):
+        raise
+    except GatewayError as exc:
+        # Refused (no such intent, say): asking again would be refused again.
+        raise PermanentJobFailure(exc.code) from exc
 
 
 # The buyer waits for this email: retry within minutes, as the send job itself does.
@@ -93,8 +120,9 @@ async def sweep_orders_job(ctx: JobContext) -> None:
         owing = await queries.due_for_refund(uow, limit=SWEEP_BATCH)
     expired = 0
     for order_id in expiring:
-        async with runtime.unit_of_work() as uow:
-            expired += await expiry.expire_order(uow, order_id)
+        expired += await payment_cancel.expire_order(
+            runtime.unit_of_work, runtime.gateway, runtime.settings, order_id
+        )
     if owing:
         async with runtime.unit_of_work() as uow:
             for order_id in owing:

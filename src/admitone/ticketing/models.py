@@ -44,6 +44,19 @@ LIVE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.RE
 REVENUE_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.REFUNDING, OrderStatus.REFUNDED})
 
 
+class CancelReason(StrEnum):
+    """Why an organizer or staff cancelled someone's order (or one past its refund window): a
+    code, so the activity log can keep it (free text could hold personal data)."""
+
+    CUSTOMER_REQUEST = "customer_request"
+    EVENT_CANCELLED = "event_cancelled"
+    EVENT_CHANGED = "event_changed"
+    DUPLICATE = "duplicate"
+    FRAUD = "fraud"
+    GOODWILL = "goodwill"
+    OTHER = "other"
+
+
 class TicketStatus(StrEnum):
     VALID = "valid"
     VOID = "void"

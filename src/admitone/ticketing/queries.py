@@ -61,16 +61,27 @@ def _visible_to(viewer: Viewer) -> ColumnElement[bool]:
 async def order_for_viewer(
     uow: UnitOfWork, order_id: uuid.UUID, viewer: Viewer, *, tickets: bool = True
 ) -> Order:
-    order = await uow.session.scalar(
+    order = await find_for_viewer(uow, order_id, viewer, tickets=tickets)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def find_for_viewer(
+    uow: UnitOfWork, order_id: uuid.UUID, viewer: Viewer, *, tickets: bool = True
+) -> Order | None:
+    return await uow.session.scalar(
         _fresh(
             select(Order).where(Order.id == order_id, _visible_to(viewer)),
             lines=True,
             tickets=tickets,
         )
     )
-    if order is None:
-        raise OrderNotFound()
-    return order
+
+
+def as_buyer(viewer: Viewer) -> Viewer:
+    """The viewer without staff rights: finds only the orders they bought (or hold a token of)."""
+    return Viewer(user_id=viewer.user_id, access_token=viewer.access_token)
 
 
 async def order_by_reference(uow: UnitOfWork, reference: str, viewer: Viewer) -> Order:

@@ -18,7 +18,7 @@ from pydantic import (
 from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
 from admitone.core.text import NO_NUL, SINGLE_LINE
-from admitone.ticketing.models import Order, TicketStatus
+from admitone.ticketing.models import CancelReason, Order, TicketStatus
 
 Name = Annotated[
     str,
@@ -87,7 +87,15 @@ class PayBody(StrictBody):
 class CancelBody(StrictBody):
     reason: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL] | None
-    ) = None
+    ) = Field(default=None, description="A free-text note, kept with the order.")
+    reason_code: CancelReason | None = Field(
+        default=None,
+        description=(
+            "Why the order is cancelled. Required from an organizer or staff cancelling someone "
+            "else's order, or a paid order past its event's refund window; recorded in the "
+            "activity log."
+        ),
+    )
 
 
 class OrderLineOut(BaseModel):

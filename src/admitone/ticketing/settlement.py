@@ -1,7 +1,8 @@
 """The third step of a purchase: the gateway has answered (outside any transaction) and the
-order is settled, ``paid`` with its tickets and confirmation email, or compensated, ``failed``
-with its capacity returned. Also what happens when the money arrives for an order that can no
-longer take it: it is refunded, never kept.
+order is settled, ``paid`` with its tickets and confirmation email, left ``pending`` after a
+decline (its payment intent takes another card until the order expires), or compensated,
+``failed`` with its capacity returned. Also what happens when the money arrives for an order
+that can no longer take it: it is refunded, never kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.notifications import service as notifications_service
 from admitone.payments.errors import GatewayError, GatewayTimeout
-from admitone.payments.gateway import Charge, ChargeRequest, ChargeStatus, PaymentGateway
+from admitone.payments.gateway import (
+    CANCELED,
+    Charge,
+    ChargeRequest,
+    ChargeStatus,
+    PaymentGateway,
+)
 from admitone.ticketing import books, queries, refunds
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.errors import (
@@ -36,7 +43,12 @@ from admitone.ticketing.errors import (
 )
 from admitone.ticketing.models import Order, OrderStatus, Ticket, TicketStatus
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
-from admitone.ticketing.transitions import announce, release_capacity, transition
+from admitone.ticketing.transitions import (
+    announce,
+    cancel_payment_later,
+    release_capacity,
+    transition,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -105,9 +117,10 @@ async def settle(
     access_token: str | None = None,
     placed: Order | None = None,
 ) -> Order:
-    """Apply the gateway's answer to a pending order. Raises ``PaymentFailed`` (402) after
-    compensating a failed or unanswered payment. ``placed``: the order as this unit of work
-    placed and committed it, so a success need not read it back."""
+    """Apply the gateway's answer to a pending order. Raises ``PaymentFailed`` (402) after a
+    decline (the order stays pending for another card) or after compensating a payment that
+    cannot be retried or was not answered. ``placed``: the order as this unit of work placed
+    and committed it, so a success need not read it back."""
     if outcome.status == "succeeded":
         assert outcome.charge_id is not None
         return await _settle_success(
@@ -120,26 +133,48 @@ async def settle(
             placed=placed,
         )
     if outcome.status == "requires_action":
-        await uow.session.execute(
-            update(Order)
-            .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
-            .values(payment_reference=outcome.charge_id, updated_at=uow.clock.now())
-            .execution_options(synchronize_session=False)
-        )
+        await _wait_for_payment(uow, order_id, outcome.charge_id)
         return await queries.get_order(uow, order_id, tickets=True)
     reason = outcome.reason or "payment_failed"
-    order = await fail_order(uow, order_id, reason, unknown=outcome.status == "unknown")
+    details: dict[str, object] = {}
+    if outcome.status == "failed" and outcome.charge_id is not None and reason != CANCELED:
+        # Declined, but the payment intent takes another card (Stripe lets the buyer retry
+        # it): the order keeps its seats until it expires, and then its intent is cancelled.
+        await _wait_for_payment(uow, order_id, outcome.charge_id)
+        order = await queries.get_order(uow, order_id, lines=False)
+        if access_token is not None:
+            # A guest pays the order again (``pay``) with its token: no other way to it yet.
+            details["access_token"] = access_token
+    else:
+        order = await fail_order(uow, order_id, reason, unknown=outcome.status == "unknown")
     raise PaymentFailed(
         _failure_message(reason),
-        details={"reason": reason, "order_id": str(order.id), "reference": order.reference},
+        details={
+            "reason": reason,
+            "order_id": str(order.id),
+            "reference": order.reference,
+            **details,
+        },
+    )
+
+
+async def _wait_for_payment(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str | None) -> None:
+    """A pending order waits for its payment intent: kept as its payment reference, so that the
+    buyer can confirm it (``pay``) and expiry can cancel it."""
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
+        .values(payment_reference=charge_id, updated_at=uow.clock.now())
+        .execution_options(synchronize_session=False)
     )
 
 
 async def fail_order(
     uow: UnitOfWork, order_id: uuid.UUID, reason: str, *, unknown: bool = False
 ) -> Order:
-    """Compensate: ``failed`` and the capacity back. With ``unknown`` (a timeout) the money may
-    have moved anyway, so the order is also marked as owing a refund, checked after a delay."""
+    """Compensate: ``failed``, the capacity back and its payment intent cancelled (by a job).
+    With ``unknown`` (a timeout) the money may have moved anyway, so the order is also marked
+    as owing a refund, checked after a delay."""
     won = await transition(
         uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason=reason
     )
@@ -147,6 +182,8 @@ async def fail_order(
     if won:
         await release_capacity(uow, order)
         await announce(uow, order, "failed", reason=reason)
+        if reason != CANCELED:
+            await cancel_payment_later(uow, order)
     if not unknown:
         return order
     await _owe_refund(uow, order_id, charge_id=None)

@@ -18,8 +18,11 @@ from sqlalchemy import ColumnElement, update
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
+from admitone.jobs import service as jobs_service
 from admitone.ticketing import topics
 from admitone.ticketing.models import Order, OrderStatus, Ticket, TicketStatus
+
+CANCEL_PAYMENT_JOB = "ticketing.cancel_payment"
 
 
 async def transition(
@@ -83,3 +86,17 @@ async def announce(uow: UnitOfWork, order: Order, change: str, **extra: str | in
         },
     )
     topics.publish_order(uow, order, change)
+
+
+async def cancel_payment_later(uow: UnitOfWork, order: Order) -> None:
+    """An order that left ``pending`` unpaid keeps a payment intent the buyer may still confirm
+    (a declined card takes another try): a job cancels it at the gateway, outside any
+    transaction (rule 4), enqueued with the change so that both commit or vanish together."""
+    if order.payment_reference is None or order.total_amount == 0:
+        return
+    await jobs_service.enqueue(
+        uow,
+        CANCEL_PAYMENT_JOB,
+        {"order_id": str(order.id)},
+        unique_key=f"{CANCEL_PAYMENT_JOB}:{order.id}",
+    )
