@@ -18,7 +18,11 @@ from admitone.http.deps import authenticate
 from admitone.http.errors import install_error_handlers
 from admitone.http.health import metrics_router
 from admitone.http.health import router as health_router
-from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
+from admitone.http.middleware import (
+    BodySizeLimitMiddleware,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+)
 from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
@@ -97,6 +101,11 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     app.include_router(metrics_router)
 
     install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default=settings.max_body_bytes,
+        by_path={"/api/webhooks/stripe": settings.max_webhook_body_bytes},
+    )
     app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
     app.add_middleware(RequestContextMiddleware)
     return app

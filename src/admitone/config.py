@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     rate_limit_login_per_account: str = "5/minute"
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_key_prefix: str = "admitone"
+    # Request bodies (bytes), refused with 413 before they are read: JSON bodies are small, and
+    # only Stripe's webhook (events with many lines) needs more.
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    max_webhook_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     # Jobs (admitone.jobs): queue name -> concurrency of one worker process.
     worker_queues: dict[str, int] = Field(

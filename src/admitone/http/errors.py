@@ -27,6 +27,16 @@ _STATUS_CODES = {
 }
 
 
+class PayloadTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` when a streamed body outgrows its limit. An ``HTTPException``, so
+    that FastAPI's body parsing lets it through to the handler below (the 413 envelope) instead
+    of turning it into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        self.details = {"max_bytes": limit}
+
+
 def error_response(
     status: int,
     code: str,
@@ -85,7 +95,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else "HTTP error."
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    details = exc.details if isinstance(exc, PayloadTooLarge) else None
+    return error_response(exc.status_code, code, message, details, exc.headers)
 
 
 def internal_error_response(request_id: str | None) -> JSONResponse:
