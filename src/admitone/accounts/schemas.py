@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from admitone.accounts.models import Role
+from admitone.core.bodies import StrictBody
 from admitone.core.text import single_line
 
 Name = Annotated[
@@ -17,10 +18,6 @@ Name = Annotated[
 # argon2 hashes anything, but a megabyte "password" is a denial-of-service, not a password.
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(StrictBody):

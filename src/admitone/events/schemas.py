@@ -11,12 +11,12 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 
+from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
 from admitone.core.text import no_nul, single_line
 from admitone.events.models import Event, EventStatus, Tier
@@ -70,10 +70,6 @@ Capacity = Annotated[int, Field(ge=0, le=MAX_CAPACITY)]
 PositiveCapacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
 MaxPerOrder = Annotated[int, Field(ge=1, le=1000)]
 Position = Annotated[int, Field(ge=0, le=10_000)]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _refuse_null(value: object) -> object:

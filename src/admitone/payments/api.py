@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Header, Request
 
 from admitone.core.money import Money
 from admitone.http.deps import AppRuntime, AppSettings, OptionalUser, Uow, public
+from admitone.http.params import OrderToken
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.payments import service, webhooks
@@ -41,10 +42,7 @@ async def payment_intent(
     runtime: AppRuntime,
     settings: AppSettings,
     user: OptionalUser,
-    token: Annotated[
-        str | None,
-        Query(max_length=200, description="A guest's order token, from the purchase."),
-    ] = None,
+    token: OrderToken = None,
 ) -> PaymentIntentOut:
     """The client secret of a pending order's payment intent, for Stripe.js to confirm in the
     browser (the purchase answer carries it too; this fetches it again, after a reload say).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Header, Path, Response, status
 
 from admitone.accounts.models import STAFF_ROLES, Role, User
 from admitone.core.actor import current_actor
@@ -20,6 +20,7 @@ from admitone.http.deps import (
     Uow,
     public,
 )
+from admitone.http.params import Cursor, OrderToken, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.ticketing import service
@@ -38,12 +39,8 @@ from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 router = api_router(tags=["orders"])
 
-Token = Annotated[
-    str | None,
-    Query(max_length=200, description="A guest's order token, from the confirmation email."),
-]
-Limit = Annotated[int | None, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=200)]
+# Order references are short_reference()'s alphabet; lowercase is accepted (read aloud, typed).
+Reference = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")]
 
 
 def _viewer(user: User | None, token: str | None) -> service.Viewer:
@@ -72,7 +69,7 @@ async def purchase(
     uow: Uow,
     runtime: AppRuntime,
     user: OptionalUser,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card (seed 001); a real gateway leaves the order pending with a payment
@@ -120,7 +117,7 @@ async def purchase(
 
 @router.get("/orders", responses=errors(401, 422))
 async def my_orders(
-    user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+    user: CurrentUser, uow: Uow, limit: PageLimit = None, cursor: Cursor = None
 ) -> OrderPage:
     page = await service.list_for_buyer(uow, user.id, limit=limit, cursor=cursor)
     return OrderPage(
@@ -131,10 +128,10 @@ async def my_orders(
 @router.get("/orders/by-reference/{reference}", responses=errors(404, 422))
 @public
 async def order_by_reference(
-    reference: Annotated[str, Path(min_length=1, max_length=16)],
+    reference: Reference,
     uow: Uow,
     user: OptionalUser,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """A guest's way in: the reference and the token from the confirmation email."""
     return OrderOut.of(await service.order_by_reference(uow, reference, _viewer(user, token)))
@@ -143,7 +140,7 @@ async def order_by_reference(
 @router.get("/orders/{order_id}", responses=errors(404, 422))
 @public
 async def get_order(
-    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: OrderToken = None
 ) -> OrderOut:
     return OrderOut.of(await service.order_for_viewer(uow, order_id, _viewer(user, token)))
 
@@ -155,7 +152,7 @@ async def get_order(
 )
 @public
 async def tickets_pdf(
-    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: OrderToken = None
 ) -> Response:
     order = await service.order_for_viewer(uow, order_id, _viewer(user, token))
     if order.status != OrderStatus.PAID or not order.tickets:
@@ -183,7 +180,7 @@ async def pay_order(
     runtime: AppRuntime,
     settings: AppSettings,
     user: OptionalUser,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """Confirm a pending order's payment intent with a payment method (seed 002)."""
     order = await service.pay_order(
@@ -206,7 +203,7 @@ async def cancel_order(
     runtime: AppRuntime,
     user: OptionalUser,
     body: CancelBody | None = None,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """Cancel a pending order, or refund a paid one in full (once, however many cancels race).
     Cancelling an order already being refunded joins that refund; one already cancelled,
@@ -219,7 +216,7 @@ async def cancel_order(
 
 @router.get("/events/{event_id}/orders", responses=errors(401, 404, 422))
 async def event_orders(
-    event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+    event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: PageLimit = None, cursor: Cursor = None
 ) -> OrderPage:
     """The orders of an event, for its organizer and staff (anyone else: 404)."""
     await events_service.managed_event_organizer(uow, current_actor(), event_id)

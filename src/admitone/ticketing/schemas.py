@@ -10,13 +10,13 @@ from typing import Annotated, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
     model_validator,
 )
 
+from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
 from admitone.core.text import no_nul, single_line
 from admitone.ticketing.models import Order, TicketStatus
@@ -37,10 +37,6 @@ PaymentMethod = Annotated[
     AfterValidator(single_line),
 ]
 MAX_ITEMS = 20
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PurchaseItem(StrictBody):
