@@ -23,12 +23,14 @@ from admitone.http.middleware import (
     RateLimitMiddleware,
     RequestContextMiddleware,
 )
+from admitone.http.pending_holds import PendingHolds
 from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
 from admitone.payments.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
+from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
 from admitone.ticketing.api import router as ticketing_router
 
@@ -71,6 +73,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         finally:
             if worker is not None:
                 await worker.stop()
+            await app.state.pending_holds.aclose()
             if owns_runtime:
                 await runtime.close()
 
@@ -85,6 +88,10 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     )
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings)
+    app.state.pending_holds = PendingHolds(settings, runtime.clock)
+    app.state.stream_slots = StreamSlots(
+        per_client=settings.sse_max_streams_per_client, total=settings.sse_max_streams
+    )
 
     for router in (
         health_router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Response, status
+from fastapi import Header, Path, Request, Response, status
 
 from admitone.accounts.models import STAFF_ROLES, Role, User
 from admitone.core.actor import current_actor
@@ -15,16 +15,19 @@ from admitone.http.deps import (
     AppRuntime,
     AppSettings,
     CurrentUser,
+    Holds,
     OptionalUser,
     StrictRateLimit,
     Uow,
+    client_ip,
     public,
 )
 from admitone.http.params import Cursor, OrderToken, PageLimit
+from admitone.http.pending_holds import Refusal
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.ticketing import service
-from admitone.ticketing.errors import InvalidIdempotencyKey, OrderNotPaid
+from admitone.ticketing.errors import InvalidIdempotencyKey, OrderNotPaid, TooManyPendingOrders
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.schemas import (
     CancelBody,
@@ -56,7 +59,7 @@ def _viewer(user: User | None, token: str | None) -> service.Viewer:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 404, 409, 422, 503),
+        **errors(402, 404, 409, 422, 429, 503),
     },
     dependencies=[StrictRateLimit],
 )
@@ -65,15 +68,20 @@ async def purchase(
     event_id: uuid.UUID,
     body: PurchaseBody,
     *,
+    request: Request,
     response: Response,
     uow: Uow,
     runtime: AppRuntime,
+    settings: AppSettings,
+    holds: Holds,
     user: OptionalUser,
     idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card (seed 001); a real gateway leaves the order pending with a payment
-    intent to confirm (seed 002). 402 when the payment fails; the capacity is back then."""
+    intent to confirm (seed 002). 402 when the payment fails; the capacity is back then.
+    429 ``too_many_pending_orders`` when the client's address already has as many orders (or
+    seats) of this event waiting for payment as it may (``details.cap`` says which)."""
     order = body.order
     key = order.idempotency_key
     if idempotency_key is not None:
@@ -91,6 +99,12 @@ async def purchase(
         if order.items is not None
         else [(None, order.quantity or 0)]
     )
+    address = client_ip(request)
+    seats = sum(quantity for _, quantity in items)
+    # An out-of-range quantity is the purchase's to refuse, with its own code.
+    counted = 0 < seats <= settings.max_tickets_per_order
+    if counted and (refusal := await holds.check(address, event_id, seats)):
+        raise _too_many_pending(refusal)
     result = await runtime.purchases.purchase(
         uow,
         runtime.gateway,
@@ -104,6 +118,16 @@ async def purchase(
             buyer_user_id=user.id if user else None,
         ),
     )
+    if counted and result.created and result.order.status == OrderStatus.PENDING:
+        refusal = await holds.hold(address, event_id, result.order.id, seats)
+        if refusal is not None:
+            # Another purchase from this address took the last place since the check: this
+            # order gives its seats back at once rather than holding them past the cap.
+            await service.cancel_order(
+                uow, runtime.gateway, result.order.id, service.Viewer(is_staff=True)
+            )
+            await uow.commit()
+            raise _too_many_pending(refusal)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     # A guest's replay proves only knowledge of the request, not of the order's secret: the
@@ -113,6 +137,10 @@ async def purchase(
     if result.client_secret and result.order.status == OrderStatus.PENDING:
         out.payment = PaymentOut(status="requires_action", client_secret=result.client_secret)
     return out
+
+
+def _too_many_pending(refusal: Refusal) -> TooManyPendingOrders:
+    return TooManyPendingOrders(refusal.cap, refusal.limit, refusal.retry_after)
 
 
 @router.get("/orders", responses=errors(401, 422))
@@ -179,6 +207,7 @@ async def pay_order(
     uow: Uow,
     runtime: AppRuntime,
     settings: AppSettings,
+    holds: Holds,
     user: OptionalUser,
     token: OrderToken = None,
 ) -> OrderOut:
@@ -191,6 +220,8 @@ async def pay_order(
         _viewer(user, token),
         payment_method=body.payment_method,
     )
+    if order.status != OrderStatus.PENDING:
+        await holds.release(order.id)
     return OrderOut.of(order)
 
 
@@ -201,6 +232,7 @@ async def cancel_order(
     *,
     uow: Uow,
     runtime: AppRuntime,
+    holds: Holds,
     user: OptionalUser,
     body: CancelBody | None = None,
     token: OrderToken = None,
@@ -211,6 +243,8 @@ async def cancel_order(
     order = await service.cancel_order(
         uow, runtime.gateway, order_id, _viewer(user, token), body.reason if body else None
     )
+    if order.status != OrderStatus.PENDING:
+        await holds.release(order.id)
     return OrderOut.of(order)
 
 
