@@ -8,12 +8,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from admitone.accounts.models import User
 from admitone.config import Settings
 from admitone.core.clock import FrozenClock
+from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from tests.conftest import make_client
+from tests.payments.fake_stripe import WEBHOOK_SECRET
+from tests.payments.webhook_support import buyer_confirms, intent_event, post_webhook
 from tests.ticketing.conftest import buy, counters, make_event, order_body
 
 MAX_ORDERS = 2
@@ -27,6 +31,7 @@ def settings(settings: Settings) -> Settings:
         update={
             "max_pending_orders_per_address": MAX_ORDERS,
             "max_pending_seats_per_address": MAX_SEATS,
+            "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
         }
     )
 
@@ -121,3 +126,19 @@ async def test_one_email_keeps_one_pending_order_per_event(
     again = await buy(client, event.id, held(1))
     assert again.status_code == 409
     assert again.json()["error"] == "pending_order_exists"
+
+
+async def test_a_pending_order_paid_by_stripes_webhook_frees_its_place(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    gateway: FakeGateway,
+) -> None:
+    event = await make_event(runtime, organizer)
+    first, _ = [(await buy(client, event.id, held(n))).json() for n in range(MAX_ORDERS)]
+    assert (await buy(client, event.id, held(10))).status_code == 429
+
+    charge = await buyer_confirms(runtime, gateway, first["id"])
+    paid = await post_webhook(client, intent_event("payment_intent.succeeded", charge))
+    assert paid.json()["outcome"] == "paid", paid.text
+    assert (await buy(client, event.id, held(11))).status_code == 201

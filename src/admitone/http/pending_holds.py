@@ -5,8 +5,8 @@ timeout: without a cap, one address could hold a good part of an on-sale. Only o
 pending when their purchase answers are counted: an order paid within its request (the common
 case) costs one look-up before the purchase and nothing after. An order left pending is
 recorded with the time it expires, so it stops counting by itself when its payment window
-closes, and earlier when it is paid or cancelled through the API (its buyer may do that from
-another address, hence the record of where each order is counted).
+closes, and earlier when it is paid (through the API or Stripe's webhook) or cancelled through
+the API: from another address maybe, hence the record of where each order is counted.
 
 Memory in one process, Redis (one Lua script per decision) shared by many, like the rate
 limits; a store outage lets purchases through rather than closing the box office.
