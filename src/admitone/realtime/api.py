@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Request
@@ -26,6 +27,7 @@ from admitone.realtime.topics import (
     parse_topic_list,
     registry,
 )
+from admitone.runtime import Runtime
 
 router = api_router(tags=["realtime"])
 
@@ -66,10 +68,7 @@ async def stream(
     slots: StreamSlots = request.app.state.stream_slots
     release = slots.take(f"user:{user.id}" if user else f"ip:{client_ip(request)}")
     user_id = user.id if user is not None else None
-
-    async def still_allowed() -> bool:
-        assert user_id is not None
-        return await _may_read(request, user_id, names)
+    still_allowed = partial(_may_read, runtime, user_id, names) if user_id is not None else None
 
     return _StreamResponse(
         event_stream(
@@ -100,9 +99,9 @@ class _StreamResponse(StreamingResponse):
             self._release()
 
 
-async def _may_read(request: Request, user_id: uuid.UUID, names: list[str]) -> bool:
+async def _may_read(runtime: Runtime, user_id: uuid.UUID, names: list[str]) -> bool:
     """Whether the user, as the database has them now, may still read every one of ``names``."""
-    async with get_runtime(request).unit_of_work(readonly=True) as uow:
+    async with runtime.unit_of_work(readonly=True) as uow:
         user = await accounts_service.get_user(uow, user_id)
         if user is None:
             return False
