@@ -19,14 +19,20 @@ from admitone.http.deps import authenticate
 from admitone.http.errors import install_error_handlers
 from admitone.http.health import metrics_router
 from admitone.http.health import router as health_router
-from admitone.http.middleware import RateLimitMiddleware, RequestContextMiddleware
+from admitone.http.middleware import (
+    BodySizeLimitMiddleware,
+    RateLimitMiddleware,
+    RequestContextMiddleware,
+)
 from admitone.http.openapi import install_openapi
+from admitone.http.pending_holds import PendingHolds
 from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
 from admitone.payments.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
+from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
@@ -78,6 +84,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         finally:
             if worker is not None:
                 await worker.stop()
+            await app.state.pending_holds.aclose()
             if owns_runtime:
                 await runtime.close()
 
@@ -92,6 +99,10 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     )
     app.state.runtime = runtime
     app.state.limiter = RateLimiter(settings)
+    app.state.pending_holds = PendingHolds(settings, runtime.clock)
+    app.state.stream_slots = StreamSlots(
+        per_client=settings.sse_max_streams_per_client, total=settings.sse_max_streams
+    )
 
     for router in (
         health_router,
@@ -112,6 +123,11 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
     # The HTML pages: outside /api, with cookie sessions the API never reads.
     web_site.install(app)
     install_openapi(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default=settings.max_body_bytes,
+        by_path={"/api/webhooks/stripe": settings.max_webhook_body_bytes},
+    )
     app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
     app.add_middleware(RequestContextMiddleware)
     return app

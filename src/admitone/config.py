@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     rate_limit_login_per_account: str = "5/minute"
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_key_prefix: str = "admitone"
+    # Request bodies (bytes), refused with 413 before they are read: JSON bodies are small, and
+    # only Stripe's webhook (events with many lines) needs more.
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    max_webhook_body_bytes: int = Field(default=1_048_576, ge=1024)
 
     # Jobs (admitone.jobs): queue name -> concurrency of one worker process.
     worker_queues: dict[str, int] = Field(
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
     # Purchases (admitone.ticketing) and payments (admitone.payments)
     payment_timeout_minutes: int = Field(default=15, ge=1)
     max_tickets_per_order: int = Field(default=10, ge=1)
+    # Orders left waiting for payment by one client address for one event, and their seats
+    # (a guest rotating made-up emails could otherwise hold an on-sale's seats for nothing).
+    max_pending_orders_per_address: int = Field(default=10, ge=1)
+    max_pending_seats_per_address: int = Field(default=40, ge=1)
     payment_gateway: Literal["fake", "stripe"] = "fake"
     fake_gateway_latency_ms: float = Field(default=0.0, ge=0)
     # Seed 001's purchase body has no payment method; the fake then charges this test card.
@@ -123,6 +131,9 @@ class Settings(BaseSettings):
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
     sse_replay_buffer_size: int = Field(default=100, ge=0)
     sse_client_queue_size: int = Field(default=100, ge=1)
+    # Open streams of one process: per signed-in user (a guest: per address), and in all.
+    sse_max_streams_per_client: int = Field(default=10, ge=1)
+    sse_max_streams: int = Field(default=1000, ge=1)
 
     # The key `signing_key` made or read when ADMITONE_SECRET_KEY is unset, kept for the process.
     _generated_key: str | None = PrivateAttr(default=None)

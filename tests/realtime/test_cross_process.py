@@ -85,3 +85,50 @@ async def test_a_role_change_on_process_a_reaches_a_staff_stream_on_process_b(
                     await reader.aclose()
     assert event.json()["payload"]["role"] == "organizer"
     assert event.json()["topic"] == "accounts:users"
+
+
+async def test_demoting_an_admin_on_process_a_ends_their_staff_stream_on_process_b(
+    runtime: Runtime, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    owner = await create_user(runtime, Role.OWNER)
+    admin = await create_user(runtime, Role.ADMIN)
+    logs = tmp_path / "a.log", tmp_path / "b.log"
+    with (
+        app_process(app_settings(database_url, redis_url), logs[0]) as process_a,
+        app_process(app_settings(database_url, redis_url), logs[1]) as process_b,
+    ):
+        await asyncio.gather(
+            wait_until_ready(process_a, within=STARTUP_SECONDS),
+            wait_until_ready(process_b, within=STARTUP_SECONDS),
+        )
+        async with (
+            httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
+            httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,
+        ):
+            tokens = {}
+            for user in (owner, admin):
+                login = await a.post(
+                    "/api/auth/login", json={"email": user.email, "password": PASSWORD}
+                )
+                assert login.status_code == 200, login.text
+                tokens[user.id] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+            async with b.stream(
+                "GET", "/api/stream", params={"topics": "accounts:users"}, headers=tokens[admin.id]
+            ) as stream:
+                assert stream.status_code == 200
+                reader = SseReader(stream)
+                try:
+                    first = await reader.next(WAIT)
+                    assert first is not None and first.retry is not None  # B has subscribed
+
+                    demoted = await a.put(
+                        f"/api/users/{admin.id}/role",
+                        json={"role": "customer"},
+                        headers=tokens[owner.id],
+                    )
+                    assert demoted.status_code == 200, demoted.text
+                    closed = await reader.next_event(lambda e: e.event == "close", within=WAIT)
+                finally:
+                    await reader.aclose()
+    assert closed.json()["reason"] == "access_revoked"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, the o
 from admitone.accounts.models import Role, User
 from admitone.config import Settings
 from admitone.core.actor import Actor
+from admitone.core.clock import SystemClock
 from admitone.events import deletion
 from admitone.events import service as events_service
 from admitone.events.schemas import EventCreate, TierCreate
@@ -25,7 +26,7 @@ from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import Order, Ticket
-from tests.conftest import auth_headers, create_user
+from tests.conftest import TEST_SECRET, auth_headers, create_user
 
 EVENT_DATE = datetime(2026, 7, 15, 18, 0, tzinfo=UTC)
 
@@ -46,6 +47,24 @@ def settings(settings: Settings) -> Settings:
 def order_checker_only_ours(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(deletion, "_order_checkers", [ticketing_service.event_has_paid_orders])
     yield
+
+
+@pytest.fixture
+async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
+    """A runtime on its own PostgreSQL database, for tests that start real app processes."""
+    settings = Settings(
+        env="test",
+        secret_key=TEST_SECRET,
+        database_url=postgres_url,
+        run_worker_in_process=False,
+        database_pool_size=2,
+        database_max_overflow=2,
+    )
+    # The app processes run on the system clock, so events are dated from it too.
+    runtime = Runtime.build(settings, SystemClock())
+    await runtime.start()
+    yield runtime
+    await runtime.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from admitone.accounts.models import Role
-from admitone.config import Settings
 from admitone.core.actor import Actor
-from admitone.core.clock import SystemClock
 from admitone.events import service as events_service
 from admitone.events.schemas import EventCreate, TierCreate
 from admitone.runtime import Runtime
@@ -53,23 +50,6 @@ def app_settings(database_url: str) -> dict[str, str]:
         "ADMITONE_DATABASE_POOL_SIZE": "8",
         "ADMITONE_DATABASE_MAX_OVERFLOW": "4",
     }
-
-
-@pytest.fixture
-async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        env="test",
-        secret_key=TEST_SECRET,
-        database_url=postgres_url,
-        run_worker_in_process=False,
-        database_pool_size=2,
-        database_max_overflow=2,
-    )
-    # The app processes run on the system clock, so the event is dated from it too.
-    runtime = Runtime.build(settings, SystemClock())
-    await runtime.start()
-    yield runtime
-    await runtime.close()
 
 
 async def make_hot_event(runtime: Runtime) -> tuple[uuid.UUID, list[uuid.UUID]]:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Query, Request, status
+from fastapi import Request, status
 
 from admitone.accounts import service
 from admitone.accounts.models import Role
@@ -28,6 +27,7 @@ from admitone.http.deps import (
     limit_sign_in,
     public,
 )
+from admitone.http.params import Cursor, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 
@@ -93,8 +93,8 @@ async def list_users(
     _: StaffUser,
     uow: Uow,
     role: Role | None = None,
-    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
 ) -> UserPage:
     page = await service.list_users(uow, role=role, limit=limit, cursor=cursor)
     return UserPage(

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admitone.accounts.models import Role
+from admitone.core.bodies import StrictBody
 from admitone.core.emails import AccountEmail, DeliverableEmail
 from admitone.core.text import SINGLE_LINE
 
@@ -18,10 +19,6 @@ Name = Annotated[
 # argon2 hashes anything, but a megabyte "password" is a denial-of-service, not a password.
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(StrictBody):

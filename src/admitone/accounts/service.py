@@ -165,6 +165,8 @@ async def change_role(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID, role: R
             resource_uuid=user.id,
             metadata={"old_role": old_role, "new_role": user.role},
         )
+        # First, so that the user's open streams lose a staff topic before its next message.
+        realtime.user_access_changed(uow, user.id)
         realtime.publish(
             uow,
             accounts_topics.USERS,

@@ -14,6 +14,7 @@ from admitone.activity.repository import ActivityFilters
 from admitone.activity.schemas import ActivityOut, ActivityPage
 from admitone.core.errors import InvalidInput
 from admitone.http.deps import StaffUser, Uow
+from admitone.http.params import Cursor, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 
@@ -49,8 +50,8 @@ async def list_activity(
     resource_uuid: uuid.UUID | None = None,
     since: Annotated[Moment | None, Query(description="Inclusive.")] = None,
     until: Annotated[Moment | None, Query(description="Exclusive.")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
 ) -> ActivityPage:
     if since is not None and until is not None and since > until:
         raise InvalidInput("since must not be later than until.", field="until")

@@ -24,6 +24,7 @@ from admitone.events.schemas import (
     TierUpdateRequest,
 )
 from admitone.http.deps import CurrentUser, Uow, public, require_roles
+from admitone.http.params import Cursor, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 
@@ -42,8 +43,8 @@ async def list_events(
     uow: Uow,
     status_: Annotated[EventStatus | None, Query(alias="status")] = None,
     mine: bool = False,
-    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
 ) -> EventPage:
     """Published events by default; ``mine=true`` lists your own in any status."""
     actor = current_actor()

@@ -11,13 +11,13 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
 from admitone.core.text import NO_NUL, SINGLE_LINE
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
@@ -79,10 +79,6 @@ REFUND_POLICY_DESCRIPTION = (
 REFUND_DEADLINE_DESCRIPTION = (
     "With refund_policy until_deadline only: when buyers' refunds close, before the start."
 )
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _refuse_null(value: object) -> object:

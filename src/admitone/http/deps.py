@@ -17,6 +17,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.emails import email_key
 from admitone.core.errors import InvalidToken, NotAuthenticated, PermissionDenied, RateLimited
 from admitone.core.security import decode_access_token
+from admitone.http.pending_holds import PendingHolds
 from admitone.http.ratelimit import RateLimiter, Verdict
 from admitone.runtime import Runtime
 
@@ -157,12 +158,18 @@ async def _limiter(request: Request) -> RateLimiter:
     return get_limiter(request)
 
 
+async def _pending_holds(request: Request) -> PendingHolds:
+    holds: PendingHolds = request.app.state.pending_holds
+    return holds
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 Uow = Annotated[UnitOfWork, Depends(_uow)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 AppRuntime = Annotated[Runtime, Depends(_runtime)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
+Holds = Annotated[PendingHolds, Depends(_pending_holds)]
 StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
 StrictRateLimit = Depends(strict_rate_limit)
 SupportRateLimit = Depends(support_rate_limit)

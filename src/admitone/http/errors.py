@@ -29,6 +29,16 @@ _STATUS_CODES = {
 }
 
 
+class PayloadTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` when a streamed body outgrows its limit. An ``HTTPException``, so
+    that FastAPI's body parsing lets it through to the handler below (the 413 envelope) instead
+    of turning it into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+        self.details = {"max_bytes": limit}
+
+
 def error_response(
     status: int,
     code: str,
@@ -90,7 +100,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = exc.headers
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed_methods(request)}
-    return error_response(exc.status_code, code, message, headers=headers)
+    details = exc.details if isinstance(exc, PayloadTooLarge) else None
+    return error_response(exc.status_code, code, message, details, headers)
 
 
 def _allowed_methods(request: Request) -> str:

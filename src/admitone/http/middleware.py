@@ -1,17 +1,21 @@
-"""Pure ASGI middleware: request ids, access logs and metrics, and the per-client rate limit."""
+"""Pure ASGI middleware: request ids, access logs and metrics, the per-client rate limit, and
+the request body size limit."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admitone.http.errors import error_response, internal_error_response
+from admitone.http.errors import PayloadTooLarge, error_response, internal_error_response
 from admitone.http.ratelimit import RateLimiter, Verdict
 
 log = structlog.get_logger("admitone.access")
@@ -134,3 +138,59 @@ def _headers(verdict: Verdict) -> dict[str, str]:
         "X-RateLimit-Remaining": str(verdict.remaining),
         "X-RateLimit-Reset": str(int(verdict.reset_at)),
     }
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a body over its path's limit before it is read into memory: at once when its
+    ``Content-Length`` says so, and as soon as the bytes streamed in (chunked) pass it."""
+
+    def __init__(self, app: ASGIApp, *, default: int, by_path: Mapping[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.by_path = dict(by_path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.by_path.get(scope["path"], self.default)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+        response_started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(limit)
+            return message
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_tracked)
+        except PayloadTooLarge:
+            # Read outside a route (which would have answered through the error handlers).
+            if response_started:
+                raise
+            await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    error = PayloadTooLarge(limit)
+    return error_response(
+        413,
+        "payload_too_large",
+        error.detail,
+        error.details,
+        # The rest of the body is not read: the connection cannot carry another request.
+        {"Connection": "close"},
+    )

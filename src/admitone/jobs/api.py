@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Query
 
 from admitone.http.deps import StaffUser, Uow
+from admitone.http.params import Cursor, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.jobs import service
@@ -24,9 +25,12 @@ async def list_jobs(
     *,
     state: JobState | None = None,
     queue: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")] = None,
-    kind: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{1,200}$")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_.:-]{1,200}$", description="e.g. ticketing.expire_order"),
+    ] = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
 ) -> JobPage:
     page = await service.list_jobs(
         uow, state=state, queue=queue, kind=kind, limit=limit, cursor=cursor

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Header, Request
 
 from admitone.core.money import Money
-from admitone.http.deps import AppRuntime, AppSettings, OptionalUser, Uow, public
+from admitone.http.deps import AppRuntime, AppSettings, Holds, OptionalUser, Uow, public
+from admitone.http.params import OrderToken
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.payments import service, webhooks
@@ -52,12 +54,19 @@ async def stripe_webhook(
     request: Request,
     uow: Uow,
     settings: AppSettings,
+    holds: Holds,
     stripe_signature: Annotated[str | None, Header(max_length=2000)] = None,
 ) -> WebhookAck:
     """Stripe's events (signed; a bad or stale signature is a 400 with no effect). A replayed
     event answers 200 and changes nothing."""
     event = webhooks.verify(await request.body(), stripe_signature, settings)
-    return WebhookAck(outcome=await webhooks.process(uow, settings, event))
+    outcome = await webhooks.process(uow, settings, event)
+    order_id = (event.object.get("metadata") or {}).get("order_id")
+    if outcome == "paid" and order_id:
+        # A pending order paid in the browser stops counting against its buyer's address.
+        with contextlib.suppress(ValueError):
+            await holds.release(uuid.UUID(str(order_id)))
+    return WebhookAck(outcome=outcome)
 
 
 @router.post("/orders/{order_id}/payment-intent", responses=errors(404, 409, 422, 503))
@@ -69,10 +78,7 @@ async def payment_intent(
     runtime: AppRuntime,
     settings: AppSettings,
     user: OptionalUser,
-    token: Annotated[
-        str | None,
-        Query(max_length=200, description="A guest's order token, from the purchase."),
-    ] = None,
+    token: OrderToken = None,
 ) -> PaymentIntentOut:
     """The client secret of a pending order's payment intent, for Stripe.js to confirm in the
     browser (the purchase answer carries it too; this fetches it again, after a reload say).

@@ -7,6 +7,7 @@ reset (see ``fanout.Reset``) rather than pretending nothing was missed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -26,7 +27,11 @@ class Bus(Protocol):
     async def publish(self, topic: str, message: Mapping[str, Any]) -> None: ...
 
     def subscribe(
-        self, topics: Iterable[str], *, last_event_id: str | None = None
+        self,
+        topics: Iterable[str],
+        *,
+        last_event_id: str | None = None,
+        user_id: uuid.UUID | None = None,
     ) -> Subscription: ...
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from admitone.core.errors import InvalidInput, PermissionDenied
+from typing import Literal
+
+from admitone.core.errors import InvalidInput, PermissionDenied, RateLimited
 
 
 class TopicForbidden(PermissionDenied):
@@ -35,3 +37,13 @@ class TooManyTopics(InvalidInput):
 
 class DuplicateTopic(ValueError):
     """Two domains declared the same topic shape: a programming error caught at import."""
+
+
+class TooManyStreams(RateLimited):
+    code = "too_many_streams"
+    default_message = "Too many open streams."
+
+    def __init__(self, cap: Literal["client", "process"], limit: int, retry_after: int) -> None:
+        who = "this client" if cap == "client" else "this server"
+        super().__init__(retry_after, f"{who.capitalize()} has {limit} streams open already.")
+        self.details = {**self.details, "cap": cap, "limit": limit}

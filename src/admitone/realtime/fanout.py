@@ -3,13 +3,16 @@
 Every message a process sees gets a process-local sequence number. The replay buffer keeps the
 last few messages of each topic; a client that reconnects with ``Last-Event-ID`` is sent what
 followed that message on its topics, or told to reset when the buffer no longer reaches back
-that far. Nothing here grows without bound: a subscriber whose queue is full is dropped (its
-queue is emptied at once), and the buffer holds at most ``max_buffered`` messages in all.
+that far. A message on ``ACCESS_TOPIC`` is for no stream: it tells the subscriptions of the user
+it names to check their right to their topics again. Nothing here grows without bound: a
+subscriber whose queue is full is dropped (its queue is emptied at once), and the buffer holds
+at most ``max_buffered`` messages in all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +27,11 @@ DROPPED = Counter(
     "admitone_realtime_dropped_subscribers_total",
     "Stream subscribers dropped because they did not keep up",
 )
+
+# Published after a user's role changed or the user was deleted (``realtime.service``).
+ACCESS_TOPIC = "realtime:access"
+USER_ACCESS_CHANGED = "user_access_changed"
+USER_DELETED = "user_deleted"
 
 CloseReason = Literal["slow_consumer", "shutdown"]
 ResetReason = Literal["last_event_id_unknown", "bus_reconnected"]
@@ -49,18 +57,28 @@ class Reset:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessChanged:
+    """The subscriber's user changed role or was deleted: re-check its topics before reading on."""
+
+    user_deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Closed:
     reason: CloseReason
 
 
-Item = Envelope | Reset | Closed
+Item = Envelope | Reset | AccessChanged | Closed
 
 
 class Subscription:
     """What one stream reads: replayed messages first, then live ones, then a ``Closed``."""
 
-    def __init__(self, fanout: Fanout, topics: frozenset[str], limit: int) -> None:
+    def __init__(
+        self, fanout: Fanout, topics: frozenset[str], limit: int, user_id: uuid.UUID | None
+    ) -> None:
         self.topics = topics
+        self.user_id = user_id
         self.replay: list[Envelope] = []
         self.reset: Reset | None = None
         self._fanout = fanout
@@ -77,7 +95,7 @@ class Subscription:
     def pending(self) -> int:
         return self._queue.qsize()
 
-    def offer(self, item: Envelope | Reset) -> None:
+    def offer(self, item: Envelope | Reset | AccessChanged) -> None:
         if self._closed:
             return
         if self._queue.qsize() >= self._limit:
@@ -120,6 +138,7 @@ class Fanout:
         self._max_buffered = max_buffered
         self._seq = 0
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._by_user: dict[uuid.UUID, set[Subscription]] = {}
         # Least recently published topic first, so the global cap evicts quiet topics' history.
         self._buffers: OrderedDict[str, _TopicBuffer] = OrderedDict()
         self._by_id: dict[str, Envelope] = {}
@@ -127,10 +146,17 @@ class Fanout:
         self._forgotten_through = 0  # newest seq of any topic whose whole buffer was evicted
         self._closed = False
 
-    def subscribe(self, topics: Iterable[str], *, last_event_id: str | None = None) -> Subscription:
+    def subscribe(
+        self,
+        topics: Iterable[str],
+        *,
+        last_event_id: str | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Subscription:
         """Subscribe and take the replay in one synchronous step, so that no message can fall
-        between the replayed ones and the live ones, or arrive twice."""
-        subscription = Subscription(self, frozenset(topics), self._queue_size)
+        between the replayed ones and the live ones, or arrive twice. ``user_id``: whose right
+        to the topics was checked, so that a change of that right reaches the subscription."""
+        subscription = Subscription(self, frozenset(topics), self._queue_size, user_id)
         if self._closed:
             subscription._end("shutdown", discard_pending=False)
             return subscription
@@ -142,6 +168,8 @@ class Fanout:
                 subscription.replay = replay
         for topic in subscription.topics:
             self._subscribers.setdefault(topic, set()).add(subscription)
+        if user_id is not None:
+            self._by_user.setdefault(user_id, set()).add(subscription)
         return subscription
 
     def forget(self, subscription: Subscription) -> None:
@@ -151,16 +179,36 @@ class Fanout:
                 subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscribers[topic]
+        if subscription.user_id is not None:
+            of_user = self._by_user.get(subscription.user_id)
+            if of_user is not None:
+                of_user.discard(subscription)
+                if not of_user:
+                    del self._by_user[subscription.user_id]
 
     def subscriber_count(self) -> int:
         return len(self._all_subscribers())
 
     def deliver(self, topic: str, message: Mapping[str, Any]) -> None:
+        if topic == ACCESS_TOPIC:
+            self._access_changed(message)
+            return
         self._seq += 1
         envelope = Envelope(self._seq, topic, message)
         self._remember(envelope)
         for subscription in list(self._subscribers.get(topic, ())):
             subscription.offer(envelope)
+
+    def _access_changed(self, message: Mapping[str, Any]) -> None:
+        payload = message.get("payload")
+        try:
+            user_id = uuid.UUID(str(payload["user_id"]))  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
+            log.warning("realtime_bad_access_message", type=message.get("type"))
+            return
+        change = AccessChanged(user_deleted=message.get("type") == USER_DELETED)
+        for subscription in list(self._by_user.get(user_id, ())):
+            subscription.offer(change)
 
     def gap(self, reason: ResetReason = "bus_reconnected") -> None:
         """Messages may have been lost (the bus reconnected): tell live subscribers to reset, and
@@ -177,6 +225,7 @@ class Fanout:
         for subscription in self._all_subscribers():
             subscription._end("shutdown", discard_pending=False)
         self._subscribers.clear()
+        self._by_user.clear()
 
     def _all_subscribers(self) -> set[Subscription]:
         return {s for subs in self._subscribers.values() for s in subs}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,5 +25,11 @@ class MemoryBus:
         # too, and no subscriber shares a mutable dict with the publisher.
         self.fanout.deliver(topic, codec.normalise(message))
 
-    def subscribe(self, topics: Iterable[str], *, last_event_id: str | None = None) -> Subscription:
-        return self.fanout.subscribe(topics, last_event_id=last_event_id)
+    def subscribe(
+        self,
+        topics: Iterable[str],
+        *,
+        last_event_id: str | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Subscription:
+        return self.fanout.subscribe(topics, last_event_id=last_event_id, user_id=user_id)

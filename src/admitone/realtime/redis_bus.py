@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import random
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -118,8 +119,14 @@ class RedisBus:
         # else's, so every process sees one order and nothing twice.
         await self._publisher.publish(self.channel_prefix + topic, codec.encode(message))
 
-    def subscribe(self, topics: Iterable[str], *, last_event_id: str | None = None) -> Subscription:
-        return self.fanout.subscribe(topics, last_event_id=last_event_id)
+    def subscribe(
+        self,
+        topics: Iterable[str],
+        *,
+        last_event_id: str | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Subscription:
+        return self.fanout.subscribe(topics, last_event_id=last_event_id, user_id=user_id)
 
     async def _listen_forever(self) -> None:
         while True:

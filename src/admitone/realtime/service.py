@@ -11,16 +11,24 @@ Payloads carry ids and statuses, not personal data: anyone allowed on the topic 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from admitone.core.db import UnitOfWork
 from admitone.core.ids import new_uuid
 from admitone.realtime import codec
-from admitone.realtime.topics import Topic, registry
+from admitone.realtime.fanout import ACCESS_TOPIC, USER_ACCESS_CHANGED, USER_DELETED
+from admitone.realtime.topics import Topic, internal, registry, topic
 
 # The stream's own control events (see sse.py); a message type must not be mistaken for them.
 RESERVED_TYPES = frozenset({"reset", "close", "message"})
+
+ACCESS = topic(
+    ACCESS_TOPIC,
+    internal(),
+    "A user's right to topics changed: their open streams, on every process, check it again.",
+)
 
 
 def publish(
@@ -41,3 +49,13 @@ def publish(
     }
     uow.publish(registry.canonical(name), message)
     return message
+
+
+def user_access_changed(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """After commit, the open streams of ``user_id`` re-check their topics (a role changed)."""
+    publish(uow, ACCESS, USER_ACCESS_CHANGED, {"user_id": user_id})
+
+
+def user_deleted(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """After commit, the open streams of ``user_id`` are closed."""
+    publish(uow, ACCESS, USER_DELETED, {"user_id": user_id})

@@ -13,7 +13,9 @@ On the wire (one blank line ends an event)::
     : ping                           keep-alive comment every sse_keepalive_seconds
     event: reset                     messages may have been missed: reload, then carry on
     event: close                     the server ends the stream (slow_consumer, shutdown,
-                                     token_expired); the client reconnects with Last-Event-ID
+                                     token_expired, access_revoked); the client reconnects with
+                                     Last-Event-ID (after access_revoked, a forbidden topic is
+                                     then refused with 403)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from admitone.realtime import codec
-from admitone.realtime.fanout import Closed, Envelope, Reset, Subscription
+from admitone.realtime.fanout import AccessChanged, Closed, Envelope, Reset, Subscription
 
 RETRY_MILLISECONDS = 2000
 PING = b": ping\n\n"
@@ -74,11 +76,14 @@ async def event_stream(
     max_duration: float | None = None,
     render: Callable[[Envelope], bytes] = message_event,
     current: Callable[[], Awaitable[bytes]] | None = None,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Subscribe when the first byte is wanted (so a response that is never sent leaks no
     subscription), then stream until the subscription closes or ``max_duration`` (the bearer
-    token's remaining life: a stream must not outlive the right to read it) runs out. A client
-    disconnect cancels the generator; ``finally`` unsubscribes.
+    token's remaining life: a stream must not outlive the right to read it) runs out, or the
+    subscriber's user loses the right to a topic (``still_allowed``, asked when its role changes;
+    a deleted user's stream just ends). A client disconnect cancels the generator; ``finally``
+    unsubscribes.
 
     ``render`` turns a message into events (JSON for the API, HTML for the web pages). A page
     that shows a state rather than a log passes ``current``: the whole present state, sent once
@@ -109,6 +114,11 @@ async def event_stream(
             if isinstance(item, Closed):
                 yield close_event(item.reason)
                 return
+            if isinstance(item, AccessChanged):
+                if item.user_deleted or still_allowed is None or not await still_allowed():
+                    yield close_event("access_revoked")
+                    return
+                continue
             if isinstance(item, Reset):
                 yield await current() if current is not None else reset_event(item.reason)
             else:

@@ -49,6 +49,15 @@ def public() -> Policy:
     return Policy("public", check)
 
 
+def internal() -> Policy:
+    """No stream: a topic the processes tell each other things on."""
+
+    async def check(_uow: UnitOfWork, _actor: Actor, _params: Params) -> bool:
+        return False
+
+    return Policy("internal", check)
+
+
 def staff() -> Policy:
     """Owners and admins only (``tickets:all``, ``accounts:users``)."""
 

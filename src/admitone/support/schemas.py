@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from admitone.core.bodies import StrictBody
 from admitone.support.models import (
     Category,
     Priority,
@@ -47,10 +48,6 @@ OrderReference = Annotated[
         strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[0-9A-Za-z]+$"
     ),
 ]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RequestCreate(StrictBody):

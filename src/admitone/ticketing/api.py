@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Header, Path, Query, Response, status
+from fastapi import Header, Path, Request, Response, status
 
 from admitone.accounts.models import STAFF_ROLES, Role, User
 from admitone.core.actor import current_actor
@@ -15,15 +15,19 @@ from admitone.http.deps import (
     AppRuntime,
     AppSettings,
     CurrentUser,
+    Holds,
     OptionalUser,
     StrictRateLimit,
     Uow,
+    client_ip,
     public,
 )
+from admitone.http.params import Cursor, OrderToken, PageLimit
+from admitone.http.pending_holds import Refusal
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
 from admitone.ticketing import service
-from admitone.ticketing.errors import InvalidIdempotencyKey
+from admitone.ticketing.errors import InvalidIdempotencyKey, TooManyPendingOrders
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.schemas import (
     CancelBody,
@@ -37,12 +41,8 @@ from admitone.ticketing.schemas import (
 
 router = api_router(tags=["orders"])
 
-Token = Annotated[
-    str | None,
-    Query(max_length=200, description="A guest's order token, from the confirmation email."),
-]
-Limit = Annotated[int | None, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=200)]
+# Order references are short_reference()'s alphabet; lowercase is accepted (read aloud, typed).
+Reference = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")]
 
 
 def _viewer(user: User | None, token: str | None) -> service.Viewer:
@@ -58,7 +58,7 @@ def _viewer(user: User | None, token: str | None) -> service.Viewer:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 404, 409, 422, 503),
+        **errors(402, 404, 409, 422, 429, 503),
     },
     dependencies=[StrictRateLimit],
 )
@@ -67,17 +67,22 @@ async def purchase(
     event_id: uuid.UUID,
     body: PurchaseBody,
     *,
+    request: Request,
     response: Response,
     uow: Uow,
     runtime: AppRuntime,
+    settings: AppSettings,
+    holds: Holds,
     user: OptionalUser,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card (seed 001); a real gateway leaves the order pending with a payment
     intent to confirm (seed 002). 402 when the payment fails: after a decline the order stays
     pending with its seats until it expires, to be paid with another card (``/pay``; a guest
-    gets the order's token in the error's details); otherwise the capacity is back."""
+    gets the order's token in the error's details); otherwise the capacity is back.
+    429 ``too_many_pending_orders`` when the client's address already has as many orders (or
+    seats) of this event waiting for payment as it may (``details.cap`` says which)."""
     order = body.order
     key = order.idempotency_key
     if idempotency_key is not None:
@@ -95,6 +100,12 @@ async def purchase(
         if order.items is not None
         else [(None, order.quantity or 0)]
     )
+    address = client_ip(request)
+    seats = sum(quantity for _, quantity in items)
+    # An out-of-range quantity is the purchase's to refuse, with its own code.
+    counted = 0 < seats <= settings.max_tickets_per_order
+    if counted and (refusal := await holds.check(address, event_id, seats)):
+        raise _too_many_pending(refusal)
     result = await runtime.purchases.purchase(
         uow,
         runtime.gateway,
@@ -108,6 +119,16 @@ async def purchase(
             buyer_user_id=user.id if user else None,
         ),
     )
+    if counted and result.created and result.order.status == OrderStatus.PENDING:
+        refusal = await holds.hold(address, event_id, result.order.id, seats)
+        if refusal is not None:
+            # Another purchase from this address took the last place since the check: this
+            # order gives its seats back at once rather than holding them past the cap.
+            await service.cancel_order(
+                uow, runtime.gateway, result.order.id, service.Viewer(is_staff=True)
+            )
+            await uow.commit()
+            raise _too_many_pending(refusal)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     # A guest's replay proves only knowledge of the request, not of the order's secret: the
@@ -119,9 +140,13 @@ async def purchase(
     return out
 
 
+def _too_many_pending(refusal: Refusal) -> TooManyPendingOrders:
+    return TooManyPendingOrders(refusal.cap, refusal.limit, refusal.retry_after)
+
+
 @router.get("/orders", responses=errors(401, 422))
 async def my_orders(
-    user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+    user: CurrentUser, uow: Uow, limit: PageLimit = None, cursor: Cursor = None
 ) -> OrderPage:
     page = await service.list_for_buyer(uow, user.id, limit=limit, cursor=cursor)
     return OrderPage(
@@ -132,10 +157,10 @@ async def my_orders(
 @router.get("/orders/by-reference/{reference}", responses=errors(404, 422))
 @public
 async def order_by_reference(
-    reference: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")],
+    reference: Reference,
     uow: Uow,
     user: OptionalUser,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """A guest's way in: the reference and the token from the confirmation email."""
     return OrderOut.of(await service.order_by_reference(uow, reference, _viewer(user, token)))
@@ -144,7 +169,7 @@ async def order_by_reference(
 @router.get("/orders/{order_id}", responses=errors(404, 422))
 @public
 async def get_order(
-    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: OrderToken = None
 ) -> OrderOut:
     return OrderOut.of(await service.order_for_viewer(uow, order_id, _viewer(user, token)))
 
@@ -156,7 +181,7 @@ async def get_order(
 )
 @public
 async def tickets_pdf(
-    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: Token = None
+    order_id: uuid.UUID, uow: Uow, user: OptionalUser, token: OrderToken = None
 ) -> Response:
     order = await service.order_for_viewer(uow, order_id, _viewer(user, token))
     pdf = await service.paid_tickets_pdf(uow, order)
@@ -180,8 +205,9 @@ async def pay_order(
     uow: Uow,
     runtime: AppRuntime,
     settings: AppSettings,
+    holds: Holds,
     user: OptionalUser,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """Confirm a pending order's payment intent with a payment method (seed 002)."""
     order = await service.pay_order(
@@ -192,6 +218,8 @@ async def pay_order(
         _viewer(user, token),
         payment_method=body.payment_method,
     )
+    if order.status != OrderStatus.PENDING:
+        await holds.release(order.id)
     return OrderOut.of(order)
 
 
@@ -202,9 +230,10 @@ async def cancel_order(
     *,
     uow: Uow,
     runtime: AppRuntime,
+    holds: Holds,
     user: OptionalUser,
     body: CancelBody | None = None,
-    token: Token = None,
+    token: OrderToken = None,
 ) -> OrderOut:
     """Cancel a pending order, or refund a paid one in full (once, however many cancels race).
     A buyer refunds within the event's refund policy (409 ``refund_window_closed`` or
@@ -220,12 +249,14 @@ async def cancel_order(
         body.reason if body else None,
         reason_code=body.reason_code if body else None,
     )
+    if order.status != OrderStatus.PENDING:
+        await holds.release(order.id)
     return OrderOut.of(order)
 
 
 @router.get("/events/{event_id}/orders", responses=errors(401, 404, 422))
 async def event_orders(
-    event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: Limit = None, cursor: Cursor = None
+    event_id: uuid.UUID, user: CurrentUser, uow: Uow, limit: PageLimit = None, cursor: Cursor = None
 ) -> OrderPage:
     """The orders of an event, for its organizer and staff (anyone else: 404)."""
     await events_service.managed_event_organizer(uow, current_actor(), event_id)

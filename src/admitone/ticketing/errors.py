@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from admitone.core.errors import Conflict, DomainError, InvalidInput, NotFound, ServiceUnavailable
+from admitone.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+)
 
 
 class OrderNotFound(NotFound):
@@ -32,6 +39,17 @@ class InvalidIdempotencyKey(InvalidInput):
 class PendingOrderExists(Conflict):
     code = "pending_order_exists"
     default_message = "You already have an order for this event waiting for payment."
+
+
+class TooManyPendingOrders(RateLimited):
+    """One client address holds as many pending orders (or seats) of the event as it may."""
+
+    code = "too_many_pending_orders"
+    default_message = "Too many orders of this event are waiting for payment from your address."
+
+    def __init__(self, cap: str, limit: int, retry_after: int, **details: Any) -> None:
+        super().__init__(retry_after)
+        self.details = {**self.details, "cap": cap, "limit": limit, **details}
 
 
 class PaymentFailed(DomainError):

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from admitone.core.bodies import StrictBody
 from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
 from admitone.core.text import NO_NUL, SINGLE_LINE
@@ -37,10 +38,6 @@ PaymentMethod = Annotated[
 ]
 MAX_ITEMS = 20
 Quantity = Annotated[int, Field(json_schema_extra={"minimum": 1})]
-
-
-class StrictBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PurchaseItem(StrictBody):
