@@ -209,7 +209,9 @@ async def pay_order(
     user: OptionalUser,
     token: OrderToken = None,
 ) -> OrderOut:
-    """Confirm a pending order's payment intent with a payment method (seed 002)."""
+    """Confirm a pending order's payment intent with a payment method. 402 ``payment_failed``
+    when the card is declined: the order stays pending with its seats until it expires, to be
+    paid with another card; 409 ``order_not_payable`` once it is no longer pending."""
     order = await service.pay_order(
         uow,
         runtime.gateway,
