@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message
 
+from admitone.app import openapi_document
 from admitone.config import Settings
 from tests.accounts.test_bad_input import assert_envelope
 
@@ -115,3 +116,15 @@ async def test_the_webhook_takes_a_body_larger_than_the_json_limit(
 async def test_a_json_body_within_the_limit_is_read(client: httpx.AsyncClient) -> None:
     response = await client.post(JSON_ROUTE, json={"email": "a@example.com", "password": "x"})
     assert response.status_code != 413, response.text
+
+
+def test_every_operation_that_takes_a_body_declares_the_413() -> None:
+    operations = [
+        (method.upper(), path, operation)
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert len(operations) > 10  # the walk found the API's bodies, the webhook's included
+    undeclared = [f"{m} {p}" for m, p, op in operations if "413" not in op["responses"]]
+    assert undeclared == []

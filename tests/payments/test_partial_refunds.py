@@ -19,11 +19,12 @@ from admitone.payments.fake import FakeGateway, fake_fee
 from admitone.payments.gateway import Charge, Refund
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
-from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.models import CancelReason, Order, OrderStatus
 from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     activity_of,
     buyer_confirms,
     entries_of,
+    expire_while_the_gateway_is_down,
     gateway_fixture,
     intent_event,
     organizer_fixture,
@@ -53,6 +54,18 @@ async def paid_order(
 
 async def from_dashboard(gateway: FakeGateway, charge: Charge, amount: int, n: int) -> Refund:
     return await gateway.refund(charge.id, idempotency_key=f"dashboard-{n}", amount=amount)
+
+
+async def staff_cancels(runtime: Runtime, gateway: FakeGateway, order: dict[str, Any]) -> Order:
+    """Staff cancel someone else's order for them: with a reason code, as they must."""
+    async with runtime.unit_of_work() as uow:
+        return await ticketing_service.cancel_order(
+            uow,
+            gateway,
+            uuid.UUID(order["id"]),
+            ticketing_service.Viewer(is_staff=True),
+            reason_code=CancelReason.CUSTOMER_REQUEST,
+        )
 
 
 async def outcome(client: httpx.AsyncClient, event: dict[str, Any]) -> str:
@@ -166,10 +179,7 @@ async def test_cancelling_a_partially_refunded_order_refunds_what_is_left(
     partial = await from_dashboard(gateway, charge, 2500, 1)
     assert await outcome(client, refund_event(partial)) == "refund_recorded"
 
-    async with runtime.unit_of_work() as uow:
-        cancelled = await ticketing_service.cancel_order(
-            uow, gateway, uuid.UUID(order["id"]), ticketing_service.Viewer(is_staff=True)
-        )
+    cancelled = await staff_cancels(runtime, gateway, order)
 
     assert cancelled.status == OrderStatus.REFUNDED
     [_, ours] = gateway.refunds_of(charge.id)
@@ -197,10 +207,7 @@ async def test_a_dashboard_refund_our_full_refund_left_uncounted_is_counted_by_t
     clock.advance(minutes=1)
     await drain(runtime)
     await from_dashboard(gateway, charge, 4000, 1)  # its own event never comes
-    async with runtime.unit_of_work() as uow:
-        await ticketing_service.cancel_order(
-            uow, gateway, uuid.UUID(order["id"]), ticketing_service.Viewer(is_staff=True)
-        )
+    await staff_cancels(runtime, gateway, order)
     assert (await shown(client, order))["refunded"] == "60.00"
 
     whole = refunded_event(await gateway.retrieve_charge(charge.id))
@@ -240,8 +247,7 @@ async def test_a_late_payment_partly_refunded_in_the_dashboard_goes_back_in_full
 ) -> None:
     event = await make_event(runtime, organizer)
     order = await pending_order(client, event.id)
-    clock.advance(minutes=16)
-    await drain(runtime)  # expired
+    await expire_while_the_gateway_is_down(runtime, gateway, clock)
     charge = await buyer_confirms(runtime, gateway, order["id"])  # a stale browser tab
     partial = await from_dashboard(gateway, charge, 3000, 1)
     after = await gateway.retrieve_charge(charge.id)

@@ -145,6 +145,30 @@ async def test_reconciliation_does_not_pay_an_order_with_a_payment_for_another_a
     assert (await counters(runtime, event.id)).event == 0
 
 
+@WRONG_PAYMENTS
+async def test_expiry_that_finds_a_payment_for_another_amount_expires_the_order_and_refunds_it(  # noqa: PLR0917
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: User,
+    gateway: FakeGateway,
+    clock: FrozenClock,
+    amount: int,
+    currency: str,
+) -> None:
+    event = await make_event(runtime, organizer)
+    order = await pending_order(client, event.id)
+    charge = await paid_otherwise(runtime, gateway, order["id"], amount=amount, currency=currency)
+    clock.advance(minutes=16)  # its webhook never came: expiry asks the gateway first
+
+    await drain(runtime)
+
+    expired = await load_order(runtime, order["id"])
+    assert expired.status == OrderStatus.EXPIRED and expired.refund_reference is not None
+    assert await ticket_count(runtime, order["id"]) == 0
+    assert [r.amount for r in gateway.refunds_of(charge.id)] == [amount]
+    assert (await counters(runtime, event.id)).event == 0
+
+
 @pytest.mark.parametrize(
     ("status", "says"),
     [("pending", "did not match the order's total"), ("expired", "after the order had\nexpired")],

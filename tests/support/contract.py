@@ -3,8 +3,9 @@
 Random ids only ever reach a 404, and random credentials a 401: so that every operation also
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
-a draft event, a customer, a queued and a dead job), and a few operations get a body that can
-succeed (signing in needs a real password). What each operation answered is recorded, so the
+a draft event, a customer, a queued and a dead job, support requests), and a few operations
+get a body that can succeed (signing in needs a real password, a support request names one of
+the owner's own orders). What each operation answered is recorded, so the
 test can say which ones never succeeded.
 """
 
@@ -46,6 +47,7 @@ SERVER_SETTINGS = {
     "ADMITONE_RATE_LIMIT_STRICT": "1000000/minute",
     "ADMITONE_RATE_LIMIT_LOGIN_PER_ACCOUNT": "1000000/minute",
     "ADMITONE_RATE_LIMIT_LOGIN_PER_IP": "1000000/minute",
+    "ADMITONE_RATE_LIMIT_SUPPORT": "1000000/minute",
     "ADMITONE_STRIPE_WEBHOOK_SECRET": "whsec_contract_test",
     "ADMITONE_SSE_KEEPALIVE_SECONDS": "0.05",  # a stream says something at once
     "ADMITONE_LOG_LEVEL": "WARNING",
@@ -97,6 +99,7 @@ class Seeder:
     http: httpx.Client
     token: str
     _users: Iterator[int] = field(default_factory=itertools.count)
+    _owner_order_id: str | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -125,6 +128,22 @@ class Seeder:
             }
         }
         return self._ok(self.http.post(f"/api/events/{event_id}/purchase", json=body))
+
+    def owner_order_id(self) -> str:
+        """An order the owner bought signed in (made once): a support request may name it."""
+        if self._owner_order_id is None:
+            event = self.event(publish=True)
+            body = {"order": {"quantity": 1, "payment_method": "pm_card_visa"}}
+            path = f"/api/events/{event['id']}/purchase"
+            self._owner_order_id = self._ok(self.http.post(path, json=body, headers=self.auth))[
+                "id"
+            ]
+        return self._owner_order_id
+
+    def support_request(self) -> dict[str, Any]:
+        return self._ok(
+            self.http.post("/api/support/requests", json=support_request(), headers=self.auth)
+        )
 
     def customer(self) -> dict[str, Any]:
         body = {
@@ -166,6 +185,9 @@ class Seeder:
             second["job_id"] = dead_job_id
         if "user_id" in names:
             first["user_id"] = second["user_id"] = self.customer()["id"]
+        if "request_id" in names:
+            first["request_id"] = self.support_request()["id"]
+            second["request_id"] = self.support_request()["id"]
         missing = names - first.keys() - {"token"}
         assert not missing, (
             f"no seeded value for path parameter(s) {sorted(missing)}: teach "
@@ -187,6 +209,11 @@ def new_event() -> dict[str, Any]:
             ],
         }
     }
+
+
+def support_request(order_id: str | None = None) -> dict[str, Any]:
+    about = {"category": "order", "order_id": order_id} if order_id else {}
+    return {"subject": "Where are my tickets?", "body": "They did not arrive.", **about}
 
 
 def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -218,6 +245,13 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
             "tier": {"name": "Standing", "price": "20.00", "capacity": 100}
         },
         "PUT /api/events/{event_id}/tiers/{tier_id}": lambda: {"tier": {"capacity": 60}},
+        "POST /api/support/requests": lambda: support_request(seeder.owner_order_id()),
+        # Priority only: a status change may not be allowed from the request's current status.
+        "POST /api/support/requests/bulk": lambda: {
+            "ids": [seeder.support_request()["id"]],
+            "priority": "high",
+        },
+        "PATCH /api/support/requests/{request_id}": lambda: {"priority": "high"},
         STRIPE_WEBHOOK: lambda: {
             "id": f"evt_{uuid.uuid4().hex}",
             "type": "contract.test",  # a type no handler wants: acknowledged and ignored

@@ -120,3 +120,19 @@ async def test_a_malformed_bulk_update_is_422(
 ) -> None:
     response = await client.post(BULK, json=body, headers=desk.admin.headers)
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+async def test_another_method_on_the_bulk_route_is_405_not_a_malformed_request_id(
+    client: httpx.AsyncClient, desk: Desk, method: str
+) -> None:
+    response = await client.request(method, BULK, json={}, headers=desk.admin.headers)
+    assert response.status_code == 405, response.text
+    assert response.headers["Allow"] == "POST"
+
+
+async def test_a_request_id_that_is_not_an_id_is_not_found(
+    client: httpx.AsyncClient, desk: Desk
+) -> None:
+    response = await client.get(f"{REQUESTS}/not-an-id", headers=desk.admin.headers)
+    assert response.status_code == 404

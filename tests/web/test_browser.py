@@ -115,7 +115,9 @@ def buy_through_api(server: Server, event: WebEvent, *, general: int, vip: int) 
     assert bought.status_code == 201, bought.text
 
 
-def test_declined_card_shows_its_message(server: Server, browser_context: Any):
+def test_declined_card_shows_its_message_and_another_card_pays(
+    server: Server, browser_context: Any
+):
     event = new_event(server)
     page = open_page(browser_context, f"{server.url}/events/{event.id}")
     choose_tickets(page, general=1, vip=0)
@@ -123,14 +125,16 @@ def test_declined_card_shows_its_message(server: Server, browser_context: Any):
     page.get_by_label("Test card that is declined").check()
     page.get_by_role("button", name="Pay 50.00 USD").click()
 
+    # The order stays pending with its seats: the card form is there again under the message.
     expect(page.get_by_text("Your card was declined. No money was taken.")).to_be_visible()
-    # LEAD: today a declined card fails the order (its seats are released) and the page says so.
-    # Once declines keep the order pending (the other branch), the page shows the card form
-    # again under the message: replace the two lines below with
-    #   expect(page.get_by_role("button", name="Pay 50.00 USD")).to_be_visible()
-    #   expect(page.get_by_text("Your seats are held for")).to_be_visible()
-    expect(page.get_by_role("heading", name="Payment did not go through")).to_be_visible()
-    expect(page.get_by_role("link", name="Start a new order")).to_be_visible()
+    expect(page.get_by_role("button", name="Pay 50.00 USD")).to_be_visible()
+    expect(page.get_by_text("Your seats are held for")).to_be_visible()
+
+    page.get_by_label("Visa test card that is accepted").check()
+    page.get_by_role("button", name="Pay 50.00 USD").click()
+
+    expect(page.get_by_role("heading", name="Your tickets")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile(r"^QR code of ticket"))).to_have_count(1)
 
 
 def test_payment_hold_expires_and_the_page_says_so(server: Server, browser_context: Any):

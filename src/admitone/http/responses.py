@@ -13,6 +13,7 @@ _DESCRIPTIONS = {
     403: "Signed in, but not allowed",
     404: "Not found (also for another user's resources)",
     409: "Conflicts with the current state",
+    413: "The request body is larger than its limit (details.max_bytes)",
     422: "The body or a parameter is invalid; details.field names it",
     429: "Rate limited; see Retry-After",
     503: "A dependency is unavailable",

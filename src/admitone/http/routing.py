@@ -20,6 +20,13 @@ _READONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class UnitOfWorkRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        # The body size limit is enforced before any route runs (BodySizeLimitMiddleware), so
+        # every route that reads a body can answer 413, declared or not.
+        if self.body_field is not None or "requestBody" in (self.openapi_extra or {}):
+            self.responses = {**self.responses, **errors(413)}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 

@@ -27,6 +27,9 @@ from admitone.support.schemas import (
 
 router = api_router(tags=["support"])
 
+# ``{request_id:uuid}``: only an id matches, so ``/support/requests/bulk`` is that route alone
+# and another method on it is a 405, not a malformed request id. A non-id there is a 404.
+
 Token = Annotated[
     str | None,
     Query(
@@ -102,7 +105,7 @@ async def bulk_update(
     return RequestList(data=[RequestOut.of(r) for r in requests])
 
 
-@router.get("/support/requests/{request_id}", responses=errors(401, 404, 422))
+@router.get("/support/requests/{request_id:uuid}", responses=errors(401, 404, 422))
 @public
 async def get_request(request_id: uuid.UUID, uow: Uow, token: Token = None) -> RequestDetail:
     """With its comments; internal notes only for the people handling it. A guest reads the
@@ -110,7 +113,7 @@ async def get_request(request_id: uuid.UUID, uow: Uow, token: Token = None) -> R
     return _detail(await service.get_request(uow, _viewer(token), request_id))
 
 
-@router.patch("/support/requests/{request_id}", responses=errors(401, 403, 404, 409, 422))
+@router.patch("/support/requests/{request_id:uuid}", responses=errors(401, 403, 404, 409, 422))
 async def update_request(
     request_id: uuid.UUID, body: RequestUpdate, _: CurrentUser, uow: Uow, settings: AppSettings
 ) -> RequestDetail:
@@ -122,7 +125,7 @@ async def update_request(
 
 
 @router.post(
-    "/support/requests/{request_id}/comments",
+    "/support/requests/{request_id:uuid}/comments",
     status_code=status.HTTP_201_CREATED,
     responses=errors(401, 403, 404, 409, 422),
     dependencies=[SupportRateLimit],

@@ -123,10 +123,12 @@ async def purchase(
         refusal = await holds.hold(address, event_id, result.order.id, seats)
         if refusal is not None:
             # Another purchase from this address took the last place since the check: this
-            # order gives its seats back at once rather than holding them past the cap.
-            await service.cancel_order(
-                uow, runtime.gateway, result.order.id, service.Viewer(is_staff=True)
+            # order gives its seats back at once rather than holding them past the cap. Its
+            # buyer lets it go (as they may any pending order), not a manager forcing it.
+            buyer = service.Viewer(
+                user_id=user.id if user else None, access_token=result.access_token
             )
+            await service.cancel_order(uow, runtime.gateway, result.order.id, buyer)
             await uow.commit()
             raise _too_many_pending(refusal)
     if not result.created:
@@ -209,7 +211,9 @@ async def pay_order(
     user: OptionalUser,
     token: OrderToken = None,
 ) -> OrderOut:
-    """Confirm a pending order's payment intent with a payment method (seed 002)."""
+    """Confirm a pending order's payment intent with a payment method. 402 ``payment_failed``
+    when the card is declined: the order stays pending with its seats until it expires, to be
+    paid with another card; 409 ``order_not_payable`` once it is no longer pending."""
     order = await service.pay_order(
         uow,
         runtime.gateway,

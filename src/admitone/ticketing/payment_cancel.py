@@ -20,7 +20,7 @@ from admitone.config import Settings
 from admitone.core.db import OpenUnitOfWork
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
-from admitone.ticketing import expiry, queries, settlement
+from admitone.ticketing import expiry, queries, refunds, settlement
 from admitone.ticketing.idempotency import cancel_key
 from admitone.ticketing.models import OrderStatus
 
@@ -81,6 +81,16 @@ async def _settle_if_paid(
     if charge.status is not ChargeStatus.SUCCEEDED:
         return None
     async with open_uow() as uow:
+        order = await queries.get_order(uow, order_id, lines=False)
+        if charge.amount_refunded > 0 or (charge.amount, charge.currency.upper()) != (
+            order.total_amount,
+            order.currency,
+        ):
+            # Not the order's payment (another amount or currency, or partly refunded already):
+            # it never pays the order, as a webhook would find; what is left of it goes back.
+            log.warning("payment_not_settling_order", order_id=str(order_id), charge_id=charge.id)
+            await refunds.refuse_payment(uow, order_id, charge)
+            return None
         # Still pending, its seats held: paid. Closed: a late payment, refunded by its job.
         return await settlement.record_success(
             uow, settings, order_id, settlement.outcome_of(charge)
