@@ -134,40 +134,32 @@ class StripeGateway:
             "payment_method": payment_method,
             "expand": [FEE_PATH],
         }
-        try:
-            return await self._intent(
-                "confirm_charge",
-                self._client.v1.payment_intents.confirm_async(
-                    charge_id, params, {"idempotency_key": idempotency_key}
-                ),
-                idempotency_key,
-            )
-        except GatewayError as exc:
-            if exc.code != UNEXPECTED_STATE:
-                raise
         # Already succeeded or cancelled (a webhook or another tab got there first): its
         # current state is the answer, as with a second confirm of the fake.
-        return await self.retrieve_charge(charge_id)
+        return await self._intent_or_current_state(
+            "confirm_charge",
+            charge_id,
+            self._client.v1.payment_intents.confirm_async(
+                charge_id, params, {"idempotency_key": idempotency_key}
+            ),
+            idempotency_key,
+        )
 
     async def cancel_charge(self, charge_id: str, *, idempotency_key: str) -> Charge:
         params: PaymentIntentCancelParams = {
             "cancellation_reason": "abandoned",
             "expand": [FEE_PATH],
         }
-        try:
-            return await self._intent(
-                "cancel_charge",
-                self._client.v1.payment_intents.cancel_async(
-                    charge_id, params, {"idempotency_key": idempotency_key}
-                ),
-                idempotency_key,
-            )
-        except GatewayError as exc:
-            if exc.code != UNEXPECTED_STATE:
-                raise
         # Succeeded (too late to cancel: the caller settles or refunds it) or cancelled before:
         # its current state is the answer.
-        return await self.retrieve_charge(charge_id)
+        return await self._intent_or_current_state(
+            "cancel_charge",
+            charge_id,
+            self._client.v1.payment_intents.cancel_async(
+                charge_id, params, {"idempotency_key": idempotency_key}
+            ),
+            idempotency_key,
+        )
 
     async def retrieve_charge(self, charge_id: str) -> Charge:
         return await self._intent(
@@ -236,6 +228,21 @@ class StripeGateway:
         return customer.id
 
     # -- internals --------------------------------------------------------------------------
+
+    async def _intent_or_current_state(
+        self,
+        operation: str,
+        charge_id: str,
+        call: Awaitable[stripe.PaymentIntent],
+        idempotency_key: str,
+    ) -> Charge:
+        """``call``, or the intent as it now is when Stripe says its state no longer allows it."""
+        try:
+            return await self._intent(operation, call, idempotency_key)
+        except GatewayError as exc:
+            if exc.code != UNEXPECTED_STATE:
+                raise
+        return await self.retrieve_charge(charge_id)
 
     async def _intent(
         self, operation: str, call: Awaitable[stripe.PaymentIntent], idempotency_key: str | None

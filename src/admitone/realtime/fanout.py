@@ -274,3 +274,18 @@ class Fanout:
             replay.extend(e for e in buffer.entries if e.seq > last.seq)
         replay.sort(key=lambda e: e.seq)
         return replay
+
+
+class FanoutSubscriptions:
+    """What both buses share: their local subscribers are served by this process's fanout."""
+
+    fanout: Fanout
+
+    def subscribe(
+        self,
+        topics: Iterable[str],
+        *,
+        last_event_id: str | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Subscription:
+        return self.fanout.subscribe(topics, last_event_id=last_event_id, user_id=user_id)

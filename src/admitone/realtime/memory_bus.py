@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from admitone.realtime import codec
-from admitone.realtime.fanout import Fanout, Subscription
+from admitone.realtime.fanout import Fanout, FanoutSubscriptions
 
 
-class MemoryBus:
+class MemoryBus(FanoutSubscriptions):
     def __init__(self, *, replay_size: int = 100, queue_size: int = 100) -> None:
         self.fanout = Fanout(replay_size=replay_size, queue_size=queue_size)
 
@@ -24,12 +23,3 @@ class MemoryBus:
         # Through JSON like the Redis bus, so that a message that would fail there fails here
         # too, and no subscriber shares a mutable dict with the publisher.
         self.fanout.deliver(topic, codec.normalise(message))
-
-    def subscribe(
-        self,
-        topics: Iterable[str],
-        *,
-        last_event_id: str | None = None,
-        user_id: uuid.UUID | None = None,
-    ) -> Subscription:
-        return self.fanout.subscribe(topics, last_event_id=last_event_id, user_id=user_id)

@@ -15,8 +15,7 @@ import asyncio
 import contextlib
 import os
 import random
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -29,7 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from admitone.realtime import codec
-from admitone.realtime.fanout import Fanout, Subscription
+from admitone.realtime.fanout import Fanout, FanoutSubscriptions
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +42,7 @@ class SilentConnection(RedisConnectionError):
     """No reply, not even to a PING: the connection is half-open."""
 
 
-class RedisBus:
+class RedisBus(FanoutSubscriptions):
     def __init__(
         self,
         url: str,
@@ -118,15 +117,6 @@ class RedisBus:
         # Not delivered locally here: it comes back through the listener like everyone
         # else's, so every process sees one order and nothing twice.
         await self._publisher.publish(self.channel_prefix + topic, codec.encode(message))
-
-    def subscribe(
-        self,
-        topics: Iterable[str],
-        *,
-        last_event_id: str | None = None,
-        user_id: uuid.UUID | None = None,
-    ) -> Subscription:
-        return self.fanout.subscribe(topics, last_event_id=last_event_id, user_id=user_id)
 
     async def _listen_forever(self) -> None:
         while True:
