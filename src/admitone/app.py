@@ -36,6 +36,7 @@ from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
+from admitone.ticketing.group_purchase import PurchaseGroups
 from admitone.web import site as web_site
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the
@@ -98,6 +99,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    # One per process: it groups the purchases arriving at this process concurrently.
+    app.state.purchases = PurchaseGroups(runtime.unit_of_work, settings)
     app.state.limiter = RateLimiter(settings)
     app.state.pending_holds = PendingHolds(settings, runtime.clock)
     app.state.stream_slots = StreamSlots(

@@ -17,6 +17,7 @@ from admitone.http.deps import (
     CurrentUser,
     Holds,
     OptionalUser,
+    Purchases,
     StrictRateLimit,
     Uow,
     client_ip,
@@ -71,6 +72,7 @@ async def purchase(
     response: Response,
     uow: Uow,
     runtime: AppRuntime,
+    purchases: Purchases,
     settings: AppSettings,
     holds: Holds,
     user: OptionalUser,
@@ -106,7 +108,7 @@ async def purchase(
     counted = 0 < seats <= settings.max_tickets_per_order
     if counted and (refusal := await holds.check(address, event_id, seats)):
         raise _too_many_pending(refusal)
-    result = await runtime.purchases.purchase(
+    result = await purchases.purchase(
         uow,
         runtime.gateway,
         service.PurchaseRequest(
