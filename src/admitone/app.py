@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+import admitone.wiring  # noqa: F401 - registers every domain's job handlers and cron entries
 from admitone import schema
 from admitone.accounts.api import router as accounts_router
 from admitone.activity.api import router as activity_router
