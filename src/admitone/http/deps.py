@@ -12,7 +12,7 @@ from limits import RateLimitItem
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role, User
 from admitone.config import Settings
-from admitone.core.actor import Actor, set_actor
+from admitone.core.actor import STAFF_ROLES, Actor, set_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.emails import email_key
 from admitone.core.errors import InvalidToken, NotAuthenticated, PermissionDenied, RateLimited
@@ -177,6 +177,6 @@ AppRuntime = Annotated[Runtime, Depends(_runtime)]
 Purchases = Annotated[PurchaseGroups, Depends(_purchases)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
 Holds = Annotated[PendingHolds, Depends(_pending_holds)]
-StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
+StaffUser = Annotated[User, Depends(require_roles(*map(Role, sorted(STAFF_ROLES))))]
 StrictRateLimit = Depends(strict_rate_limit)
 SupportRateLimit = Depends(support_rate_limit)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Header, Path, Request, Response, status
 
-from admitone.accounts.models import STAFF_ROLES, Role, User
-from admitone.core.actor import current_actor
+from admitone.accounts.models import Role, User
+from admitone.core.actor import STAFF_ROLES, current_actor
 from admitone.core.errors import InvalidInput
 from admitone.events import service as events_service
 from admitone.http.deps import (
