@@ -41,9 +41,7 @@ from admitone.ticketing.group_purchase import PurchaseGroups
 from admitone.web import site as web_site
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the
-# cyclic collector's pauses fell on every request in flight. bench/onsale.py at 32 buyers: p99
-# 98 to 121 ms over eight runs with this, 187 and 193 ms in the two runs just before it
-# (throughput moved less than its run-to-run noise).
+# cyclic collector's pauses fell on every request in flight (bench/README.md has the p99s).
 GC_THRESHOLDS = (20_000, 50, 100)
 
 

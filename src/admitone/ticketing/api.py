@@ -79,8 +79,8 @@ async def purchase(
     idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
-    its default test card (seed 001); a real gateway leaves the order pending with a payment
-    intent to confirm (seed 002). 402 when the payment fails: after a decline the order stays
+    its default test card; a real gateway leaves the order pending with a payment
+    intent to confirm. 402 when the payment fails: after a decline the order stays
     pending with its seats until it expires, to be paid with another card (``/pay``; a guest
     gets the order's token in the error's details); otherwise the capacity is back.
     429 ``too_many_pending_orders`` when the client's address already has as many orders (or
