@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
+import admitone.wiring  # noqa: F401 - registers every domain's job handlers and cron entries
 from admitone import schema
 from admitone.accounts.api import router as accounts_router
 from admitone.activity.api import router as activity_router
@@ -36,12 +37,11 @@ from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
+from admitone.ticketing.group_purchase import PurchaseGroups
 from admitone.web import site as web_site
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the
-# cyclic collector's pauses fell on every request in flight. bench/onsale.py at 32 buyers: p99
-# 98 to 121 ms over eight runs with this, 187 and 193 ms in the two runs just before it
-# (throughput moved less than its run-to-run noise).
+# cyclic collector's pauses fell on every request in flight (bench/README.md has the p99s).
 GC_THRESHOLDS = (20_000, 50, 100)
 
 
@@ -98,6 +98,8 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    # One per process: it groups the purchases arriving at this process concurrently.
+    app.state.purchases = PurchaseGroups(runtime.unit_of_work, settings)
     app.state.limiter = RateLimiter(settings)
     app.state.pending_holds = PendingHolds(settings, runtime.clock)
     app.state.stream_slots = StreamSlots(

@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     max_pending_seats_per_address: int = Field(default=40, ge=1)
     payment_gateway: Literal["fake", "stripe"] = "fake"
     fake_gateway_latency_ms: float = Field(default=0.0, ge=0)
-    # Seed 001's purchase body has no payment method; the fake then charges this test card.
-    # None makes such orders wait for the payment-intent flow instead (seed 002).
+    # A purchase body may name no payment method; the fake then charges this test card.
+    # None makes such orders wait for the buyer to confirm a payment intent instead.
     fake_gateway_default_payment_method: str | None = "pm_card_visa"
     # Stripe (admitone.payments.stripe_gateway). SecretStr keeps the keys out of reprs and logs.
     stripe_secret_key: SecretStr | None = None

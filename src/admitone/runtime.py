@@ -1,10 +1,11 @@
-"""The process's long-lived collaborators, built once from settings and shared by the HTTP app,
-the worker and the CLI (the composition root)."""
+"""The process's infrastructure, built once from settings and shared by the HTTP app, the worker
+and the CLI: database, clock, bus, senders, payment gateway, Redis. Domain objects (the purchase
+batcher) are built by the app factory from it, not held here."""
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -16,7 +17,6 @@ from admitone.notifications.senders import EmailSender, build_email_sender
 from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import PaymentGateway
 from admitone.realtime.bus import Bus, build_bus
-from admitone.ticketing.group_purchase import PurchaseGroups
 
 
 @dataclass
@@ -28,11 +28,6 @@ class Runtime:
     email_sender: EmailSender
     gateway: PaymentGateway
     redis: Redis | None = None
-    # One per process: it groups the purchases arriving at this process concurrently.
-    purchases: PurchaseGroups = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.purchases = PurchaseGroups(self.unit_of_work, self.settings)
 
     @classmethod
     def build(

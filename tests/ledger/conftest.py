@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 
@@ -27,13 +25,16 @@ class Sale:
     order_id: uuid.UUID = field(default_factory=uuid.uuid4)
     currency: str = "USD"
 
-    def ids(self) -> dict[str, object]:
-        return {
-            "organizer_id": self.organizer_id,
-            "event_id": self.event_id,
-            "order_id": self.order_id,
-            "currency": self.currency,
-        }
+    def transfer(self, amount: int, gateway_ref: str, fee: int | None = None) -> ledger.Transfer:
+        return ledger.Transfer(
+            self.organizer_id,
+            self.event_id,
+            self.order_id,
+            amount,
+            self.currency,
+            gateway_ref,
+            fee,
+        )
 
     def another_order(self) -> Sale:
         return Sale(self.organizer_id, self.event_id, uuid.uuid4(), self.currency)
@@ -54,41 +55,19 @@ def ref(prefix: str = "pi") -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
-async def _record(
-    runtime: Runtime, recorder: Callable[..., Awaitable[JournalEntry]], sale: Sale, **movement: Any
+async def record(
+    runtime: Runtime,
+    movement: ledger.Movement,
+    sale: Sale,
+    amount: int,
+    gateway_ref: str,
+    *,
+    fee: int | None = None,
 ) -> JournalEntry:
+    """One money movement of ``sale``, in a transaction of its own, as payments record them."""
     async with runtime.unit_of_work() as uow:
-        return await recorder(uow, **sale.ids(), **movement)
-
-
-async def capture(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    return await _record(
-        runtime, ledger.record_payment_captured, sale, amount=amount, gateway_ref=gateway_ref
-    )
-
-
-async def fee(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    return await _record(
-        runtime, ledger.record_processing_fee, sale, fee=amount, gateway_ref=gateway_ref
-    )
-
-
-async def refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    return await _record(
-        runtime, ledger.record_refund, sale, amount=amount, gateway_ref=gateway_ref
-    )
-
-
-async def late_payment(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    return await _record(
-        runtime, ledger.record_late_payment, sale, amount=amount, gateway_ref=gateway_ref
-    )
-
-
-async def late_refund(runtime: Runtime, sale: Sale, amount: int, gateway_ref: str) -> JournalEntry:
-    return await _record(
-        runtime, ledger.record_late_payment_refunded, sale, amount=amount, gateway_ref=gateway_ref
-    )
+        [entry] = await ledger.post(uow, movement, [sale.transfer(amount, gateway_ref, fee)])
+    return entry
 
 
 async def lines(runtime: Runtime, entry: JournalEntry) -> list[tuple[str, int, int]]:

@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from admitone.accounts.models import Role
+from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers
-from tests.ledger.conftest import Sale, capture, fee, late_payment, refund
+from tests.ledger.conftest import Sale, record
 
 EVENT = {
     "event": {
@@ -33,11 +34,11 @@ async def _event_with_sales(
     assert response.status_code == 201, response.text
     event_id = uuid.UUID(response.json()["id"])
     sale = Sale(organizer.id, event_id)
-    await capture(runtime, sale, 5000, "pi_1")
-    await fee(runtime, sale, 175, "txn_1")
-    await capture(runtime, sale.another_order(), 5000, "pi_2")
-    await refund(runtime, sale, 5000, "re_1")
-    await late_payment(runtime, sale.another_order(), 5000, "pi_3")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale.another_order(), 5000, "pi_2")
+    await record(runtime, Movement.REFUND, sale, 5000, "re_1")
+    await record(runtime, Movement.LATE_PAYMENT, sale.another_order(), 5000, "pi_3")
     return event_id, headers
 
 
@@ -133,7 +134,7 @@ async def test_the_trial_balance_filters_by_organizer_and_currency(
     await _event_with_sales(client, runtime)
     _, staff = await auth_headers(client, runtime, Role.ADMIN)
     other = Sale(currency="EUR")
-    await capture(runtime, other, 1234, "pi_eur")
+    await record(runtime, Movement.PAYMENT_CAPTURED, other, 1234, "pi_eur")
 
     response = await client.get(
         "/api/admin/ledger/trial-balance",

@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from admitone.ledger import service as ledger
-from admitone.ledger.models import JournalEntry
 from admitone.runtime import Runtime
-from tests.ledger.conftest import Sale, capture, fee, late_payment, late_refund, refund
+from tests.ledger.conftest import Sale, record
 
-Record = Callable[[Runtime, Sale, int, str], Awaitable[JournalEntry]]
-MOVEMENTS: dict[str, Record] = {
-    "capture": capture,
-    "fee": fee,
-    "refund": refund,
-    "late_payment": late_payment,
-    "late_refund": late_refund,
+MOVEMENTS = {
+    "capture": ledger.Movement.PAYMENT_CAPTURED,
+    "fee": ledger.Movement.PROCESSING_FEE,
+    "refund": ledger.Movement.REFUND,
+    "late_payment": ledger.Movement.LATE_PAYMENT,
+    "late_refund": ledger.Movement.LATE_PAYMENT_REFUNDED,
 }
 # How each movement changes what the gateway holds for the organizer.
 GATEWAY_SIGN = {"capture": 1, "fee": -1, "refund": -1, "late_payment": 1, "late_refund": -1}
@@ -71,11 +68,11 @@ async def test_every_organizers_books_balance_and_match_the_gateway(
     for step in steps:
         if step.replay_of is not None and step.replay_of < len(done):
             movement, sale, amount, gateway_ref = done[step.replay_of]
-            await MOVEMENTS[movement](runtime, sale, amount, gateway_ref)
+            await record(runtime, MOVEMENTS[movement], sale, amount, gateway_ref)
             continue
         sale = Sale(organizers[step.organizer], events[step.organizer], uuid.uuid4(), step.currency)
         gateway_ref = f"ref_{uuid.uuid4().hex}"
-        await MOVEMENTS[step.movement](runtime, sale, step.amount, gateway_ref)
+        await record(runtime, MOVEMENTS[step.movement], sale, step.amount, gateway_ref)
         done.append((step.movement, sale, step.amount, gateway_ref))
         books = (sale.organizer_id, sale.currency)
         expected_gateway[books] += GATEWAY_SIGN[step.movement] * step.amount

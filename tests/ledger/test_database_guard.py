@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from admitone.core.db import Database, UnitOfWork
 from admitone.ledger.errors import AppendOnlyViolation
 from admitone.ledger.models import JournalEntry, JournalLine, LedgerAccount
+from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
-from tests.ledger.conftest import Sale, all_entries, capture, gateway_balance, sale_accounts
+from tests.ledger.conftest import Sale, all_entries, gateway_balance, record, sale_accounts
 
 # The tables themselves: Core statements on them skip the ORM and its guards entirely.
 ENTRIES = cast(Table, JournalEntry.__table__)
@@ -98,7 +99,7 @@ async def test_lines_left_without_their_entry_cannot_commit(runtime: Runtime) ->
 
 async def test_no_line_can_be_added_to_a_posted_entry(runtime: Runtime) -> None:
     sale = Sale()
-    entry = await capture(runtime, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     with pytest.raises(IntegrityError, match="ledger_entry_sealed"):
         async with runtime.unit_of_work() as uow:
             gateway, _ = await sale_accounts(uow, sale)
@@ -147,7 +148,7 @@ async def test_posted_entries_cannot_be_changed_or_deleted_in_sql(
     runtime: Runtime, statement: Any
 ) -> None:
     sale = Sale()
-    entry = await capture(runtime, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     with pytest.raises(IntegrityError, match="ledger_append_only"):
         async with runtime.unit_of_work() as uow:
             await uow.session.execute(statement(entry))
@@ -158,7 +159,7 @@ async def test_posted_entries_cannot_be_changed_or_deleted_in_sql(
 
 async def test_the_orm_refuses_to_change_or_delete_an_entry(runtime: Runtime) -> None:
     sale = Sale()
-    entry = await capture(runtime, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     with pytest.raises(AppendOnlyViolation):
         async with runtime.unit_of_work() as uow:
             loaded = await uow.session.get(JournalEntry, entry.id)

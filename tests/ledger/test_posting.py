@@ -11,19 +11,16 @@ from admitone.ledger import service as ledger
 from admitone.ledger.chart import EntryKind
 from admitone.ledger.errors import EntryKeyConflict, InvalidAmount, UnbalancedEntry
 from admitone.ledger.posting import Draft, Line, post
+from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
 from tests.activity.conftest import entries as activity_entries
 from tests.ledger.conftest import (
     Sale,
     all_entries,
-    capture,
-    fee,
     gateway_balance,
-    late_payment,
-    late_refund,
     lines,
+    record,
     ref,
-    refund,
     sale_accounts,
 )
 
@@ -32,7 +29,7 @@ async def test_a_captured_payment_is_held_by_the_gateway_and_is_the_events_reven
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    entry = await capture(runtime, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
 
     assert (entry.kind, entry.amount, entry.currency) == ("payment_captured", 5000, "USD")
     assert (entry.order_id, entry.event_id, entry.gateway_ref) == (
@@ -51,8 +48,8 @@ async def test_a_processing_fee_is_an_expense_taken_out_of_the_gateway_balance(
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    await capture(runtime, sale, 5000, "pi_1")
-    entry = await fee(runtime, sale, 175, "txn_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
 
     assert entry.kind == "processing_fee"
     assert await lines(runtime, entry) == [
@@ -66,8 +63,8 @@ async def test_a_refund_is_contra_revenue_paid_out_of_the_gateway_balance(
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    await capture(runtime, sale, 5000, "pi_1")
-    entry = await refund(runtime, sale, 2000, "re_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    entry = await record(runtime, Movement.REFUND, sale, 2000, "re_1")
 
     assert entry.kind == "refund"
     assert await lines(runtime, entry) == [("refunds", 2000, 0), ("gateway_balance", 0, 2000)]
@@ -76,7 +73,7 @@ async def test_a_refund_is_contra_revenue_paid_out_of_the_gateway_balance(
 
 async def test_a_payment_after_expiry_is_owed_back_and_never_revenue(runtime: Runtime) -> None:
     sale = Sale()
-    held = await late_payment(runtime, sale, 5000, "pi_late")
+    held = await record(runtime, Movement.LATE_PAYMENT, sale, 5000, "pi_late")
     assert await lines(runtime, held) == [
         ("gateway_balance", 5000, 0),
         ("refund_liability", 0, 5000),
@@ -86,7 +83,7 @@ async def test_a_payment_after_expiry_is_owed_back_and_never_revenue(runtime: Ru
     [usd] = summary.currencies
     assert (usd.revenue, usd.refund_liability, usd.net) == (0, 5000, 0)
 
-    settled = await late_refund(runtime, sale, 5000, "re_late")
+    settled = await record(runtime, Movement.LATE_PAYMENT_REFUNDED, sale, 5000, "re_late")
     assert await lines(runtime, settled) == [
         ("refund_liability", 5000, 0),
         ("gateway_balance", 0, 5000),
@@ -98,10 +95,10 @@ async def test_a_replayed_webhook_posts_once_and_returns_the_first_entry(
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    first = await capture(runtime, sale, 5000, "pi_1")
-    again = await capture(runtime, sale, 5000, "pi_1")
-    await fee(runtime, sale, 175, "txn_1")
-    await fee(runtime, sale, 175, "txn_1")
+    first = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    again = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
+    await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
 
     assert again.id == first.id
     assert len(await all_entries(runtime)) == 2
@@ -117,8 +114,10 @@ async def test_concurrent_replays_of_one_webhook_post_once(
     (when it has none yet) or straight to the entry's key, and exactly one entry results."""
     sale = Sale()
     if accounts_open:
-        await capture(runtime, sale.another_order(), 1000, "pi_0")
-    posted = await asyncio.gather(*(capture(runtime, sale, 5000, "pi_1") for _ in range(5)))
+        await record(runtime, Movement.PAYMENT_CAPTURED, sale.another_order(), 1000, "pi_0")
+    posted = await asyncio.gather(
+        *(record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1") for _ in range(5))
+    )
 
     assert len({entry.id for entry in posted}) == 1
     assert [e.gateway_ref for e in await all_entries(runtime)].count("pi_1") == 1
@@ -129,17 +128,17 @@ async def test_a_replay_with_a_different_amount_is_a_conflict_not_a_second_entry
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    await capture(runtime, sale, 5000, "pi_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     with pytest.raises(EntryKeyConflict):
-        await capture(runtime, sale, 4000, "pi_1")
+        await record(runtime, Movement.PAYMENT_CAPTURED, sale, 4000, "pi_1")
     assert await gateway_balance(runtime, sale) == 5000
 
 
 async def test_one_payment_is_either_revenue_or_owed_back_never_both(runtime: Runtime) -> None:
     sale = Sale()
-    await capture(runtime, sale, 5000, "pi_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     with pytest.raises(EntryKeyConflict):
-        await late_payment(runtime, sale, 5000, "pi_1")
+        await record(runtime, Movement.LATE_PAYMENT, sale, 5000, "pi_1")
     assert await gateway_balance(runtime, sale) == 5000
 
 
@@ -148,7 +147,7 @@ async def test_an_amount_that_is_not_a_positive_number_of_minor_units_is_refused
     runtime: Runtime, amount: int
 ) -> None:
     with pytest.raises(InvalidAmount):
-        await capture(runtime, Sale(), amount, ref())
+        await record(runtime, Movement.PAYMENT_CAPTURED, Sale(), amount, ref())
     assert await all_entries(runtime) == []
 
 
@@ -178,7 +177,7 @@ async def test_a_reversal_is_a_new_mirror_entry_and_the_original_stays(
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    original = await capture(runtime, sale, 5000, "pi_1")
+    original = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
     async with runtime.unit_of_work() as uow:
         reversal = await ledger.reverse_entry(uow, original.id)
     async with runtime.unit_of_work() as uow:
@@ -207,10 +206,10 @@ async def test_money_movements_are_in_the_activity_log_without_personal_data(
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    await capture(runtime, sale, 5000, "pi_1")
-    await fee(runtime, sale, 175, "txn_1")
-    await refund(runtime, sale, 5000, "re_1")
-    await late_payment(runtime, sale.another_order(), 3000, "pi_2")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
+    await record(runtime, Movement.REFUND, sale, 5000, "re_1")
+    await record(runtime, Movement.LATE_PAYMENT, sale.another_order(), 3000, "pi_2")
 
     recorded: list[ActivityEntry] = await activity_entries(runtime)
     assert sorted((e.action, e.meta["kind"]) for e in recorded) == [

@@ -12,46 +12,23 @@ import pytest
 from sqlalchemy import event, select
 
 from admitone.activity import service as activity_service
-from admitone.core.db import UnitOfWork
 from admitone.ledger import service as ledger
 from admitone.ledger.chart import EntryKind
 from admitone.ledger.errors import EntryKeyConflict
 from admitone.ledger.models import JournalEntry
 from admitone.ledger.posting import Draft, Line, Posted, post_all
+from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
 from tests.activity.conftest import entries as activity_entries
 from tests.ledger.conftest import (
     Sale,
     all_entries,
-    capture,
-    fee,
     gateway_balance,
     lines,
+    record,
     ref,
     sale_accounts,
 )
-
-
-async def post_with_fee(
-    uow: UnitOfWork, sale: Sale, amount: int, fee_amount: int, charge: str
-) -> JournalEntry:
-    return await ledger.record_payment_captured(
-        uow,
-        organizer_id=sale.organizer_id,
-        event_id=sale.event_id,
-        order_id=sale.order_id,
-        currency=sale.currency,
-        amount=amount,
-        gateway_ref=charge,
-        fee=fee_amount,
-    )
-
-
-async def capture_with_fee(
-    runtime: Runtime, sale: Sale, amount: int, fee_amount: int, charge: str
-) -> JournalEntry:
-    async with runtime.unit_of_work() as uow:
-        return await post_with_fee(uow, sale, amount, fee_amount, charge)
 
 
 def keys(entries: list[JournalEntry]) -> list[str]:
@@ -75,7 +52,7 @@ def statements(runtime: Runtime) -> Iterator[list[str]]:
 
 async def test_a_payment_and_its_fee_post_together_balanced(runtime: Runtime) -> None:
     sale = Sale()
-    payment = await capture_with_fee(runtime, sale, 5000, 175, "ch_1")
+    payment = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175)
 
     by_kind = {entry.kind: entry for entry in await all_entries(runtime)}
     assert by_kind.keys() == {"payment_captured", "processing_fee"}
@@ -101,19 +78,19 @@ async def test_a_fresh_pair_costs_one_savepoint_and_one_insert_per_table(
 ) -> None:
     sale = Sale()
     # Opens the accounts, whose ids are then known without a query.
-    await capture_with_fee(runtime, sale.another_order(), 1000, 30, ref("ch"))
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale.another_order(), 1000, ref("ch"), fee=30)
     recorded: list[str] = []
 
-    async def record(_uow: object, action: str, **_kwargs: object) -> None:
+    async def record_activity(_uow: object, action: str, **_kwargs: object) -> None:
         recorded.append(action)
 
     # Only to see what is recorded, in which order: recording buffers its rows, which are
     # written at the commit, after the statements counted below.
-    monkeypatch.setattr(activity_service, "record", record)
+    monkeypatch.setattr(activity_service, "record", record_activity)
     async with runtime.unit_of_work() as uow:
         await uow.session.execute(select(1))  # SQLite's BEGIN is not the ledger's either
         with statements(runtime) as seen:
-            await post_with_fee(uow, sale, 5000, 175, "ch_1")
+            await ledger.post(uow, Movement.PAYMENT_CAPTURED, [sale.transfer(5000, "ch_1", 175)])
 
     assert seen == [
         "SAVEPOINT sa_savepoint_1",
@@ -129,9 +106,9 @@ async def test_a_replayed_pair_posts_nothing_and_returns_the_entries_posted_firs
     runtime: Runtime,
 ) -> None:
     sale = Sale()
-    first = await capture_with_fee(runtime, sale, 5000, 175, "ch_1")
+    first = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175)
     posted = await all_entries(runtime)
-    again = await capture_with_fee(runtime, sale, 5000, 175, "ch_1")
+    again = await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175)
 
     assert again.id == first.id
     assert [e.id for e in await all_entries(runtime)] == [e.id for e in posted]
@@ -176,11 +153,11 @@ async def test_a_pair_whose_other_half_was_posted_alone_completes_it_once(
     did not know the fee posts the payment alone, and a replayed webhook then carries both."""
     sale = Sale()
     if posted_first == "fee":
-        await fee(runtime, sale, 175, "ch_1")
+        await record(runtime, Movement.PROCESSING_FEE, sale, 175, "ch_1")
     else:
-        await capture(runtime, sale, 5000, "ch_1")
-    await capture_with_fee(runtime, sale, 5000, 175, "ch_1")
-    await capture_with_fee(runtime, sale, 5000, 175, "ch_1")
+        await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175)
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175)
 
     assert keys(await all_entries(runtime)) == ["fee:ch_1", "payment:ch_1"]
     assert await gateway_balance(runtime, sale) == 4825
@@ -197,20 +174,16 @@ async def test_a_conflicting_replay_of_one_half_writes_neither(
 ) -> None:
     sale = Sale()
     if conflicting == "fee":
-        await fee(runtime, sale, 175, "ch_1")
+        await record(runtime, Movement.PROCESSING_FEE, sale, 175, "ch_1")
     else:
-        await capture(runtime, sale, 5000, "ch_1")
+        await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1")
     before = await all_entries(runtime)
 
     async with runtime.unit_of_work() as uow:
         with pytest.raises(EntryKeyConflict):
-            await post_with_fee(
-                uow,
-                sale,
-                4000 if conflicting == "payment" else 5000,
-                200 if conflicting == "fee" else 175,
-                "ch_1",
-            )
+            amount = 4000 if conflicting == "payment" else 5000
+            fee = 200 if conflicting == "fee" else 175
+            await ledger.post(uow, Movement.PAYMENT_CAPTURED, [sale.transfer(amount, "ch_1", fee)])
         # The caller goes on and commits: the half that did not conflict must not be in it.
 
     assert [e.id for e in await all_entries(runtime)] == [e.id for e in before]
@@ -222,11 +195,13 @@ async def test_concurrent_replays_of_a_pair_post_each_entry_once(
     runtime: Runtime, fee_posted_first: bool
 ) -> None:
     sale = Sale()
-    await capture(runtime, sale.another_order(), 1000, ref())  # opens the accounts
+    await record(
+        runtime, Movement.PAYMENT_CAPTURED, sale.another_order(), 1000, ref()
+    )  # opens the accounts
     if fee_posted_first:
-        await fee(runtime, sale, 175, "ch_1")
+        await record(runtime, Movement.PROCESSING_FEE, sale, 175, "ch_1")
     posted = await asyncio.gather(
-        *(capture_with_fee(runtime, sale, 5000, 175, "ch_1") for _ in range(5))
+        *(record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "ch_1", fee=175) for _ in range(5))
     )
 
     assert len({entry.id for entry in posted}) == 1

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from admitone.ledger import service as ledger
+from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
-from tests.ledger.conftest import Sale, capture, fee, late_payment, late_refund, refund
+from tests.ledger.conftest import Sale, record
 
 
 async def _sell_one_event(runtime: Runtime) -> Sale:
     sale = Sale()
     second = sale.another_order()
-    await capture(runtime, sale, 5000, "pi_1")
-    await fee(runtime, sale, 175, "txn_1")
-    await capture(runtime, second, 5000, "pi_2")
-    await fee(runtime, second, 175, "txn_2")
-    await refund(runtime, second, 5000, "re_2")
-    await late_payment(runtime, sale.another_order(), 3000, "pi_3")
+    await record(runtime, Movement.PAYMENT_CAPTURED, sale, 5000, "pi_1")
+    await record(runtime, Movement.PROCESSING_FEE, sale, 175, "txn_1")
+    await record(runtime, Movement.PAYMENT_CAPTURED, second, 5000, "pi_2")
+    await record(runtime, Movement.PROCESSING_FEE, second, 175, "txn_2")
+    await record(runtime, Movement.REFUND, second, 5000, "re_2")
+    await record(runtime, Movement.LATE_PAYMENT, sale.another_order(), 3000, "pi_3")
     euros = Sale(sale.organizer_id, sale.event_id, sale.order_id, "EUR")
-    await capture(runtime, euros, 2000, "pi_4")
+    await record(runtime, Movement.PAYMENT_CAPTURED, euros, 2000, "pi_4")
     return sale
 
 
@@ -54,9 +55,11 @@ async def test_the_trial_balance_lists_every_account_and_its_debits_equal_its_cr
 ) -> None:
     sale = await _sell_one_event(runtime)
     other = Sale()
-    await capture(runtime, other, 1200, "pi_other")
-    await late_payment(runtime, other.another_order(), 800, "pi_other_late")
-    await late_refund(runtime, other.another_order(), 800, "re_other_late")
+    await record(runtime, Movement.PAYMENT_CAPTURED, other, 1200, "pi_other")
+    await record(runtime, Movement.LATE_PAYMENT, other.another_order(), 800, "pi_other_late")
+    await record(
+        runtime, Movement.LATE_PAYMENT_REFUNDED, other.another_order(), 800, "re_other_late"
+    )
 
     async with runtime.unit_of_work(readonly=True) as uow:
         trial = await ledger.trial_balance(uow)

@@ -341,15 +341,10 @@ async def test_a_fee_the_ledger_refuses_fails_its_job_at_once(
     charge = await buyer_confirms(runtime, gateway, order["id"])
     await post_webhook(client, intent_event("payment_intent.succeeded", charge))
     async with runtime.unit_of_work() as uow:  # another fee already booked for the charge
-        await ledger.record_processing_fee(
-            uow,
-            organizer_id=organizer.id,
-            event_id=event.id,
-            order_id=uuid.UUID(order["id"]),
-            fee=(charge.fee or 0) + 1,
-            currency="USD",
-            gateway_ref=charge.id,
+        fee = ledger.Transfer(
+            organizer.id, event.id, uuid.UUID(order["id"]), (charge.fee or 0) + 1, "USD", charge.id
         )
+        await ledger.post(uow, ledger.Movement.PROCESSING_FEE, [fee])
 
     clock.advance(minutes=1)
     await drain(runtime)

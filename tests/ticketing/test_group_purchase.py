@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from admitone.activity.models import ActivityEntry
@@ -224,11 +225,12 @@ async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
     batch_sizes: dict[str, list[int]],
 ) -> None:
     event = await make_event(runtime, organizer)
+    purchases = PurchaseGroups(runtime.unit_of_work, runtime.settings)
 
     async def purchase(email: str, user_id: uuid.UUID | None) -> PurchaseResult:
         request = PurchaseRequest(event.id, email, "Buyer", [(None, 1)], buyer_user_id=user_id)
         async with runtime.unit_of_work() as uow:
-            return await runtime.purchases.purchase(uow, gateway, request)
+            return await purchases.purchase(uow, gateway, request)
 
     # Two requests in flight at once, as two different actors (a task copies the context).
     with acting_as(Actor(buyer.user.id, buyer.user.role)):
@@ -274,7 +276,11 @@ async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_al
 
 
 async def test_a_batch_whose_commit_answer_is_lost_completes_its_purchases_once(
-    client: httpx.AsyncClient, runtime: Runtime, organizer: Any, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     @asynccontextmanager
     async def commit_then_lose_the_answer() -> AsyncIterator[UnitOfWork]:
@@ -285,7 +291,7 @@ async def test_a_batch_whose_commit_answer_is_lost_completes_its_purchases_once(
             raise ConnectionResetError("the connection dropped before COMMIT was answered")
 
     monkeypatch.setattr(
-        runtime, "purchases", PurchaseGroups(commit_then_lose_the_answer, runtime.settings)
+        app.state, "purchases", PurchaseGroups(commit_then_lose_the_answer, runtime.settings)
     )
     event = await make_event(runtime, organizer)
 

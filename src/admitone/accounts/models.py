@@ -18,9 +18,6 @@ class Role(StrEnum):
     CUSTOMER = "customer"
 
 
-STAFF_ROLES = frozenset({Role.OWNER, Role.ADMIN})
-
-
 class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 

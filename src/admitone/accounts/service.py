@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from admitone.accounts import tokens
 from admitone.accounts import topics as accounts_topics
 from admitone.accounts.errors import EmailTaken, InsufficientRole, InvalidCredentials, LastOwner
-from admitone.accounts.models import STAFF_ROLES, Role, User
+from admitone.accounts.models import Role, User
 from admitone.accounts.passwords import check_password_strength
 from admitone.activity import service as activity
 from admitone.config import Settings
-from admitone.core.actor import Actor, acting_as
+from admitone.core.actor import STAFF_ROLES, Actor, acting_as
 from admitone.core.db import UnitOfWork
 from admitone.core.emails import account_address, email_key
 from admitone.core.errors import InvalidInput, NotFound

@@ -8,6 +8,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+# The roles that run the platform (accounts.models.Role's values): they see and manage what
+# belongs to others.
+STAFF_ROLES = frozenset({"owner", "admin"})
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -16,7 +20,7 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in ("owner", "admin")
+        return self.role in STAFF_ROLES
 
 
 SYSTEM = Actor(None, "system")

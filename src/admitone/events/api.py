@@ -1,4 +1,4 @@
-"""The events API (seed 001): thin handlers over ``admitone.events.service``."""
+"""The events API: thin handlers over ``admitone.events.service``."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ async def update_event(
 
 @router.delete("/events/{event_id}", responses=errors(400, 401, 404))
 async def delete_event(event_id: uuid.UUID, _: CurrentUser, uow: Uow) -> str:
-    """Seed 004: only the organizer (and the platform owner) may delete; anyone else gets 404.
+    """Only the organizer (and the platform owner) may delete; anyone else gets 404.
     An event with paid orders answers 400 ``event_has_orders``."""
     await service.delete_event(uow, current_actor(), event_id)
     return "ok"

@@ -1,4 +1,4 @@
-"""Deleting an event (seed 004): owner-only, refused while it has paid orders, soft, followed
+"""Deleting an event: owner-only, refused while it has paid orders, soft, followed
 by an after-delete job.
 
 Orders live in other domains (ticketing now, the shop later) that import events, so events

@@ -96,7 +96,7 @@ class TierHasTickets(Conflict):
 
 class EventHasOrders(BadRequest):
     code = "event_has_orders"
-    # The exact wording of seed 004; clients match on it.
+    # The exact wording of the API contract; clients match on it.
     default_message = "This event can't be deleted because it already has customer orders."
 
 

@@ -28,5 +28,5 @@ async def complete_past_events(ctx: JobContext) -> None:
     log.info("events_completed", count=completed)
 
 
-# Seed 001: daily at 00:00 UTC.
+# Events whose date has passed are completed daily at 00:00 UTC.
 cron("0 0 * * *", COMPLETE_PAST_EVENTS_JOB)

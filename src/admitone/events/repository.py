@@ -20,7 +20,7 @@ def live_events() -> Select[Event]:
 
 def may_delete_any(actor: Actor) -> bool:
     """Deleting someone else's event is for the platform owner only (moderation); admins and
-    everyone else get the 404 seed 004 asks for."""
+    everyone else get a 404, as if the event did not exist."""
     return actor.role == Role.OWNER.value
 
 

@@ -1,4 +1,4 @@
-"""Request and response bodies. Seed 001's ``{"event": {...}}`` shape is the contract; money
+"""Request and response bodies. The ``{"event": {...}}`` envelope is the contract; money
 travels as decimal strings ("50.00")."""
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ class EventOut(BaseModel):
     name: str
     description: str
     venue: str
-    date: datetime = Field(description="When the event starts (seed 001's name for starts_at).")
+    date: datetime = Field(description="When the event starts (the contract's name for starts_at).")
     starts_at: datetime
     ends_at: datetime | None
     timezone: str

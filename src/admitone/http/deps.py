@@ -12,7 +12,7 @@ from limits import RateLimitItem
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role, User
 from admitone.config import Settings
-from admitone.core.actor import Actor, set_actor
+from admitone.core.actor import STAFF_ROLES, Actor, set_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.emails import email_key
 from admitone.core.errors import InvalidToken, NotAuthenticated, PermissionDenied, RateLimited
@@ -20,6 +20,7 @@ from admitone.core.security import decode_access_token
 from admitone.http.pending_holds import PendingHolds
 from admitone.http.ratelimit import RateLimiter, Verdict
 from admitone.runtime import Runtime
+from admitone.ticketing.group_purchase import PurchaseGroups
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = "HTTPBearer"  # FastAPI names the OpenAPI security scheme after the class
@@ -158,6 +159,11 @@ async def _limiter(request: Request) -> RateLimiter:
     return get_limiter(request)
 
 
+async def _purchases(request: Request) -> PurchaseGroups:
+    purchases: PurchaseGroups = request.app.state.purchases
+    return purchases
+
+
 async def _pending_holds(request: Request) -> PendingHolds:
     holds: PendingHolds = request.app.state.pending_holds
     return holds
@@ -168,8 +174,9 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 Uow = Annotated[UnitOfWork, Depends(_uow)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 AppRuntime = Annotated[Runtime, Depends(_runtime)]
+Purchases = Annotated[PurchaseGroups, Depends(_purchases)]
 Limiter = Annotated[RateLimiter, Depends(_limiter)]
 Holds = Annotated[PendingHolds, Depends(_pending_holds)]
-StaffUser = Annotated[User, Depends(require_roles(Role.OWNER, Role.ADMIN))]
+StaffUser = Annotated[User, Depends(require_roles(*map(Role, sorted(STAFF_ROLES))))]
 StrictRateLimit = Depends(strict_rate_limit)
 SupportRateLimit = Depends(support_rate_limit)

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 from admitone.core.db import UnitOfWork
 from admitone.jobs import telemetry
 from admitone.jobs.models import WAITING_STATES, Job, JobState
-from admitone.runtime import Runtime
+from admitone.jobs.runtime import JobRuntime
 
 LEASE_LOST = "lease expired: the worker running this job stopped before it finished"
 
@@ -40,7 +40,7 @@ def worker_identity(role: str = "worker") -> str:
 
 
 async def claim(
-    runtime: Runtime,
+    runtime: JobRuntime,
     *,
     queues: Sequence[str] | None,
     kinds: Collection[str],
@@ -93,7 +93,7 @@ def _bury(uow: UnitOfWork, job: Job) -> None:
 
 
 async def _update_claimed(
-    runtime: Runtime, claim: Claim, values: Callable[[datetime], dict[str, Any]]
+    runtime: JobRuntime, claim: Claim, values: Callable[[datetime], dict[str, Any]]
 ) -> bool:
     async with runtime.unit_of_work() as uow:
         result = await uow.session.execute(
@@ -112,13 +112,13 @@ async def _update_claimed(
 _UNLOCKED = {"locked_by": None, "lease_expires_at": None}
 
 
-async def extend_lease(runtime: Runtime, claim: Claim) -> bool:
+async def extend_lease(runtime: JobRuntime, claim: Claim) -> bool:
     """Push the lease forward; False when the job is no longer ours (cancelled or taken over)."""
     lease = timedelta(seconds=runtime.settings.job_lease_seconds)
     return await _update_claimed(runtime, claim, lambda now: {"lease_expires_at": now + lease})
 
 
-async def complete(runtime: Runtime, claim: Claim) -> bool:
+async def complete(runtime: JobRuntime, claim: Claim) -> bool:
     return await _update_claimed(
         runtime,
         claim,
@@ -127,7 +127,7 @@ async def complete(runtime: Runtime, claim: Claim) -> bool:
 
 
 async def fail(
-    runtime: Runtime, claim: Claim, error: str, *, permanent: bool, retry_in: float
+    runtime: JobRuntime, claim: Claim, error: str, *, permanent: bool, retry_in: float
 ) -> str:
     """Record a failed attempt; returns the outcome: "retried", "dead" or "lost"."""
     if permanent or claim.attempt >= claim.max_attempts:
@@ -156,7 +156,7 @@ async def fail(
     return "retried" if retried else "lost"
 
 
-async def release(runtime: Runtime, claim: Claim) -> bool:
+async def release(runtime: JobRuntime, claim: Claim) -> bool:
     """Hand a job back untried (the worker is shutting down): the attempt does not count."""
     return await _update_claimed(
         runtime,

@@ -25,7 +25,7 @@ from admitone.core.db import UnitOfWork
 from admitone.jobs import registry, service, telemetry
 from admitone.jobs.models import CronSlot
 from admitone.jobs.registry import CronEntry
-from admitone.runtime import Runtime
+from admitone.jobs.runtime import JobRuntime
 
 
 def latest_slot(schedule: str, now: datetime) -> datetime:
@@ -35,7 +35,7 @@ def latest_slot(schedule: str, now: datetime) -> datetime:
 
 
 class CronScheduler:
-    def __init__(self, runtime: Runtime, entries: Sequence[CronEntry] | None = None) -> None:
+    def __init__(self, runtime: JobRuntime, entries: Sequence[CronEntry] | None = None) -> None:
         self.runtime = runtime
         self.entries = list(registry.cron_entries() if entries is None else entries)
         # Slots this process already settled, so an idle tick costs no database write.

@@ -6,12 +6,11 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from croniter import croniter
 
-if TYPE_CHECKING:
-    from admitone.runtime import Runtime
+from admitone.jobs.runtime import JobRuntime
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class JobContext:
     attempt: int  # 1-based
     max_attempts: int
     args: dict[str, Any]
-    runtime: Runtime
+    runtime: JobRuntime
 
 
 Handler = Callable[[JobContext], Awaitable[None]]

@@ -12,12 +12,14 @@ from admitone.jobs import claims, registry, telemetry
 from admitone.jobs.claims import Claim
 from admitone.jobs.errors import PermanentJobFailure, UnknownJobKind
 from admitone.jobs.registry import HandlerSpec, JobContext
-from admitone.runtime import Runtime
+from admitone.jobs.runtime import JobRuntime
 
 _LOST = "lost"
 
 
-async def run_claim(runtime: Runtime, claim: Claim, *, heartbeat_every: float | None = None) -> str:
+async def run_claim(
+    runtime: JobRuntime, claim: Claim, *, heartbeat_every: float | None = None
+) -> str:
     """Run ``claim`` to an outcome: "completed", "retried", "dead", "lost" (cancelled or taken
     over meanwhile). Cancelling the caller hands the job back ("released") and re-raises."""
     interval = heartbeat_every or runtime.settings.job_lease_seconds / 3
@@ -70,7 +72,7 @@ def _finished(claim: Claim, outcome: str, started: float, error: str | None = No
     )
 
 
-async def _call(runtime: Runtime, claim: Claim, spec: HandlerSpec | None) -> None:
+async def _call(runtime: JobRuntime, claim: Claim, spec: HandlerSpec | None) -> None:
     if spec is None:
         raise UnknownJobKind(f"no handler is registered for job kind {claim.kind!r}")
     context = JobContext(
@@ -86,7 +88,7 @@ async def _call(runtime: Runtime, claim: Claim, spec: HandlerSpec | None) -> Non
 
 
 async def _keep_lease(
-    runtime: Runtime,
+    runtime: JobRuntime,
     claim: Claim,
     interval: float,
     handler: asyncio.Task[None],

@@ -9,11 +9,10 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 
-import admitone.wiring  # noqa: F401 - registers every domain's job handlers and cron entries
 from admitone.jobs import claims, listener, registry, service, telemetry, wakeups
 from admitone.jobs.cron import CronScheduler
 from admitone.jobs.runner import run_claim
-from admitone.runtime import Runtime
+from admitone.jobs.runtime import JobRuntime
 
 _ALL_QUEUES = "*"
 _PRUNE_EVERY_SECONDS = 600.0
@@ -29,7 +28,7 @@ def load_job_modules(modules: Iterable[str]) -> None:
 
 
 async def drain(
-    runtime: Runtime, *, queues: Sequence[str] | None = None, max_jobs: int = 1000
+    runtime: JobRuntime, *, queues: Sequence[str] | None = None, max_jobs: int = 1000
 ) -> int:
     """Run every job due now by ``runtime.clock``, one at a time; returns how many ran."""
     worker_id = claims.worker_identity("drain")
@@ -45,7 +44,7 @@ async def drain(
     return ran
 
 
-async def prune(runtime: Runtime) -> int:
+async def prune(runtime: JobRuntime) -> int:
     """Delete completed and cancelled jobs older than ``job_retention_hours``."""
     cutoff = runtime.clock.now() - timedelta(hours=runtime.settings.job_retention_hours)
     total = 0
@@ -66,7 +65,7 @@ class Worker:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: JobRuntime,
         queues: Mapping[str, int] | None = None,
         *,
         run_cron: bool = True,

@@ -12,34 +12,30 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from enum import Enum
 
 from admitone.activity import service as activity_service
 from admitone.core.actor import Actor, acting_as, current_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.core.money import validate_currency
-from admitone.ledger import reports, repository
+from admitone.ledger import posting, reports, repository
 from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
-from admitone.ledger.posting import Draft, Line, Posted, check_amount, post, post_all
+from admitone.ledger.posting import Draft, Line, check_amount
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
 
 __all__ = [
     "EventLedgerSummary",
+    "Movement",
     "Transfer",
     "TrialBalance",
     "event_summary",
     "gateway_balance",
     "lines_of",
-    "record_late_payment",
-    "record_late_payment_refunded",
-    "record_payment_captured",
-    "record_payments_captured",
-    "record_processing_fee",
-    "record_refund",
+    "post",
     "refund_posted",
     "reverse_entry",
     "trial_balance",
@@ -48,7 +44,8 @@ __all__ = [
 _MAX_REF = 200
 
 
-class _Movement(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Leg:
     kind: EntryKind
     key_space: str
     debit: AccountCode
@@ -57,189 +54,119 @@ class _Movement(NamedTuple):
     activity_kind: str
 
 
-_PAYMENT_CAPTURED = _Movement(
-    EntryKind.PAYMENT_CAPTURED,
-    "payment",
-    AccountCode.GATEWAY_BALANCE,
-    AccountCode.TICKET_REVENUE,
-    "billing.payment_captured",
-    "ticket_sale",
-)
-_PROCESSING_FEE = _Movement(
-    EntryKind.PROCESSING_FEE,
-    "fee",
-    AccountCode.PROCESSING_FEES,
-    AccountCode.GATEWAY_BALANCE,
-    "billing.fee_recorded",
-    "processing_fee",
-)
-_REFUND = _Movement(
-    EntryKind.REFUND,
-    "refund",
-    AccountCode.REFUNDS,
-    AccountCode.GATEWAY_BALANCE,
-    "billing.refund_issued",
-    "refund",
-)
-_LATE_PAYMENT = _Movement(
-    EntryKind.LATE_PAYMENT,
-    "payment",
-    AccountCode.GATEWAY_BALANCE,
-    AccountCode.REFUND_LIABILITY,
-    "billing.payment_captured",
-    "late_payment",
-)
-_LATE_PAYMENT_REFUNDED = _Movement(
-    EntryKind.LATE_PAYMENT_REFUNDED,
-    "refund",
-    AccountCode.REFUND_LIABILITY,
-    AccountCode.GATEWAY_BALANCE,
-    "billing.refund_issued",
-    "late_payment",
-)
+class Movement(Enum):
+    """Every movement of the chart moves an amount from one account to another."""
 
-_MOVEMENTS = {
-    movement.kind: movement
-    for movement in (
-        _PAYMENT_CAPTURED,
-        _PROCESSING_FEE,
-        _REFUND,
-        _LATE_PAYMENT,
-        _LATE_PAYMENT_REFUNDED,
+    # The buyer paid for a live order: the gateway now holds it, and it is the event's revenue.
+    PAYMENT_CAPTURED = _Leg(
+        EntryKind.PAYMENT_CAPTURED,
+        "payment",
+        AccountCode.GATEWAY_BALANCE,
+        AccountCode.TICKET_REVENUE,
+        "billing.payment_captured",
+        "ticket_sale",
     )
-}
-
-
-async def record_payment_captured(
-    uow: UnitOfWork,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-    fee: int | None = None,
-) -> JournalEntry:
-    """The buyer paid for a live order: the gateway now holds it, and it is the event's revenue.
-    Dr gateway_balance / Cr ticket_revenue. A ``fee`` already known is posted with it, as
-    ``record_processing_fee`` would, in the same savepoint. Returns the payment's entry."""
-    return await _transfer(
-        uow,
-        _PAYMENT_CAPTURED,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        gateway_ref=gateway_ref,
-        fee=fee,
+    # The gateway kept its fee out of the money it holds. A zero fee is not a movement: the
+    # caller posts nothing.
+    PROCESSING_FEE = _Leg(
+        EntryKind.PROCESSING_FEE,
+        "fee",
+        AccountCode.PROCESSING_FEES,
+        AccountCode.GATEWAY_BALANCE,
+        "billing.fee_recorded",
+        "processing_fee",
+    )
+    # Revenue given back to the buyer.
+    REFUND = _Leg(
+        EntryKind.REFUND,
+        "refund",
+        AccountCode.REFUNDS,
+        AccountCode.GATEWAY_BALANCE,
+        "billing.refund_issued",
+        "refund",
+    )
+    # A payment for an order that had already expired or was cancelled: the gateway holds it,
+    # but it is owed back to the buyer, never revenue.
+    LATE_PAYMENT = _Leg(
+        EntryKind.LATE_PAYMENT,
+        "payment",
+        AccountCode.GATEWAY_BALANCE,
+        AccountCode.REFUND_LIABILITY,
+        "billing.payment_captured",
+        "late_payment",
+    )
+    # A late payment went back to the buyer, settling what was owed.
+    LATE_PAYMENT_REFUNDED = _Leg(
+        EntryKind.LATE_PAYMENT_REFUNDED,
+        "refund",
+        AccountCode.REFUND_LIABILITY,
+        AccountCode.GATEWAY_BALANCE,
+        "billing.refund_issued",
+        "late_payment",
     )
 
 
-async def record_processing_fee(
-    uow: UnitOfWork,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    fee: int,
-    currency: str,
-    gateway_ref: str,
-) -> JournalEntry:
-    """The gateway kept its fee out of the money it holds. Dr processing_fees / Cr
-    gateway_balance. A zero fee is not a movement: the caller records nothing."""
-    return await _transfer(
-        uow,
-        _PROCESSING_FEE,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=check_amount(fee, "fee"),
-        currency=currency,
-        gateway_ref=gateway_ref,
-    )
+_BY_KIND = {movement.value.kind: movement.value for movement in Movement}
 
 
-async def record_refund(
-    uow: UnitOfWork,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-) -> JournalEntry:
-    """Revenue given back to the buyer. Dr refunds / Cr gateway_balance."""
-    return await _transfer(
-        uow,
-        _REFUND,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        gateway_ref=gateway_ref,
-    )
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """The money of one order moved by a movement, and the gateway's fee on it if known (a
+    payment's fee is posted with it, in the same savepoint)."""
+
+    organizer_id: uuid.UUID
+    event_id: uuid.UUID
+    order_id: uuid.UUID
+    amount: int
+    currency: str
+    gateway_ref: str
+    fee: int | None = None
+    actor: Actor | None = None  # whose activity the entries are; None: the current actor
+
+
+async def post(
+    uow: UnitOfWork, movement: Movement, transfers: Sequence[Transfer]
+) -> list[JournalEntry]:
+    """Post ``movement`` for each of the ``transfers`` (and their fees), all in one posting;
+    answers each transfer's entry of ``movement``, in order. Idempotent on the gateway's
+    reference: a replay answers with the entry already there. Each entry's activity is recorded
+    the first time only, as its transfer's actor."""
+    drafts: list[Draft] = []
+    firsts: list[int] = []  # where each transfer's entry of ``movement`` is among the drafts
+    for transfer in transfers:
+        firsts.append(len(drafts))
+        drafts.extend(await _drafts(uow, movement, transfer))
+    actors: dict[uuid.UUID | None, Actor] = {
+        transfer.order_id: transfer.actor or current_actor() for transfer in transfers
+    }
+    posted = await posting.post_all(uow, drafts)
+    for one in posted:
+        if not one.created:
+            continue
+        entry = one.entry
+        leg = _BY_KIND[EntryKind(entry.kind)]
+        with acting_as(actors[entry.order_id]):
+            await activity_service.record(
+                uow,
+                leg.action,
+                resource_type="order",
+                resource_uuid=entry.order_id,
+                metadata={
+                    "order_uuid": entry.order_id,
+                    "event_uuid": entry.event_id,
+                    "amount": entry.amount,
+                    "currency": entry.currency,
+                    "kind": leg.activity_kind,
+                },
+            )
+    return [posted[first].entry for first in firsts]
 
 
 async def refund_posted(uow: UnitOfWork, gateway_ref: str) -> bool:
     """Whether a refund (of revenue or of a late payment) is posted under the gateway's
     reference: how a caller that must count each refund once learns it has been."""
-    key = f"{_REFUND.key_space}:{_ref(gateway_ref)}"
+    key = f"{Movement.REFUND.value.key_space}:{_ref(gateway_ref)}"
     return await repository.entry_by_key(uow.session, key) is not None
-
-
-async def record_late_payment(
-    uow: UnitOfWork,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-    fee: int | None = None,
-) -> JournalEntry:
-    """A payment for an order that had already expired or was cancelled: the gateway holds it,
-    but it is owed back to the buyer, never revenue. Dr gateway_balance / Cr refund_liability.
-    A ``fee`` already known is posted with it, as in ``record_payment_captured``."""
-    return await _transfer(
-        uow,
-        _LATE_PAYMENT,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        gateway_ref=gateway_ref,
-        fee=fee,
-    )
-
-
-async def record_late_payment_refunded(
-    uow: UnitOfWork,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-) -> JournalEntry:
-    """A late payment went back to the buyer, settling what was owed. Dr refund_liability /
-    Cr gateway_balance."""
-    return await _transfer(
-        uow,
-        _LATE_PAYMENT_REFUNDED,
-        organizer_id=organizer_id,
-        event_id=event_id,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        gateway_ref=gateway_ref,
-    )
 
 
 async def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
@@ -250,7 +177,7 @@ async def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
     if original is None:
         raise EntryNotFound()
     lines = await repository.lines_of(uow.session, entry_id)
-    posted = await post(
+    posted = await posting.post(
         uow,
         Draft(
             key=f"reversal:{entry_id}",
@@ -300,80 +227,12 @@ async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: st
     return await reports.gateway_balance(uow.session, organizer_id, validate_currency(currency))
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """What a movement posts: the money of one order, and the gateway's fee on it if known."""
-
-    organizer_id: uuid.UUID
-    event_id: uuid.UUID
-    order_id: uuid.UUID
-    amount: int
-    currency: str
-    gateway_ref: str
-    fee: int | None = None
-    actor: Actor | None = None  # whose activity the entries are; None: the current actor
-
-
-async def record_payments_captured(uow: UnitOfWork, payments: Sequence[Transfer]) -> None:
-    """``record_payment_captured`` for several orders at once (the purchases of one group
-    commit), all their entries in one posting."""
-    await _transfers(uow, _PAYMENT_CAPTURED, payments)
-
-
-async def _transfer(
-    uow: UnitOfWork,
-    movement: _Movement,
-    *,
-    organizer_id: uuid.UUID,
-    event_id: uuid.UUID,
-    order_id: uuid.UUID,
-    amount: int,
-    currency: str,
-    gateway_ref: str,
-    fee: int | None = None,
-) -> JournalEntry:
-    """Post ``amount`` from one account to another (every movement of the chart is one), with
-    the gateway's ``fee`` on it if given. Returns the entry of ``movement``."""
-    transfer = Transfer(organizer_id, event_id, order_id, amount, currency, gateway_ref, fee)
-    return (await _transfers(uow, movement, [transfer]))[0].entry
-
-
-async def _transfers(
-    uow: UnitOfWork, movement: _Movement, transfers: Sequence[Transfer]
-) -> list[Posted]:
-    """Post the ``transfers`` together, and record each entry's activity the first time only,
-    as its transfer's actor."""
-    drafts = [draft for transfer in transfers for draft in await _drafts(uow, movement, transfer)]
-    actors: dict[uuid.UUID | None, Actor] = {
-        transfer.order_id: transfer.actor or current_actor() for transfer in transfers
-    }
-    posted = await post_all(uow, drafts)
-    for one in posted:
-        if not one.created:
-            continue
-        entry = one.entry
-        movement_of_entry = _MOVEMENTS[EntryKind(entry.kind)]
-        with acting_as(actors[entry.order_id]):
-            await activity_service.record(
-                uow,
-                movement_of_entry.action,
-                resource_type="order",
-                resource_uuid=entry.order_id,
-                metadata={
-                    "order_uuid": entry.order_id,
-                    "event_uuid": entry.event_id,
-                    "amount": entry.amount,
-                    "currency": entry.currency,
-                    "kind": movement_of_entry.activity_kind,
-                },
-            )
-    return posted
-
-
-async def _drafts(uow: UnitOfWork, movement: _Movement, transfer: Transfer) -> list[Draft]:
-    steps = [(movement, check_amount(transfer.amount))]
+async def _drafts(uow: UnitOfWork, movement: Movement, transfer: Transfer) -> list[Draft]:
+    # A fee's amount is reported as the fee, whether posted alone or with its payment.
+    field = "fee" if movement is Movement.PROCESSING_FEE else "amount"
+    steps = [(movement.value, check_amount(transfer.amount, field))]
     if transfer.fee is not None:
-        steps.append((_PROCESSING_FEE, check_amount(transfer.fee, "fee")))
+        steps.append((Movement.PROCESSING_FEE.value, check_amount(transfer.fee, "fee")))
     code = validate_currency(transfer.currency)
     ref = _ref(transfer.gateway_ref)
     organizer_id, event_id = transfer.organizer_id, transfer.event_id

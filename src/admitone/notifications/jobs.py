@@ -14,11 +14,11 @@ from jinja2 import TemplateError
 
 from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, job_handler
+from admitone.jobs.runtime import JobRuntime
 from admitone.notifications import service as notifications_service
 from admitone.notifications.messages import TemplateMissing, compose_message, render_email
 from admitone.notifications.models import EmailStatus
 from admitone.notifications.senders import PermanentSendError
-from admitone.runtime import Runtime
 
 # 30 s, 1 min, 2 min, 4 min between the five attempts (plus jitter): a restarting mail server
 # is back within that, and a customer still gets the tickets within minutes.
@@ -69,7 +69,7 @@ async def send_email_job(ctx: JobContext) -> None:
 
 
 async def _record_failure(
-    runtime: Runtime, email_id: uuid.UUID, exc: BaseException, *, final: bool
+    runtime: JobRuntime, email_id: uuid.UUID, exc: BaseException, *, final: bool
 ) -> None:
     async with runtime.unit_of_work() as uow:
         await notifications_service.record_failure(

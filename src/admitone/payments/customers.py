@@ -1,5 +1,5 @@
 """The payment provider's customer of a signed-in buyer: created at their first purchase, then
-reused, so the provider's dashboard shows one customer per account (seed 002).
+reused, so the provider's dashboard shows one customer per account.
 
 No transaction is open during the provider call (rule 4): a short read, the call, a short
 write. Two first purchases racing both call the provider with the same idempotency key, derived

@@ -45,7 +45,7 @@ class FakeGateway:
         self, *, latency_seconds: float = 0.0, default_payment_method: str | None = None
     ) -> None:
         self.latency_seconds = latency_seconds
-        # Seed 001's purchase body names no payment method; a dev box has no browser to collect
+        # A purchase body may name no payment method; a dev box has no browser to collect
         # one, so the fake can stand in for a buyer who pays with this test card.
         self.default_payment_method = default_payment_method
         self.failure_mode: FailureMode | None = None

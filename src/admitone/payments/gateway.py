@@ -1,7 +1,7 @@
 """The ``PaymentGateway`` protocol: the one door between admitone and a payment provider.
 
-Two flows fit through it. Seed 001's synchronous charge: ``create_charge`` with a payment method
-confirms at once and answers ``succeeded`` or ``failed``. Seed 002's payment intent: without a
+Two flows fit through it. The synchronous charge: ``create_charge`` with a payment method
+confirms at once and answers ``succeeded`` or ``failed``. The payment intent: without a
 method (or when the card needs 3-D Secure) the charge answers ``requires_action`` with a client
 secret, the buyer confirms in the browser, and the result arrives later (``confirm_charge`` or a
 webhook, then ``retrieve_charge``). Every call that moves money takes an idempotency key, so a

@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import structlog
 
+from admitone.jobs.runtime import JobRuntime
 from admitone.payments import service
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, PaymentGateway
-from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,7 @@ CLOSED_LOOKBACK = timedelta(hours=3)
 BATCH = 200
 
 
-async def reconcile(runtime: Runtime, *, limit: int = BATCH) -> Counter[str]:
+async def reconcile(runtime: JobRuntime, *, limit: int = BATCH) -> Counter[str]:
     """One run; answers how many orders each effect had (paid, late_payment, failed, ...)."""
     now = runtime.clock.now()
     async with runtime.unit_of_work(readonly=True) as uow:

@@ -1,11 +1,12 @@
 """The ``PaymentGateway`` on Stripe, through the official SDK's async client.
 
-A charge is a PaymentIntent. With a payment method it is confirmed in the same call (seed 001's
+A charge is a PaymentIntent. With a payment method it is confirmed in the same call (the
 synchronous charge); without one it answers ``requires_action`` with the client secret that
-Stripe.js confirms in the browser (seed 002). The intent's metadata carries the order and the
-idempotency key, so ``find_charge`` can look up, by Stripe's Search API, a charge whose answer
-was lost. The processing fee is the fee of the latest charge's balance transaction, expanded in
-the same call, converted to the charge's currency when the account settles in another.
+Stripe.js confirms in the browser (the payment-intent flow). The intent's metadata carries the
+order and the idempotency key, so ``find_charge`` can look up, by Stripe's Search API, a charge
+whose answer was lost. The processing fee is the fee of the latest charge's balance transaction,
+expanded in the same call, converted to the charge's currency when the account settles in
+another.
 
 Every money-moving call carries the caller's idempotency key, so the SDK's own retries
 (connection errors, timeouts, 409, 5xx; ``max_network_retries``) and the caller's later retries

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Header, Path, Request, Response, status
 
-from admitone.accounts.models import STAFF_ROLES, Role, User
-from admitone.core.actor import current_actor
+from admitone.accounts.models import Role, User
+from admitone.core.actor import STAFF_ROLES, current_actor
 from admitone.core.errors import InvalidInput
 from admitone.events import service as events_service
 from admitone.http.deps import (
@@ -17,6 +17,7 @@ from admitone.http.deps import (
     CurrentUser,
     Holds,
     OptionalUser,
+    Purchases,
     StrictRateLimit,
     Uow,
     client_ip,
@@ -71,14 +72,15 @@ async def purchase(
     response: Response,
     uow: Uow,
     runtime: AppRuntime,
+    purchases: Purchases,
     settings: AppSettings,
     holds: Holds,
     user: OptionalUser,
     idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
-    its default test card (seed 001); a real gateway leaves the order pending with a payment
-    intent to confirm (seed 002). 402 when the payment fails: after a decline the order stays
+    its default test card; a real gateway leaves the order pending with a payment
+    intent to confirm. 402 when the payment fails: after a decline the order stays
     pending with its seats until it expires, to be paid with another card (``/pay``; a guest
     gets the order's token in the error's details); otherwise the capacity is back.
     429 ``too_many_pending_orders`` when the client's address already has as many orders (or
@@ -106,7 +108,7 @@ async def purchase(
     counted = 0 < seats <= settings.max_tickets_per_order
     if counted and (refusal := await holds.check(address, event_id, seats)):
         raise _too_many_pending(refusal)
-    result = await runtime.purchases.purchase(
+    result = await purchases.purchase(
         uow,
         runtime.gateway,
         service.PurchaseRequest(

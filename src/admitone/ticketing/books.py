@@ -42,8 +42,9 @@ async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> No
     for one in captured:
         if one.order.event_id not in organizers:
             organizers[one.order.event_id] = await _organizer(uow, one.order)
-    await ledger.record_payments_captured(
+    await ledger.post(
         uow,
+        ledger.Movement.PAYMENT_CAPTURED,
         [
             ledger.Transfer(
                 organizer_id=organizers[one.order.event_id],
@@ -74,11 +75,10 @@ async def late_payment(
     """Money arrived for an order that could no longer take it: owed back, never revenue. The
     gateway still keeps its fee, so that is posted too. ``currency``: the payment's, when it is
     not the order's (a payment refused for its currency)."""
-    await ledger.record_late_payment(
+    await _post(
         uow,
-        organizer_id=await _organizer(uow, order),
-        event_id=order.event_id,
-        order_id=order.id,
+        ledger.Movement.LATE_PAYMENT,
+        order,
         amount=amount,
         currency=currency or order.currency,
         gateway_ref=charge_id,
@@ -101,11 +101,10 @@ async def refund_issued(
     wanted = left if amount is None else amount
     if not 0 < wanted <= left or await ledger.refund_posted(uow, refund_id):
         return 0
-    await ledger.record_refund(
+    await _post(
         uow,
-        organizer_id=await _organizer(uow, order),
-        event_id=order.event_id,
-        order_id=order.id,
+        ledger.Movement.REFUND,
+        order,
         amount=wanted,
         currency=order.currency,
         gateway_ref=refund_id,
@@ -122,11 +121,10 @@ async def refund_issued(
 async def late_payment_refunded(
     uow: UnitOfWork, order: Order, *, refund_id: str, amount: int, currency: str | None = None
 ) -> None:
-    await ledger.record_late_payment_refunded(
+    await _post(
         uow,
-        organizer_id=await _organizer(uow, order),
-        event_id=order.event_id,
-        order_id=order.id,
+        ledger.Movement.LATE_PAYMENT_REFUNDED,
+        order,
         amount=amount,
         currency=currency or order.currency,
         gateway_ref=refund_id,
@@ -139,15 +137,37 @@ async def processing_fee(
     """The gateway's fee on a charge, in the charge's ``currency``."""
     if _known(fee) is None:
         return
-    await ledger.record_processing_fee(
+    await _post(
         uow,
-        organizer_id=await _organizer(uow, order),
-        event_id=order.event_id,
-        order_id=order.id,
-        fee=fee,
+        ledger.Movement.PROCESSING_FEE,
+        order,
+        amount=fee,
         currency=currency,
         gateway_ref=charge_id,
     )
+
+
+async def _post(
+    uow: UnitOfWork,
+    movement: ledger.Movement,
+    order: Order,
+    *,
+    amount: int,
+    currency: str,
+    gateway_ref: str,
+    fee: int | None = None,
+) -> None:
+    """One order's ``movement``, as the current actor."""
+    transfer = ledger.Transfer(
+        organizer_id=await _organizer(uow, order),
+        event_id=order.event_id,
+        order_id=order.id,
+        amount=amount,
+        currency=currency,
+        gateway_ref=gateway_ref,
+        fee=fee,
+    )
+    await ledger.post(uow, movement, [transfer])
 
 
 def _known(fee: int | None) -> int | None:

@@ -1,4 +1,4 @@
-"""Idempotent purchases (seed 001): a retried request with the same key gets the same order.
+"""Idempotent purchases: a retried request with the same key gets the same order.
 
 Keys are scoped to the buyer (``buyer_key``): the same key from two buyers names two orders.
 A key is bound to a fingerprint of its request, so reusing it for another purchase is refused

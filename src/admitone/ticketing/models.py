@@ -67,7 +67,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
 
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id"))
-    # Kept when the account goes: an order is a business record (seed 000's anonymisation).
+    # Kept when the account goes: an order is a business record (anonymised, not deleted).
     buyer_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

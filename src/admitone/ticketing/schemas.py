@@ -1,5 +1,5 @@
-"""Request and response bodies. Seed 001's ``{"order": {...}}`` is the contract; seed 002's
-multi-tier ``items`` fit in the same envelope. Money travels as decimal strings ("50.00")."""
+"""Request and response bodies. The ``{"order": {...}}`` envelope is the contract; multi-tier
+``items`` fit in the same envelope. Money travels as decimal strings ("50.00")."""
 
 from __future__ import annotations
 
@@ -178,7 +178,7 @@ class PaymentOut(BaseModel):
 class PurchaseOut(OrderOut):
     # The guest's key to this order (with its reference), shown once; the email repeats it.
     access_token: str | None = None
-    # Set while a payment intent waits for the buyer (seed 002's flow, or 3-D Secure).
+    # Set while a payment intent waits for the buyer (the payment-intent flow, or 3-D Secure).
     payment: PaymentOut | None = None
 
 

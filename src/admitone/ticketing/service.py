@@ -89,7 +89,7 @@ __all__ = [
 
 
 async def event_has_paid_orders(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
-    """Whether the event has an order line with a price (seed 004: such an event cannot be
+    """Whether the event has an order line with a price (such an event cannot be
     deleted). Free orders do not count."""
     return await queries.event_has_paid_lines(uow, event_id)
 

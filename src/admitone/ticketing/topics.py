@@ -1,4 +1,4 @@
-"""Pub/sub topics of orders: seed 000's billing order topics, for staff and for the buyer.
+"""Pub/sub topics of orders: the billing order topics, for staff and for the buyer.
 
 Messages carry no personal data (no email, no name): a page that needs more asks the API.
 """

@@ -19,7 +19,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.events import service as events_service
 from admitone.events.topics import AVAILABILITY
-from admitone.http.deps import AppRuntime, StrictRateLimit, Uow
+from admitone.http.deps import AppRuntime, Purchases, StrictRateLimit, Uow
 from admitone.realtime.sse import event_stream
 from admitone.realtime.topics import registry
 from admitone.runtime import Runtime
@@ -126,7 +126,13 @@ async def live_availability(
 
 @router.post("/events/{event_id}/purchase", dependencies=[Depends(browser), StrictRateLimit])
 async def purchase(
-    event_id: uuid.UUID, request: Request, uow: Uow, runtime: AppRuntime, state: BrowserState
+    event_id: uuid.UUID,
+    *,
+    request: Request,
+    uow: Uow,
+    runtime: AppRuntime,
+    purchases: Purchases,
+    state: BrowserState,
 ) -> Response:
     """The one purchase path, as the API's: the order is placed and waits for the buyer to
     pay on its page (or is paid at once when it costs nothing)."""
@@ -171,7 +177,7 @@ async def purchase(
     name = user.name if user else order.customer_name
     assert email is not None and name is not None
     try:
-        result = await runtime.purchases.purchase(
+        result = await purchases.purchase(
             uow,
             runtime.gateway,
             ticketing_service.PurchaseRequest(

@@ -20,9 +20,9 @@ from fastapi import Depends, Request, Response
 from starlette.datastructures import FormData
 
 from admitone.accounts import service as accounts_service
-from admitone.accounts.models import STAFF_ROLES, Role, User
+from admitone.accounts.models import Role, User
 from admitone.config import Settings
-from admitone.core.actor import Actor, set_actor
+from admitone.core.actor import STAFF_ROLES, Actor, set_actor
 from admitone.core.errors import PermissionDenied
 from admitone.core.ids import new_secret
 from admitone.http.deps import get_runtime, get_uow

@@ -14,12 +14,12 @@ from admitone import postman, schema
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role
 from admitone.app import openapi_document
+from admitone.cli import jobs as jobs_cli
 from admitone.config import ConfigurationError, Settings, load_settings
 from admitone.core.actor import SYSTEM, acting_as
 from admitone.core.errors import DomainError
 from admitone.core.logs import configure_logging
 from admitone.demo import DEMO_ACCOUNTS, seed_if_empty
-from admitone.jobs import cli as jobs_cli
 from admitone.runtime import Runtime
 
 app = typer.Typer(help="admitone: event ticketing.", no_args_is_help=True)

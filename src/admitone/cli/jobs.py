@@ -1,4 +1,4 @@
-"""``admitone worker`` and ``admitone jobs list|retry|cancel|drain`` (mounted by admitone.cli)."""
+"""``admitone worker`` and ``admitone jobs list|retry|cancel|drain``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+import admitone.wiring  # noqa: F401 - registers every domain's job handlers and cron entries
 from admitone import schema
 from admitone.config import ConfigurationError, Settings, load_settings
 from admitone.core.errors import DomainError
