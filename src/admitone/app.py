@@ -30,7 +30,7 @@ from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
-from admitone.payments.api import router as payments_router
+from admitone.payment_settlement.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
 from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime

@@ -19,10 +19,10 @@ from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
-from admitone.payments import webhooks
+from admitone.payment_settlement import webhooks
+from admitone.payment_settlement.reconciliation import reconcile
 from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import Charge, ChargeStatus
-from admitone.payments.reconciliation import reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.idempotency import charge_key

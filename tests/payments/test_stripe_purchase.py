@@ -14,10 +14,10 @@ import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
 from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
-from admitone.payments.customers import ensure_customer
 from admitone.payments.models import PaymentCustomer
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
+from admitone.ticketing.checkout import ensure_customer
 from admitone.ticketing.idempotency import cancel_key, charge_key, refund_key
 from admitone.ticketing.refunds import REFUND_ORDER_JOB
 from tests.conftest import auth_headers, create_user

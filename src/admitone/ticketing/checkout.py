@@ -33,7 +33,7 @@ from admitone.core.errors import Conflict, DomainError
 from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
 from admitone.payments import customers as payment_customers
-from admitone.payments.gateway import ChargeRequest, PaymentGateway
+from admitone.payments.gateway import ChargeRequest, CustomerGateway, PaymentGateway
 from admitone.ticketing import expiry, queries, settlement
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.errors import (
@@ -97,7 +97,7 @@ async def charge_order(
     """Step 2: the gateway, called with no transaction open, with the order's idempotency key."""
     # A signed-in buyer pays as their provider customer (created at the first purchase).
     customer_id = (
-        await payment_customers.ensure_customer(
+        await ensure_customer(
             uow,
             gateway,
             user_id=request.buyer_user_id,
@@ -120,6 +120,32 @@ async def charge_order(
             customer_id=customer_id,
         ),
     )
+
+
+async def ensure_customer(
+    uow: UnitOfWork, gateway: PaymentGateway, *, user_id: uuid.UUID, email: str, name: str
+) -> str | None:
+    """The buyer's customer id at ``gateway`` (created at their first purchase), or None when
+    the gateway keeps no customers or could not create one."""
+    if not isinstance(gateway, CustomerGateway):
+        return None
+    known = await payment_customers.known_customer(uow, gateway, user_id)
+    await uow.commit()
+    if known is not None:
+        return known
+    created = await payment_customers.create_customer(
+        gateway, user_id=user_id, email=email, name=name
+    )
+    if created is None:
+        return None
+    try:
+        kept = await payment_customers.keep_customer(uow, gateway, user_id, created)
+        await uow.commit()
+    except IntegrityError:
+        # The account went away meanwhile: charge without keeping the link.
+        await uow.rollback()
+        return created
+    return kept
 
 
 async def place_order(

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import structlog
 
-from admitone.payments import service
+from admitone.payment_settlement import service
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, PaymentGateway
 from admitone.runtime import Runtime
