@@ -16,7 +16,7 @@ from admitone.notifications.senders import EmailSender, build_email_sender
 from admitone.payments.factory import build_gateway
 from admitone.payments.gateway import PaymentGateway
 from admitone.realtime.bus import Bus, build_bus
-from admitone.ticketing.group_purchase import PurchaseGroups
+from admitone.ticketing.purchase.batching import PurchaseGroups
 
 
 @dataclass
