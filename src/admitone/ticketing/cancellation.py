@@ -38,13 +38,7 @@ from admitone.ticketing.errors import (
 )
 from admitone.ticketing.models import CancelReason, Order, OrderStatus
 from admitone.ticketing.repository import Viewer
-from admitone.ticketing.transitions import (
-    announce,
-    cancel_payment_later,
-    release_capacity,
-    transition,
-    void_tickets,
-)
+from admitone.ticketing.transitions import announce, cancel_payment_later, release_capacity
 
 MAX_REASON_LENGTH = 500
 
@@ -101,7 +95,7 @@ async def _cancel(
             return cancelled
         order = await repository.get_order(uow, order_id)
     if order.status == OrderStatus.PAID:
-        if await transition(
+        if await repository.transition(
             uow,
             order_id,
             {OrderStatus.PAID},
@@ -110,7 +104,7 @@ async def _cancel(
             cancelled_at=uow.clock.now(),
             refund_due=True,
         ):
-            await void_tickets(uow, order_id)
+            await repository.void_tickets(uow, order_id)
             order = await repository.get_order(uow, order_id)
             await announce(uow, order, "cancelled", partial=False, **cancel.extra)
             # If this process dies before the refund below, the job finishes it.
@@ -190,7 +184,7 @@ async def _cancel_outright(
     """``expected`` -> ``cancelled`` with no money to give back: its tickets (a paid order's)
     void, its capacity returned and its payment intent (a pending order's) cancelled. None
     when the order was no longer ``expected``."""
-    if not await transition(
+    if not await repository.transition(
         uow,
         order_id,
         {expected},
@@ -200,7 +194,7 @@ async def _cancel_outright(
     ):
         return None
     if expected == OrderStatus.PAID:
-        await void_tickets(uow, order_id)
+        await repository.void_tickets(uow, order_id)
     order = await repository.get_order(uow, order_id, tickets=True)
     await release_capacity(uow, order)
     await announce(uow, order, "cancelled", **cancel.extra)

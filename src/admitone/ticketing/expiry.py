@@ -11,12 +11,7 @@ from admitone.core.db import UnitOfWork
 from admitone.jobs import service as jobs_service
 from admitone.ticketing import repository
 from admitone.ticketing.models import Order, OrderStatus
-from admitone.ticketing.transitions import (
-    announce,
-    cancel_payment_later,
-    release_capacity,
-    transition,
-)
+from admitone.ticketing.transitions import announce, cancel_payment_later, release_capacity
 
 EXPIRE_ORDER_JOB = "ticketing.expire_order"
 
@@ -43,7 +38,7 @@ async def expire_order(
     """Expire the order if it is still pending and past its deadline; True if this call did.
     Its payment intent is then cancelled by a job, unless ``payment_cancelled`` says the
     caller has already done so."""
-    won = await transition(
+    won = await repository.transition(
         uow,
         order_id,
         {OrderStatus.PENDING},

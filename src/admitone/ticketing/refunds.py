@@ -14,7 +14,6 @@ import uuid
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import func, update
 
 from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.money import Money
@@ -26,8 +25,8 @@ from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
 from admitone.ticketing import books, repository
 from admitone.ticketing.errors import RefundFailed
 from admitone.ticketing.idempotency import charge_key, refund_key
-from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
-from admitone.ticketing.transitions import announce, release_capacity, transition, void_tickets
+from admitone.ticketing.models import Order, OrderStatus
+from admitone.ticketing.transitions import announce, release_capacity
 
 log = structlog.get_logger(__name__)
 
@@ -107,12 +106,7 @@ def external_refund_ref(charge_id: str) -> str:
 
 
 async def _nothing_to_refund(uow: UnitOfWork, order_id: uuid.UUID) -> Order:
-    await uow.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_due)
-        .values(refund_due=False, updated_at=uow.clock.now())
-        .execution_options(synchronize_session=False)
-    )
+    await repository.clear_refund_due(uow, order_id)
     return await repository.get_order(uow, order_id, tickets=True)
 
 
@@ -129,23 +123,9 @@ async def record_refund(
     (the refund job, a cancel, a ``charge.refunded`` webhook) wins the update below, and only
     the winner releases capacity, posts the ledger and tells the buyer. ``amount`` None: known
     only as the charge's total refunded (a refund made elsewhere, see ``books.refund_issued``)."""
-    now = uow.clock.now()
-    won = await uow.session.scalar(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_due)
-        .values(
-            refund_due=False,
-            refund_reference=refund_id,
-            payment_reference=func.coalesce(Order.payment_reference, charge_id),
-            refunded_at=now,
-            updated_at=now,
-        )
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won is not None:
+    if await repository.settle_refund(uow, order_id, charge_id=charge_id, refund_id=refund_id):
         order = await repository.get_order(uow, order_id)
-        if order.status == OrderStatus.REFUNDING and await transition(
+        if order.status == OrderStatus.REFUNDING and await repository.transition(
             uow, order_id, {OrderStatus.REFUNDING}, OrderStatus.REFUNDED
         ):
             await release_capacity(uow, order)
@@ -212,29 +192,20 @@ async def record_refund_made_elsewhere(
     if order.refund_reference is not None:
         return await repository.get_order(uow, order_id, tickets=True)
     now = uow.clock.now()
-    if order.status == OrderStatus.PENDING and await transition(
+    if order.status == OrderStatus.PENDING and await repository.transition(
         uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason="refunded"
     ):
         # Its success never reached us and the money is already back: the order cannot be paid.
         order = await repository.get_order(uow, order_id)
         await release_capacity(uow, order)
         await announce(uow, order, "failed", reason="refunded")
-    if order.status == OrderStatus.PAID and await transition(
+    if order.status == OrderStatus.PAID and await repository.transition(
         uow, order_id, {OrderStatus.PAID}, OrderStatus.REFUNDING, cancelled_at=now
     ):
-        await void_tickets(uow, order_id)
+        await repository.void_tickets(uow, order_id)
         order = await repository.get_order(uow, order_id)
         await announce(uow, order, "cancelled", partial=False)
-    await uow.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_reference.is_(None))
-        .values(
-            refund_due=True,
-            payment_reference=func.coalesce(Order.payment_reference, charge.id),
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await repository.owe_refund_of(uow, order_id, charge.id)
     return await record_refund(
         uow, order_id, charge.id, refund_id or external_refund_ref(charge.id), None, charge=charge
     )
@@ -247,19 +218,7 @@ async def record_refund_by_id(
     dashboard included: posted to the ledger and counted on the order once per refund id. A
     partial refund leaves the order paid, its tickets valid, with the amount shown; the
     charge's own ``charge.refunded`` settles a whole refund. Answers the amount posted."""
-    held = await uow.session.scalar(
-        # Holds the order's row, so two refunds of one order are counted one after the other.
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.status.in_([status.value for status in REVENUE_STATUSES]),
-            Order.payment_reference == charge_id,
-        )
-        .values(updated_at=uow.clock.now())
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if held is None:
+    if not await repository.hold_paid_by(uow, order_id, charge_id):
         return 0
     order = await repository.get_order(uow, order_id)
     posted = await books.refund_issued(uow, order, refund_id=refund_id, amount=amount)
@@ -273,20 +232,7 @@ async def refuse_payment(uow: UnitOfWork, order_id: uuid.UUID, charge: Charge) -
     part of it was refunded before it reached us): what is left of it is owed back by the refund
     job, outside this transaction, and the order left as it was. True for the one caller that
     found it owed first."""
-    won = await uow.session.scalar(
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.refund_due.is_(False),
-            Order.refund_reference.is_(None),
-            Order.status.not_in([status.value for status in REVENUE_STATUSES]),
-            func.coalesce(Order.payment_reference, charge.id) == charge.id,
-        )
-        .values(refund_due=True, payment_reference=charge.id, updated_at=uow.clock.now())
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won is None:
+    if not await repository.owe_payment_back(uow, order_id, charge.id):
         return False
     await schedule_refund(uow, order_id)
     return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
+    func,
     or_,
     select,
     update,
@@ -31,7 +32,14 @@ from admitone.core.db import UnitOfWork
 from admitone.core.ids import sha256_hex
 from admitone.core.pagination import Page, paginate
 from admitone.ticketing.errors import OrderNotFound
-from admitone.ticketing.models import Order, OrderLine, OrderStatus
+from admitone.ticketing.models import (
+    REVENUE_STATUSES,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Ticket,
+    TicketStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +211,40 @@ async def due_for_refund(uow: UnitOfWork, *, limit: int) -> list[uuid.UUID]:
     return list(rows)
 
 
+async def transition(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    expected: Collection[OrderStatus],
+    to: OrderStatus,
+    *,
+    where: ColumnElement[bool] | None = None,
+    **values: Any,
+) -> bool:
+    """Move the order to ``to`` if it is in one of ``expected`` (and ``where`` holds); True if
+    this call did. Under concurrency exactly one caller wins it: under PostgreSQL READ
+    COMMITTED the loser waits for the winner's row lock, re-reads the row and matches nothing;
+    SQLite has one writer."""
+    stmt = (
+        update(Order)
+        .where(Order.id == order_id, Order.status.in_([s.value for s in expected]))
+        .values(**{"status": to.value, "updated_at": uow.clock.now(), **values})
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    if where is not None:
+        stmt = stmt.where(where)
+    return await uow.session.scalar(stmt) is not None
+
+
+async def void_tickets(uow: UnitOfWork, order_id: uuid.UUID) -> None:
+    await uow.session.execute(
+        update(Ticket)
+        .where(Ticket.order_id == order_id, Ticket.status == TicketStatus.VALID.value)
+        .values(status=TicketStatus.VOID.value, voided_at=uow.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def status_of(uow: UnitOfWork, order_id: uuid.UUID) -> str | None:
     return await uow.session.scalar(select(Order.status).where(Order.id == order_id))
 
@@ -296,9 +338,9 @@ async def mark_paid(
     return won_ids
 
 
-async def keep_payment_reference(
-    uow: UnitOfWork, order_id: uuid.UUID, charge_id: str | None
-) -> None:
+async def wait_for_payment(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str | None) -> None:
+    """A pending order waits for its payment intent: kept as its payment reference, so that the
+    buyer can confirm it (``pay``) and expiry can cancel it."""
     await uow.session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == OrderStatus.PENDING.value)
@@ -323,6 +365,86 @@ async def owe_refund(uow: UnitOfWork, order_id: uuid.UUID, *, charge_id: str | N
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def clear_refund_due(uow: UnitOfWork, order_id: uuid.UUID) -> None:
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.refund_due)
+        .values(refund_due=False, updated_at=uow.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def settle_refund(
+    uow: UnitOfWork, order_id: uuid.UUID, *, charge_id: str, refund_id: str
+) -> bool:
+    """The refund the order owed is made; True for the one caller that recorded it."""
+    now = uow.clock.now()
+    won = await uow.session.scalar(
+        update(Order)
+        .where(Order.id == order_id, Order.refund_due)
+        .values(
+            refund_due=False,
+            refund_reference=refund_id,
+            payment_reference=func.coalesce(Order.payment_reference, charge_id),
+            refunded_at=now,
+            updated_at=now,
+        )
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return won is not None
+
+
+async def owe_refund_of(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str) -> None:
+    """The order owes the refund of ``charge_id``, unless a refund is recorded already."""
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.refund_reference.is_(None))
+        .values(
+            refund_due=True,
+            payment_reference=func.coalesce(Order.payment_reference, charge_id),
+            updated_at=uow.clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def hold_paid_by(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str) -> bool:
+    """Lock the order's row if ``charge_id`` paid it and it still holds its revenue, so two
+    refunds of one order are counted one after the other."""
+    held = await uow.session.scalar(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.status.in_([status.value for status in REVENUE_STATUSES]),
+            Order.payment_reference == charge_id,
+        )
+        .values(updated_at=uow.clock.now())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return held is not None
+
+
+async def owe_payment_back(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str) -> bool:
+    """The order owes back a payment it was not settled by (and keeps no revenue); True for
+    the one caller that found it owed first."""
+    won = await uow.session.scalar(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.refund_due.is_(False),
+            Order.refund_reference.is_(None),
+            Order.status.not_in([status.value for status in REVENUE_STATUSES]),
+            func.coalesce(Order.payment_reference, charge_id) == charge_id,
+        )
+        .values(refund_due=True, payment_reference=charge_id, updated_at=uow.clock.now())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return won is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,19 +75,20 @@ async def place(
     once when it costs nothing), or the answer a refusal owes."""
     # No look-ups first: a replay or a second pending order meets a unique index on insert,
     # and only the rare refusal pays for the reads below.
-    refusal: DomainError | None = None
+    refusal: DomainError | None
     try:
         async with open_uow() as uow:
             [answer] = await reserve_orders(
                 uow, settings, [Reserving(request, gateway_name, current_actor())]
             )
     except Collision:
-        answer = None
+        refusal = None
     except DomainError as exc:
-        answer = exc
-    if isinstance(answer, Placed):
-        return PurchaseResult(answer.order, True, answer.access_token)
-    refusal = answer
+        refusal = exc
+    else:
+        if isinstance(answer, Placed):
+            return PurchaseResult(answer.order, True, answer.access_token)
+        refusal = answer
     wanted = check_quantities(request.items, settings.max_tickets_per_order)
     key = buyer_key(request.buyer_user_id, request.customer_email)
     async with open_uow() as uow:
@@ -133,14 +134,14 @@ async def settle_payment(
         )
     async with open_uow() as uow:
         if outcome.status == "requires_action":
-            await settle.wait_for_payment(uow, order_id, outcome.charge_id)
+            await repository.wait_for_payment(uow, order_id, outcome.charge_id)
             return await repository.get_order(uow, order_id, tickets=True)
         reason = outcome.reason or "payment_failed"
         details: dict[str, object] = {}
         if outcome.status == "failed" and outcome.charge_id is not None and reason != CANCELED:
             # Declined, but the payment intent takes another card (Stripe lets the buyer retry
             # it): the order keeps its seats until it expires, and then its intent is cancelled.
-            await settle.wait_for_payment(uow, order_id, outcome.charge_id)
+            await repository.wait_for_payment(uow, order_id, outcome.charge_id)
             order = await repository.get_order(uow, order_id, lines=False)
             if access_token is not None:
                 # A guest pays the order again (``pay``) with its token: no other way to it yet.

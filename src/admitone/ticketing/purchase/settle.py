@@ -23,12 +23,7 @@ from admitone.ticketing import books, refunds, repository
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.models import Order, OrderStatus
 from admitone.ticketing.purchase.confirm import Paid, complete_paid
-from admitone.ticketing.transitions import (
-    announce,
-    cancel_payment_later,
-    release_capacity,
-    transition,
-)
+from admitone.ticketing.transitions import announce, cancel_payment_later, release_capacity
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +172,13 @@ _SETTLED_BY_PAYMENT = frozenset(
 )
 
 
-async def wait_for_payment(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str | None) -> None:
-    """A pending order waits for its payment intent: kept as its payment reference, so that the
-    buyer can confirm it (``pay``) and expiry can cancel it."""
-    await repository.keep_payment_reference(uow, order_id, charge_id)
-
-
 async def fail_order(
     uow: UnitOfWork, order_id: uuid.UUID, reason: str, *, unknown: bool = False
 ) -> Order:
     """Compensate: ``failed``, the capacity back and its payment intent cancelled (by a job).
     With ``unknown`` (a timeout) the money may have moved anyway, so the order is also marked
     as owing a refund, checked after a delay."""
-    won = await transition(
+    won = await repository.transition(
         uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason=reason
     )
     order = await repository.get_order(uow, order_id, tickets=True)
