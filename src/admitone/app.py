@@ -31,13 +31,13 @@ from admitone.http.ratelimit import RateLimiter
 from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
-from admitone.payments.api import router as payments_router
+from admitone.payment_settlement.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
 from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
-from admitone.ticketing.group_purchase import PurchaseGroups
+from admitone.ticketing.purchase.batching import PurchaseGroups
 from admitone.web import site as web_site
 
 # A request allocates thousands of short-lived objects, and at the default threshold (700) the

@@ -6,6 +6,7 @@ refunded (partial refunds included) minus its fees."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,10 +20,10 @@ from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
-from admitone.payments import webhooks
+from admitone.payment_settlement import webhooks
+from admitone.payment_settlement.reconciliation import reconcile
 from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import Charge, ChargeStatus
-from admitone.payments.reconciliation import reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.idempotency import charge_key
@@ -138,11 +139,10 @@ async def _buy(world: World, target: int, variant: int) -> None:
         payment_method=CHECKOUT_METHODS[variant],
     )
     try:
-        async with world.runtime.unit_of_work() as uow:
-            result = await ticketing_service.purchase(
-                uow, world.gateway, world.runtime.settings, request
-            )
-            world.orders.append(result.order.id)
+        result = await ticketing_service.purchase(
+            world.runtime.unit_of_work, world.gateway, world.runtime.settings, request
+        )
+        world.orders.append(result.order.id)
     except DomainError as refused:
         # Declined or lost at checkout: the order exists all the same.
         order_id = refused.details.get("order_id")
@@ -207,17 +207,14 @@ async def _expire(world: World, target: int, variant: int) -> None:
 async def _cancel(world: World, target: int, variant: int) -> None:
     if not world.orders:
         return
-    try:
-        async with world.runtime.unit_of_work() as uow:
-            await ticketing_service.cancel_order(
-                uow,
-                world.gateway,
-                world.orders[target % len(world.orders)],
-                STAFF,
-                reason_code=CancelReason.OTHER,
-            )
-    except DomainError:
-        pass  # not cancellable any more: fine
+    with contextlib.suppress(DomainError):  # not cancellable any more: fine
+        await ticketing_service.cancel_order(
+            world.runtime.unit_of_work,
+            world.gateway,
+            world.orders[target % len(world.orders)],
+            STAFF,
+            reason_code=CancelReason.OTHER,
+        )
 
 
 async def _dashboard_refund(world: World, target: int, variant: int) -> None:

@@ -58,14 +58,13 @@ async def from_dashboard(gateway: FakeGateway, charge: Charge, amount: int, n: i
 
 async def staff_cancels(runtime: Runtime, gateway: FakeGateway, order: dict[str, Any]) -> Order:
     """Staff cancel someone else's order for them: with a reason code, as they must."""
-    async with runtime.unit_of_work() as uow:
-        return await ticketing_service.cancel_order(
-            uow,
-            gateway,
-            uuid.UUID(order["id"]),
-            ticketing_service.Viewer(is_staff=True),
-            reason_code=CancelReason.CUSTOMER_REQUEST,
-        )
+    return await ticketing_service.cancel_order(
+        runtime.unit_of_work,
+        gateway,
+        uuid.UUID(order["id"]),
+        ticketing_service.Viewer(is_staff=True),
+        reason_code=CancelReason.CUSTOMER_REQUEST,
+    )
 
 
 async def outcome(client: httpx.AsyncClient, event: dict[str, Any]) -> str:

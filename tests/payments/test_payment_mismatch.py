@@ -13,9 +13,9 @@ from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
 from admitone.notifications.messages import render_email
+from admitone.payment_settlement.reconciliation import reconcile
 from admitone.payments.fake import FakeGateway, fake_fee
 from admitone.payments.gateway import Charge
-from admitone.payments.reconciliation import reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.refunds import REFUND_ORDER_JOB

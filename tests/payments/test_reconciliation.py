@@ -9,8 +9,8 @@ from admitone.accounts.models import User
 from admitone.core.clock import FrozenClock
 from admitone.jobs import registry
 from admitone.jobs.worker import drain
+from admitone.payment_settlement.reconciliation import RECONCILE_JOB, reconcile
 from admitone.payments.fake import FakeGateway, fake_fee
-from admitone.payments.reconciliation import RECONCILE_JOB, reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
 from tests.payments.webhook_support import (  # noqa: F401 - fixtures

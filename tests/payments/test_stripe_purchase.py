@@ -14,11 +14,11 @@ import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
 from admitone.accounts.models import Role, User
 from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
-from admitone.payments.customers import ensure_customer
 from admitone.payments.models import PaymentCustomer
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.idempotency import cancel_key, charge_key, refund_key
+from admitone.ticketing.purchase.pay import ensure_customer
 from admitone.ticketing.refunds import REFUND_ORDER_JOB
 from tests.conftest import auth_headers, create_user
 from tests.payments.fake_stripe import FakeStripe
@@ -203,8 +203,7 @@ async def test_a_timeout_is_a_402_and_a_charge_that_landed_anyway_is_refunded(
 
     # ... so the reconciling refund finds it by the order's key and gives it back.
     order_id = uuid.UUID(body["details"]["order_id"])
-    async with runtime.unit_of_work() as uow:
-        order = await ticketing_service.complete_refund(uow, runtime.gateway, order_id)
+    order = await ticketing_service.complete_refund(runtime.unit_of_work, runtime.gateway, order_id)
 
     assert order.status == "failed" and order.refund_reference is not None
     [refund] = fake_stripe.refunds()
@@ -275,10 +274,9 @@ async def test_two_first_purchases_racing_create_one_customer(
     user = await create_user(runtime)
 
     async def ensure() -> str | None:
-        async with runtime.unit_of_work() as uow:
-            return await ensure_customer(
-                uow, runtime.gateway, user_id=user.id, email=user.email, name=user.name
-            )
+        return await ensure_customer(
+            runtime.unit_of_work, runtime.gateway, user_id=user.id, email=user.email, name=user.name
+        )
 
     answers = await asyncio.gather(ensure(), ensure())
 

@@ -12,7 +12,7 @@ from admitone.accounts.models import User
 from admitone.core.clock import FrozenClock
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger
-from admitone.payments.reconciliation import reconcile
+from admitone.payment_settlement.reconciliation import reconcile
 from admitone.runtime import Runtime
 from admitone.ticketing.books import RECORD_FEE_JOB
 from admitone.ticketing.models import OrderStatus

@@ -12,7 +12,7 @@ from admitone.events import service as events_service
 from admitone.jobs.worker import drain
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from admitone.ticketing import settlement
+from admitone.ticketing.purchase import confirm
 from tests.ticketing.conftest import (
     buy,
     counters,
@@ -275,7 +275,7 @@ async def test_a_failing_confirmation_enqueue_fails_the_order_and_refunds_the_ch
     async def broken(*args: object, **kwargs: object) -> None:
         raise ConnectionError("the job table is unreachable")
 
-    monkeypatch.setattr(settlement, "schedule_confirmation", broken)
+    monkeypatch.setattr(confirm, "schedule_confirmation", broken)
     event = await make_event(runtime, organizer)
 
     response = await buy(client, event.id, order_body(2))

@@ -21,7 +21,7 @@ from admitone.ticketing.errors import OrderNoLongerPayable
 from admitone.ticketing.idempotency import charge_key
 from admitone.ticketing.jobs import SWEEP_ORDERS_JOB, sweep_orders_job
 from admitone.ticketing.models import OrderStatus
-from admitone.ticketing.settlement import outcome_of
+from admitone.ticketing.purchase.settle import outcome_of
 from tests.ticketing.conftest import (
     buy,
     counters,
@@ -140,10 +140,9 @@ async def test_a_payment_landing_after_expiry_is_refunded_and_issues_no_tickets(
     charge = await _buyer_confirms(runtime, gateway, order_id)
 
     try:
-        async with runtime.unit_of_work() as uow:
-            await ticketing_service.settle(
-                uow, gateway, runtime.settings, order_id, outcome_of(charge)
-            )
+        await ticketing_service.settle(
+            runtime.unit_of_work, gateway, runtime.settings, order_id, outcome_of(charge)
+        )
     except OrderNoLongerPayable as refused:
         assert refused.details["refunded"] is True
     else:
@@ -191,10 +190,9 @@ async def test_expiry_racing_a_payment_settles_the_order_one_way(
 
     async def pay() -> str:
         try:
-            async with runtime.unit_of_work() as uow:
-                await ticketing_service.settle(
-                    uow, gateway, runtime.settings, order_id, outcome_of(charge)
-                )
+            await ticketing_service.settle(
+                runtime.unit_of_work, gateway, runtime.settings, order_id, outcome_of(charge)
+            )
         except OrderNoLongerPayable:
             return "refused"
         return "paid"

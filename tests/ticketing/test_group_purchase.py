@@ -21,11 +21,12 @@ from admitone.ledger.chart import EntryKind
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from admitone.ticketing import checkout, group_purchase
-from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
 from admitone.ticketing.expiry import EXPIRE_ORDER_JOB
-from admitone.ticketing.group_purchase import PurchaseGroups
-from admitone.ticketing.settlement import CONFIRMATION_JOB
+from admitone.ticketing.purchase import batching, flow, reserve
+from admitone.ticketing.purchase import settle as settle_step
+from admitone.ticketing.purchase.batching import PurchaseGroups
+from admitone.ticketing.purchase.confirm import CONFIRMATION_JOB
+from admitone.ticketing.purchase.request import PurchaseRequest, PurchaseResult
 from tests.ticketing.conftest import (
     Signed,
     buy,
@@ -42,18 +43,18 @@ from tests.ticketing.conftest import (
 def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     """The size of every batch placed and settled."""
     sizes: dict[str, list[int]] = {"place": [], "settle": []}
-    place, settle = group_purchase.place_orders, group_purchase.settle_orders
+    place, settle = reserve.reserve_orders, settle_step.pay_orders
 
     async def placing(uow: Any, settings: Any, items: Sequence[Any], *rest: Any) -> Any:
         sizes["place"].append(len(items))
         return await place(uow, settings, items, *rest)
 
-    async def settling(uow: Any, items: Sequence[Any], *rest: Any) -> Any:
+    async def settling(uow: Any, settings: Any, items: Sequence[Any], *rest: Any) -> Any:
         sizes["settle"].append(len(items))
-        return await settle(uow, items, *rest)
+        return await settle(uow, settings, items, *rest)
 
-    monkeypatch.setattr(group_purchase, "place_orders", placing)
-    monkeypatch.setattr(group_purchase, "settle_orders", settling)
+    monkeypatch.setattr(batching, "reserve_orders", placing)
+    monkeypatch.setattr(batching, "pay_orders", settling)
     return sizes
 
 
@@ -61,13 +62,13 @@ def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
 def gone_alone(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The buyer of every purchase done alone rather than by a batch."""
     emails: list[str] = []
-    purchase = checkout.purchase
+    purchase = flow.purchase
 
-    async def purchasing(uow: Any, gateway: Any, settings: Any, request: Any) -> Any:
+    async def purchasing(open_uow: Any, gateway: Any, settings: Any, request: Any) -> Any:
         emails.append(request.customer_email)
-        return await purchase(uow, gateway, settings, request)
+        return await purchase(open_uow, gateway, settings, request)
 
-    monkeypatch.setattr(checkout, "purchase", purchasing)
+    monkeypatch.setattr(flow, "purchase", purchasing)
     return emails
 
 
@@ -229,8 +230,7 @@ async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
 
     async def purchase(email: str, user_id: uuid.UUID | None) -> PurchaseResult:
         request = PurchaseRequest(event.id, email, "Buyer", [(None, 1)], buyer_user_id=user_id)
-        async with runtime.unit_of_work() as uow:
-            return await purchases.purchase(uow, gateway, request)
+        return await purchases.purchase(gateway, request)
 
     # Two requests in flight at once, as two different actors (a task copies the context).
     with acting_as(Actor(buyer.user.id, buyer.user.role)):
@@ -249,7 +249,7 @@ async def test_each_order_of_a_batch_is_logged_as_its_own_buyers_action(
         assert actors[(theirs, action)] == (None, "anonymous")
 
 
-@pytest.mark.parametrize("step", ["place_orders", "settle_orders"])
+@pytest.mark.parametrize("step", ["reserve_orders", "pay_orders"])
 async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_alone(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -263,7 +263,7 @@ async def test_a_batch_that_fails_hands_its_purchases_back_and_each_completes_al
         calls.append(args)
         raise ConnectionError("the batch's connection broke")
 
-    monkeypatch.setattr(group_purchase, step, broken)
+    monkeypatch.setattr(batching, step, broken)
     event = await make_event(runtime, organizer)
 
     responses = await rush(client, event.id, [guest(n) for n in range(4)])

@@ -11,7 +11,7 @@ A batch does only what it can do for everyone; for an item it cannot (a refusal,
 explain), it answers ``None`` and that caller does its work alone, the ordinary way. A batch
 that fails as a whole answers ``None`` to all of its callers. That is safe when its transaction
 rolled back; a runner whose commit may have gone through unanswered must find out first (see
-``ticketing.group_purchase``).
+``ticketing.purchase.batching``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from admitone.core.security import decode_access_token
 from admitone.http.pending_holds import PendingHolds
 from admitone.http.ratelimit import RateLimiter, Verdict
 from admitone.runtime import Runtime
-from admitone.ticketing.group_purchase import PurchaseGroups
+from admitone.ticketing.purchase.batching import PurchaseGroups
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER_SCHEME = "HTTPBearer"  # FastAPI names the OpenAPI security scheme after the class

@@ -1,9 +1,10 @@
 """The payment provider's customer of a signed-in buyer: created at their first purchase, then
 reused, so the provider's dashboard shows one customer per account.
 
-No transaction is open during the provider call (rule 4): a short read, the call, a short
-write. Two first purchases racing both call the provider with the same idempotency key, derived
-from the user, so the provider creates one customer; the row's primary key keeps one link.
+Its steps, in the caller's transactions: a read (``known_customer``), the provider call with no
+transaction open (rule 4), a write (``keep_customer``). Two first purchases racing both call the
+provider with the same idempotency key, derived from the user, so the provider creates one
+customer; the row's primary key keeps one link.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import uuid
 import structlog
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from admitone.core.db import UnitOfWork
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import CustomerGateway, CustomerRequest, PaymentGateway
+from admitone.payments.gateway import CustomerGateway, CustomerRequest
 from admitone.payments.models import PaymentCustomer
 
 log = structlog.get_logger(__name__)
@@ -27,21 +27,22 @@ def customer_key(user_id: uuid.UUID) -> str:
     return f"admitone-user-{user_id}-customer"
 
 
-async def ensure_customer(
-    uow: UnitOfWork, gateway: PaymentGateway, *, user_id: uuid.UUID, email: str, name: str
+async def known_customer(
+    uow: UnitOfWork, gateway: CustomerGateway, user_id: uuid.UUID
 ) -> str | None:
-    """The buyer's customer id at ``gateway``, or None when the gateway keeps no customers or
-    could not create one (the charge then goes through without it: a customer is a
-    convenience, never a reason to refuse a payment). Commits the unit of work it is given, so
-    call it with no pending changes."""
-    if not isinstance(gateway, CustomerGateway):
-        return None
-    known = await _stored(uow, user_id, gateway.name)
-    await uow.commit()
-    if known is not None:
-        return known
+    """The buyer's customer id at ``gateway``, if one was kept."""
+    return await _stored(uow, user_id, gateway.name)
+
+
+async def create_customer(
+    gateway: CustomerGateway, *, user_id: uuid.UUID, email: str, name: str
+) -> str | None:
+    """Ask the provider for the buyer's customer, with no transaction open (rule 4): the key
+    derived from the user makes two racing first purchases create one. None when it could not
+    (the charge then goes through without it: a customer is a convenience, never a reason to
+    refuse a payment)."""
     try:
-        created = await gateway.create_customer(
+        return await gateway.create_customer(
             CustomerRequest(
                 user_id=str(user_id),
                 email=email,
@@ -52,16 +53,16 @@ async def ensure_customer(
     except GatewayError as exc:
         log.warning("payment_customer_not_created", user_id=str(user_id), reason=exc.code)
         return None
-    try:
-        await _store(uow, user_id, gateway.name, created)
-        # A racing purchase may have stored its (identical) id first.
-        stored = await _stored(uow, user_id, gateway.name)
-        await uow.commit()
-    except IntegrityError:
-        # The account went away meanwhile: charge without keeping the link.
-        await uow.rollback()
-        return created
-    return stored or created
+
+
+async def keep_customer(
+    uow: UnitOfWork, gateway: CustomerGateway, user_id: uuid.UUID, customer_id: str
+) -> str:
+    """Link the buyer to ``customer_id`` in the caller's transaction, and answer the linked id:
+    a racing purchase may have stored its (identical) id first. Raises ``IntegrityError`` when
+    the account went away meanwhile."""
+    await _store(uow, user_id, gateway.name, customer_id)
+    return await _stored(uow, user_id, gateway.name) or customer_id
 
 
 async def _stored(uow: UnitOfWork, user_id: uuid.UUID, gateway: str) -> str | None:

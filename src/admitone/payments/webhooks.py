@@ -1,11 +1,9 @@
-"""Stripe's webhooks: verify the signature, then apply the event to its order exactly once.
+"""Stripe's webhooks as the gateway adapter sees them: the signature verified, the event id
+recorded once, and the charge or refund the event reports read from its body. What an event
+does to its order is ``payment_settlement``'s.
 
 The event id is recorded in the transaction of the event's effect (unique per gateway), and
-first, so a redelivery racing the original waits on the unique index and then finds it taken:
-a replay answers 200 and changes nothing. The effect itself goes through
-``payments.service.apply_charge``, the path reconciliation takes too, which tolerates any order
-of arrival; a refund's own events go through ``payments.service.apply_refund``. No gateway call
-is made here: a late payment's refund is a job.
+first, so a redelivery racing the original waits on the unique index and then finds it taken.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import BadRequest, ServiceUnavailable
-from admitone.payments import service
 from admitone.payments.gateway import Charge, ChargeStatus, Refund
 from admitone.payments.models import ProcessedWebhookEvent
 from admitone.payments.stripe_errors import decline_reason
@@ -76,11 +73,11 @@ def verify(payload: bytes, signature: str | None, settings: Settings) -> Webhook
         raise InvalidSignature() from None
 
 
-async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> str:
-    """Apply ``event`` in the caller's transaction; answers what it did ("duplicate" for an
-    event processed before)."""
+async def record(uow: UnitOfWork, event: WebhookEvent) -> ProcessedWebhookEvent | None:
+    """Record ``event`` as being processed, in the caller's transaction and before its effect;
+    None when it was processed before (a replay, or a concurrent delivery that won)."""
     if await _seen(uow, event.id):
-        return "duplicate"
+        return None
     record = ProcessedWebhookEvent(
         id=uuid.uuid4(),
         gateway=GATEWAY,
@@ -93,36 +90,15 @@ async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> s
         async with uow.session.begin_nested():
             uow.session.add(record)
     except IntegrityError:
-        return "duplicate"  # a concurrent delivery of the same event won
-    outcome = "ignored"
-    if event.type in HANDLED:
-        try:
-            subject = _refund_of(event) if event.type in REFUND_EVENTS else _charge_of(event)
-        except (KeyError, ValueError, TypeError):
-            # Signed by Stripe, so not an attack; retrying would not make it readable either.
-            log.error("webhook_unreadable", event_type=event.type)
-            record.outcome = "unreadable"
-            await uow.flush()
-            return record.outcome
-        charge_id = subject.charge_id if isinstance(subject, Refund) else subject[0].id
-        metadata = {} if isinstance(subject, Refund) else subject[0].metadata
-        order_id = await service.find_order(
-            uow, order_id=metadata.get("order_id"), payment_reference=charge_id
-        )
-        record.order_id = order_id
-        if order_id is None:
-            log.warning("webhook_for_unknown_order", event_type=event.type, charge_id=charge_id)
-        elif isinstance(subject, Refund):
-            outcome = await service.apply_refund(uow, order_id, subject)
-        else:
-            charge, refund_id = subject
-            outcome = await service.apply_charge(
-                uow, settings, order_id, charge, refund_id=refund_id
-            )
-    record.outcome = outcome
-    await uow.flush()
-    log.info("webhook_processed", event_type=event.type, outcome=outcome)
-    return outcome
+        return None
+    return record
+
+
+def subject_of(event: WebhookEvent) -> tuple[Charge, str | None] | Refund:
+    """The refund a refund's event is about, or the charge (and the refund id it carries) of a
+    payment's event. Raises ``KeyError``, ``ValueError`` or ``TypeError`` for one that cannot
+    be read."""
+    return _refund_of(event) if event.type in REFUND_EVENTS else _charge_of(event)
 
 
 async def _seen(uow: UnitOfWork, event_id: str) -> bool:

@@ -108,8 +108,10 @@ async def purchase(
     counted = 0 < seats <= settings.max_tickets_per_order
     if counted and (refusal := await holds.check(address, event_id, seats)):
         raise _too_many_pending(refusal)
+    # The purchase runs its steps in transactions of its own, none across the gateway call: end
+    # what the request read so far (on SQLite a writer's transaction holds the write lock).
+    await uow.commit()
     result = await purchases.purchase(
-        uow,
         runtime.gateway,
         service.PurchaseRequest(
             event_id=event_id,
@@ -130,8 +132,9 @@ async def purchase(
             buyer = service.Viewer(
                 user_id=user.id if user else None, access_token=result.access_token
             )
-            await service.cancel_order(uow, runtime.gateway, result.order.id, buyer)
-            await uow.commit()
+            await service.cancel_order(
+                runtime.unit_of_work, runtime.gateway, result.order.id, buyer
+            )
             raise _too_many_pending(refusal)
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -216,8 +219,9 @@ async def pay_order(
     """Confirm a pending order's payment intent with a payment method. 402 ``payment_failed``
     when the card is declined: the order stays pending with its seats until it expires, to be
     paid with another card; 409 ``order_not_payable`` once it is no longer pending."""
+    await uow.commit()  # the payment's steps run in transactions of their own (see purchase)
     order = await service.pay_order(
-        uow,
+        runtime.unit_of_work,
         runtime.gateway,
         settings,
         order_id,
@@ -247,8 +251,9 @@ async def cancel_order(
     orders at any time with a ``reason_code`` (422 ``cancel_reason_required`` without one).
     Cancelling an order already being refunded joins that refund; one already cancelled,
     refunded, failed or expired answers 409 ``order_not_cancellable``."""
+    await uow.commit()  # the cancel's steps run in transactions of their own (see purchase)
     order = await service.cancel_order(
-        uow,
+        runtime.unit_of_work,
         runtime.gateway,
         order_id,
         _viewer(user, token),

@@ -24,11 +24,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from admitone.core.db import UnitOfWork
+from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.events import service as events_service
 from admitone.payments.gateway import PaymentGateway
-from admitone.ticketing import queries, refunds
+from admitone.ticketing import refunds, repository
 from admitone.ticketing.errors import (
     CancelReasonRequired,
     OrderNotCancellable,
@@ -37,14 +37,8 @@ from admitone.ticketing.errors import (
     RefundWindowClosed,
 )
 from admitone.ticketing.models import CancelReason, Order, OrderStatus
-from admitone.ticketing.queries import Viewer
-from admitone.ticketing.transitions import (
-    announce,
-    cancel_payment_later,
-    release_capacity,
-    transition,
-    void_tickets,
-)
+from admitone.ticketing.repository import Viewer
+from admitone.ticketing.transitions import announce, cancel_payment_later, release_capacity
 
 MAX_REASON_LENGTH = 500
 
@@ -60,7 +54,7 @@ class _Cancel:
 
 
 async def cancel_order(
-    uow: UnitOfWork,
+    open_uow: OpenUnitOfWork,
     gateway: PaymentGateway,
     order_id: uuid.UUID,
     viewer: Viewer,
@@ -68,13 +62,30 @@ async def cancel_order(
     *,
     reason_code: CancelReason | None = None,
 ) -> Order:
-    """Spans transactions when a refund is due (rule 4): commits before calling the gateway."""
+    """A flow: the cancel in one short transaction, then, when a refund is due, the refund's
+    own steps (the gateway called outside any transaction, rule 4)."""
+    async with open_uow() as uow:
+        order = await _cancel(uow, order_id, viewer, reason, reason_code)
+    if order.status == OrderStatus.REFUNDING:
+        return await refunds.complete_refund(open_uow, gateway, order_id)
+    return order
+
+
+async def _cancel(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    viewer: Viewer,
+    reason: str | None,
+    reason_code: CancelReason | None,
+) -> Order:
+    """The order cancelled, or ``refunding`` with its refund owed, in the caller's
+    transaction."""
     order, cancel = await _authorize(uow, order_id, viewer, reason, reason_code)
     if order.status == OrderStatus.PENDING:
         cancelled = await _cancel_outright(uow, order_id, OrderStatus.PENDING, cancel)
         if cancelled is not None:
             return cancelled
-        order = await queries.get_order(uow, order_id)  # paid or expired meanwhile
+        order = await repository.get_order(uow, order_id)  # paid or expired meanwhile
     if order.status == OrderStatus.PAID and cancel.refusal is not None:
         raise cancel.refusal  # paid while the buyer was cancelling it, past the window
     if order.status == OrderStatus.PAID and order.total_amount == 0:
@@ -82,9 +93,9 @@ async def cancel_order(
         cancelled = await _cancel_outright(uow, order_id, OrderStatus.PAID, cancel)
         if cancelled is not None:
             return cancelled
-        order = await queries.get_order(uow, order_id)
+        order = await repository.get_order(uow, order_id)
     if order.status == OrderStatus.PAID:
-        if await transition(
+        if await repository.transition(
             uow,
             order_id,
             {OrderStatus.PAID},
@@ -93,16 +104,15 @@ async def cancel_order(
             cancelled_at=uow.clock.now(),
             refund_due=True,
         ):
-            await void_tickets(uow, order_id)
-            order = await queries.get_order(uow, order_id)
+            await repository.void_tickets(uow, order_id)
+            order = await repository.get_order(uow, order_id)
             await announce(uow, order, "cancelled", partial=False, **cancel.extra)
             # If this process dies before the refund below, the job finishes it.
             await refunds.schedule_refund(uow, order_id)
         else:
-            order = await queries.get_order(uow, order_id)  # cancelled or refunding meanwhile
+            order = await repository.get_order(uow, order_id)  # cancelled or refunding meanwhile
     if order.status == OrderStatus.REFUNDING:
-        await uow.commit()
-        return await refunds.complete_refund(uow, gateway, order_id)
+        return order
     raise OrderNotCancellable(
         f"This order is {order.status} and can no longer be cancelled.",
         details={"status": order.status, "reference": order.reference},
@@ -118,10 +128,12 @@ async def _authorize(
 ) -> tuple[Order, _Cancel]:
     """The order and what its cancel may do, or the refusal: someone who is neither its buyer
     nor a manager of its event gets 404, as for any order they cannot see."""
-    order = await queries.find_for_viewer(uow, order_id, queries.as_buyer(viewer), tickets=False)
+    order = await repository.find_for_viewer(
+        uow, order_id, repository.as_buyer(viewer), tickets=False
+    )
     is_buyer = order is not None
     if order is None:
-        order = await queries.get_order(uow, order_id)  # 404 when there is none
+        order = await repository.get_order(uow, order_id)  # 404 when there is none
     # None once deleted, which only an event without paid orders can be.
     event = await events_service.load_snapshot(uow, order.event_id)
     manages = viewer.is_staff or (
@@ -172,7 +184,7 @@ async def _cancel_outright(
     """``expected`` -> ``cancelled`` with no money to give back: its tickets (a paid order's)
     void, its capacity returned and its payment intent (a pending order's) cancelled. None
     when the order was no longer ``expected``."""
-    if not await transition(
+    if not await repository.transition(
         uow,
         order_id,
         {expected},
@@ -182,8 +194,8 @@ async def _cancel_outright(
     ):
         return None
     if expected == OrderStatus.PAID:
-        await void_tickets(uow, order_id)
-    order = await queries.get_order(uow, order_id, tickets=True)
+        await repository.void_tickets(uow, order_id)
+    order = await repository.get_order(uow, order_id, tickets=True)
     await release_capacity(uow, order)
     await announce(uow, order, "cancelled", **cancel.extra)
     if expected == OrderStatus.PENDING:

@@ -1,7 +1,7 @@
 """Payment timeout: a pending order past its deadline becomes ``expired`` and returns its
 capacity, by a job scheduled at the deadline and by a sweeping cron for any the job missed.
 The move is conditional on ``pending``, so an expiry and a payment racing for the same order
-settle it exactly one way (a payment that loses is refunded, see ``settlement``)."""
+settle it exactly one way (a payment that loses is refunded, see ``purchase.settle``)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ import uuid
 
 from admitone.core.db import UnitOfWork
 from admitone.jobs import service as jobs_service
-from admitone.ticketing import queries
+from admitone.ticketing import repository
 from admitone.ticketing.models import Order, OrderStatus
-from admitone.ticketing.transitions import (
-    announce,
-    cancel_payment_later,
-    release_capacity,
-    transition,
-)
+from admitone.ticketing.transitions import announce, cancel_payment_later, release_capacity
 
 EXPIRE_ORDER_JOB = "ticketing.expire_order"
 
@@ -43,7 +38,7 @@ async def expire_order(
     """Expire the order if it is still pending and past its deadline; True if this call did.
     Its payment intent is then cancelled by a job, unless ``payment_cancelled`` says the
     caller has already done so."""
-    won = await transition(
+    won = await repository.transition(
         uow,
         order_id,
         {OrderStatus.PENDING},
@@ -51,7 +46,7 @@ async def expire_order(
         where=Order.expires_at <= uow.clock.now(),
     )
     if won:
-        order = await queries.get_order(uow, order_id)
+        order = await repository.get_order(uow, order_id)
         await release_capacity(uow, order)
         await announce(uow, order, "expired")
         if not payment_cancelled:
@@ -60,4 +55,4 @@ async def expire_order(
 
 
 async def orders_due_for_expiry(uow: UnitOfWork, *, limit: int = 500) -> list[uuid.UUID]:
-    return await queries.due_for_expiry(uow, limit=limit)
+    return await repository.due_for_expiry(uow, limit=limit)

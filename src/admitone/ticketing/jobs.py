@@ -11,7 +11,8 @@ from admitone.core.errors import DomainError
 from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, cron, job_handler
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
-from admitone.ticketing import books, expiry, payment_cancel, queries, refunds, settlement
+from admitone.ticketing import books, expiry, payment_cancel, refunds, repository
+from admitone.ticketing.purchase import confirm
 from admitone.ticketing.transitions import CANCEL_PAYMENT_JOB
 
 log = structlog.get_logger(__name__)
@@ -52,7 +53,7 @@ async def cancel_payment_job(ctx: JobContext) -> None:
 
 # The buyer waits for this email: retry within minutes, as the send job itself does.
 @job_handler(
-    settlement.CONFIRMATION_JOB,
+    confirm.CONFIRMATION_JOB,
     queue="emails",
     max_attempts=10,
     backoff_base=30.0,
@@ -61,7 +62,7 @@ async def cancel_payment_job(ctx: JobContext) -> None:
 async def send_confirmation_job(ctx: JobContext) -> None:
     """Render the tickets PDF and log the confirmation email of a paid order (idempotent)."""
     async with ctx.runtime.unit_of_work() as uow:
-        await settlement.send_confirmation(
+        await confirm.send_confirmation(
             uow, ctx.runtime.settings, uuid.UUID(str(ctx.args["order_id"]))
         )
 
@@ -70,10 +71,9 @@ async def send_confirmation_job(ctx: JobContext) -> None:
 # a buyer's money behind.
 @job_handler(refunds.REFUND_ORDER_JOB, max_attempts=30, backoff_base=30.0, backoff_cap=3600.0)
 async def refund_order_job(ctx: JobContext) -> None:
-    async with ctx.runtime.unit_of_work() as uow:
-        await refunds.complete_refund(
-            uow, ctx.runtime.gateway, uuid.UUID(str(ctx.args["order_id"]))
-        )
+    await refunds.complete_refund(
+        ctx.runtime.unit_of_work, ctx.runtime.gateway, uuid.UUID(str(ctx.args["order_id"]))
+    )
 
 
 class FeeNotKnownYet(Exception):
@@ -95,7 +95,7 @@ async def record_fee_job(ctx: JobContext) -> None:
         raise FeeNotKnownYet(charge_id)
     try:
         async with ctx.runtime.unit_of_work() as uow:
-            order = await queries.get_order(uow, uuid.UUID(str(ctx.args["order_id"])))
+            order = await repository.get_order(uow, uuid.UUID(str(ctx.args["order_id"])))
             await books.processing_fee(
                 uow, order, charge_id=charge_id, fee=charge.fee, currency=charge.currency
             )
@@ -117,7 +117,7 @@ async def sweep_orders_job(ctx: JobContext) -> None:
     runtime = ctx.runtime
     async with runtime.unit_of_work(readonly=True) as uow:
         expiring = await expiry.orders_due_for_expiry(uow, limit=SWEEP_BATCH)
-        owing = await queries.due_for_refund(uow, limit=SWEEP_BATCH)
+        owing = await repository.due_for_refund(uow, limit=SWEEP_BATCH)
     expired = 0
     for order_id in expiring:
         expired += await payment_cancel.expire_order(

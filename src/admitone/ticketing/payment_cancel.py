@@ -20,9 +20,10 @@ from admitone.config import Settings
 from admitone.core.db import OpenUnitOfWork
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
-from admitone.ticketing import expiry, queries, refunds, settlement
+from admitone.ticketing import expiry, refunds, repository
 from admitone.ticketing.idempotency import cancel_key
 from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.purchase import settle
 
 log = structlog.get_logger(__name__)
 
@@ -33,12 +34,12 @@ class PaymentStillProcessing(Exception):
 
 async def cancel_payment(
     open_uow: OpenUnitOfWork, gateway: PaymentGateway, settings: Settings, order_id: uuid.UUID
-) -> settlement.SuccessResult | None:
+) -> settle.SuccessResult | None:
     """The cancel job's work: cancel the order's intent; if it had succeeded, settle it. Raises
     ``GatewayError`` when the gateway fails, ``PaymentStillProcessing`` when it cannot cancel
     yet (the job retries either way)."""
     async with open_uow() as uow:
-        intent = (await queries.get_order(uow, order_id, lines=False)).payment_reference
+        intent = (await repository.get_order(uow, order_id, lines=False)).payment_reference
     if intent is None:
         return None
     charge = await gateway.cancel_charge(intent, idempotency_key=cancel_key(order_id))
@@ -53,7 +54,7 @@ async def expire_order(
     """Expire a pending order past its deadline, its intent cancelled first; True if this call
     expired it. When the cancel finds the intent paid, the order is paid instead."""
     async with open_uow() as uow:
-        order = await queries.get_order(uow, order_id, lines=False)
+        order = await repository.get_order(uow, order_id, lines=False)
         due = order.status == OrderStatus.PENDING and order.expires_at <= uow.clock.now()
         intent = order.payment_reference
     if not due:
@@ -77,11 +78,11 @@ async def expire_order(
 
 async def _settle_if_paid(
     open_uow: OpenUnitOfWork, settings: Settings, order_id: uuid.UUID, charge: Charge
-) -> settlement.SuccessResult | None:
+) -> settle.SuccessResult | None:
     if charge.status is not ChargeStatus.SUCCEEDED:
         return None
     async with open_uow() as uow:
-        order = await queries.get_order(uow, order_id, lines=False)
+        order = await repository.get_order(uow, order_id, lines=False)
         if charge.amount_refunded > 0 or (charge.amount, charge.currency.upper()) != (
             order.total_amount,
             order.currency,
@@ -92,6 +93,4 @@ async def _settle_if_paid(
             await refunds.refuse_payment(uow, order_id, charge)
             return None
         # Still pending, its seats held: paid. Closed: a late payment, refunded by its job.
-        return await settlement.record_success(
-            uow, settings, order_id, settlement.outcome_of(charge)
-        )
+        return await settle.record_success(uow, settings, order_id, settle.outcome_of(charge))

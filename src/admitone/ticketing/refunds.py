@@ -14,20 +14,19 @@ import uuid
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import func, update
 
-from admitone.core.db import UnitOfWork
+from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.money import Money
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.notifications import service as notifications_service
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, ChargeStatus, PaymentGateway
-from admitone.ticketing import books, queries
+from admitone.ticketing import books, repository
 from admitone.ticketing.errors import RefundFailed
 from admitone.ticketing.idempotency import charge_key, refund_key
-from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
-from admitone.ticketing.transitions import announce, release_capacity, transition, void_tickets
+from admitone.ticketing.models import Order, OrderStatus
+from admitone.ticketing.transitions import announce, release_capacity
 
 log = structlog.get_logger(__name__)
 
@@ -51,18 +50,20 @@ async def schedule_refund(
     )
 
 
-async def complete_refund(uow: UnitOfWork, gateway: PaymentGateway, order_id: uuid.UUID) -> Order:
-    """Refund what the order owes, if anything. Spans transactions (rule 4): it commits the
-    unit of work it is given before calling the gateway. Raises ``RefundFailed`` when the
+async def complete_refund(
+    open_uow: OpenUnitOfWork, gateway: PaymentGateway, order_id: uuid.UUID
+) -> Order:
+    """Refund what the order owes, if anything: a flow of a short read, the gateway called
+    outside any transaction (rule 4) and a short write. Raises ``RefundFailed`` when the
     gateway fails; the order then stays due and is retried."""
-    order = await queries.get_order(uow, order_id)
-    if not order.refund_due:
-        return await queries.get_order(uow, order_id, tickets=True)
+    async with open_uow() as uow:
+        order = await repository.get_order(uow, order_id)
+        if not order.refund_due:
+            return await repository.get_order(uow, order_id, tickets=True)
     charge_id = order.payment_reference
     # A paid order being cancelled was posted as revenue when it was paid; anything else owing
     # a refund holds money that was never the organizer's (a late payment).
     late = order.status != OrderStatus.REFUNDING
-    await uow.commit()
     charge: Charge | None = None
     try:
         if charge_id is None:
@@ -73,16 +74,21 @@ async def complete_refund(uow: UnitOfWork, gateway: PaymentGateway, order_id: uu
             charge = await gateway.retrieve_charge(charge_id)
         if charge_id is None or late:
             if charge is None or charge.status is not ChargeStatus.SUCCEEDED:
-                return await _nothing_to_refund(uow, order_id)
+                async with open_uow() as uow:
+                    return await _nothing_to_refund(uow, order_id)
             charge_id = charge.id
         refund = await gateway.refund(charge_id, idempotency_key=refund_key(order_id))
     except GatewayError as exc:
         if exc.code == ALREADY_REFUNDED and charge_id is not None:
             # Our own key would have answered our own refund: this one was made elsewhere.
-            return await _refunded_elsewhere(uow, order_id, charge_id, charge)
+            async with open_uow() as uow:
+                return await _refunded_elsewhere(uow, order_id, charge_id, charge)
         log.warning("refund_failed", order_id=str(order_id), reason=exc.code)
         raise RefundFailed(details={"reason": exc.code, "order_id": str(order_id)}) from exc
-    return await record_refund(uow, order_id, charge_id, refund.id, refund.amount, charge=charge)
+    async with open_uow() as uow:
+        return await record_refund(
+            uow, order_id, charge_id, refund.id, refund.amount, charge=charge
+        )
 
 
 async def _refunded_elsewhere(
@@ -100,13 +106,8 @@ def external_refund_ref(charge_id: str) -> str:
 
 
 async def _nothing_to_refund(uow: UnitOfWork, order_id: uuid.UUID) -> Order:
-    await uow.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_due)
-        .values(refund_due=False, updated_at=uow.clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    return await queries.get_order(uow, order_id, tickets=True)
+    await repository.clear_refund_due(uow, order_id)
+    return await repository.get_order(uow, order_id, tickets=True)
 
 
 async def record_refund(
@@ -122,27 +123,13 @@ async def record_refund(
     (the refund job, a cancel, a ``charge.refunded`` webhook) wins the update below, and only
     the winner releases capacity, posts the ledger and tells the buyer. ``amount`` None: known
     only as the charge's total refunded (a refund made elsewhere, see ``books.refund_issued``)."""
-    now = uow.clock.now()
-    won = await uow.session.scalar(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_due)
-        .values(
-            refund_due=False,
-            refund_reference=refund_id,
-            payment_reference=func.coalesce(Order.payment_reference, charge_id),
-            refunded_at=now,
-            updated_at=now,
-        )
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won is not None:
-        order = await queries.get_order(uow, order_id)
-        if order.status == OrderStatus.REFUNDING and await transition(
+    if await repository.settle_refund(uow, order_id, charge_id=charge_id, refund_id=refund_id):
+        order = await repository.get_order(uow, order_id)
+        if order.status == OrderStatus.REFUNDING and await repository.transition(
             uow, order_id, {OrderStatus.REFUNDING}, OrderStatus.REFUNDED
         ):
             await release_capacity(uow, order)
-            order = await queries.get_order(uow, order_id)
+            order = await repository.get_order(uow, order_id)
             # Known only as the charge's total refunded: posted under the charge, once.
             ref = refund_id if amount is not None else external_refund_ref(charge_id)
             await books.refund_issued(uow, order, refund_id=ref, amount=amount)
@@ -173,7 +160,7 @@ async def record_refund(
                 log.exception("late_refund_email_failed", order_id=str(order_id))
         # Also for an order that had already failed or expired: the money went back.
         await announce(uow, order, "refunded")
-    return await queries.get_order(uow, order_id, tickets=True)
+    return await repository.get_order(uow, order_id, tickets=True)
 
 
 async def _tell_buyer(uow: UnitOfWork, order: Order, amount: Money) -> None:
@@ -201,33 +188,24 @@ async def record_refund_made_elsewhere(
     """Settle a refund admitone did not start (Stripe's dashboard), in the caller's transaction:
     a paid order is refunded (tickets void, capacity back, ledger refund); money that arrived
     for an order that could not take it settles as a refunded late payment. Idempotent."""
-    order = await queries.get_order(uow, order_id)
+    order = await repository.get_order(uow, order_id)
     if order.refund_reference is not None:
-        return await queries.get_order(uow, order_id, tickets=True)
+        return await repository.get_order(uow, order_id, tickets=True)
     now = uow.clock.now()
-    if order.status == OrderStatus.PENDING and await transition(
+    if order.status == OrderStatus.PENDING and await repository.transition(
         uow, order_id, {OrderStatus.PENDING}, OrderStatus.FAILED, failure_reason="refunded"
     ):
         # Its success never reached us and the money is already back: the order cannot be paid.
-        order = await queries.get_order(uow, order_id)
+        order = await repository.get_order(uow, order_id)
         await release_capacity(uow, order)
         await announce(uow, order, "failed", reason="refunded")
-    if order.status == OrderStatus.PAID and await transition(
+    if order.status == OrderStatus.PAID and await repository.transition(
         uow, order_id, {OrderStatus.PAID}, OrderStatus.REFUNDING, cancelled_at=now
     ):
-        await void_tickets(uow, order_id)
-        order = await queries.get_order(uow, order_id)
+        await repository.void_tickets(uow, order_id)
+        order = await repository.get_order(uow, order_id)
         await announce(uow, order, "cancelled", partial=False)
-    await uow.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.refund_reference.is_(None))
-        .values(
-            refund_due=True,
-            payment_reference=func.coalesce(Order.payment_reference, charge.id),
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await repository.owe_refund_of(uow, order_id, charge.id)
     return await record_refund(
         uow, order_id, charge.id, refund_id or external_refund_ref(charge.id), None, charge=charge
     )
@@ -240,21 +218,9 @@ async def record_refund_by_id(
     dashboard included: posted to the ledger and counted on the order once per refund id. A
     partial refund leaves the order paid, its tickets valid, with the amount shown; the
     charge's own ``charge.refunded`` settles a whole refund. Answers the amount posted."""
-    held = await uow.session.scalar(
-        # Holds the order's row, so two refunds of one order are counted one after the other.
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.status.in_([status.value for status in REVENUE_STATUSES]),
-            Order.payment_reference == charge_id,
-        )
-        .values(updated_at=uow.clock.now())
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if held is None:
+    if not await repository.hold_paid_by(uow, order_id, charge_id):
         return 0
-    order = await queries.get_order(uow, order_id)
+    order = await repository.get_order(uow, order_id)
     posted = await books.refund_issued(uow, order, refund_id=refund_id, amount=amount)
     if posted and order.status == OrderStatus.PAID:
         await announce(uow, order, "partially_refunded", refund_amount=posted)
@@ -266,20 +232,7 @@ async def refuse_payment(uow: UnitOfWork, order_id: uuid.UUID, charge: Charge) -
     part of it was refunded before it reached us): what is left of it is owed back by the refund
     job, outside this transaction, and the order left as it was. True for the one caller that
     found it owed first."""
-    won = await uow.session.scalar(
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.refund_due.is_(False),
-            Order.refund_reference.is_(None),
-            Order.status.not_in([status.value for status in REVENUE_STATUSES]),
-            func.coalesce(Order.payment_reference, charge.id) == charge.id,
-        )
-        .values(refund_due=True, payment_reference=charge.id, updated_at=uow.clock.now())
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if won is None:
+    if not await repository.owe_payment_back(uow, order_id, charge.id):
         return False
     await schedule_refund(uow, order_id)
     return True

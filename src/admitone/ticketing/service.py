@@ -6,27 +6,22 @@ import uuid
 
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
-from admitone.ticketing import queries
+from admitone.ticketing import repository
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.cancellation import cancel_order
-from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult, place_order, purchase
-from admitone.ticketing.confirmation import pay_order
 from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
 from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
-from admitone.ticketing.payment_lookup import (
-    OrderPayment,
-    by_payment_reference,
-    payment_of,
-    to_reconcile,
-)
-from admitone.ticketing.queries import (
-    Viewer,
-    list_for_buyer,
-    list_for_event,
-    order_by_reference,
-    order_for_viewer,
+from admitone.ticketing.purchase.flow import pay_order, purchase
+from admitone.ticketing.purchase.flow import settle_payment as settle
+from admitone.ticketing.purchase.request import PurchaseRequest, PurchaseResult
+from admitone.ticketing.purchase.settle import (
+    PaymentOutcome,
+    SuccessResult,
+    fail_order,
+    outcome_of,
+    record_success,
 )
 from admitone.ticketing.refunds import (
     complete_refund,
@@ -36,14 +31,16 @@ from admitone.ticketing.refunds import (
     refuse_payment,
     schedule_refund,
 )
-from admitone.ticketing.settlement import (
-    PaymentOutcome,
-    SuccessResult,
-    fail_order,
-    mark_paid,
-    outcome_of,
-    record_success,
-    settle,
+from admitone.ticketing.repository import (
+    OrderPayment,
+    Viewer,
+    by_payment_reference,
+    list_for_buyer,
+    list_for_event,
+    order_by_reference,
+    order_for_viewer,
+    payment_of,
+    to_reconcile,
 )
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
@@ -67,7 +64,6 @@ __all__ = [
     "fail_order",
     "list_for_buyer",
     "list_for_event",
-    "mark_paid",
     "order_access_token",
     "order_by_reference",
     "order_for_viewer",
@@ -76,7 +72,6 @@ __all__ = [
     "paid_tickets_pdf",
     "pay_order",
     "payment_of",
-    "place_order",
     "purchase",
     "record_refund_by_id",
     "record_refund_made_elsewhere",
@@ -91,7 +86,7 @@ __all__ = [
 async def event_has_paid_orders(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
     """Whether the event has an order line with a price (such an event cannot be
     deleted). Free orders do not count."""
-    return await queries.event_has_paid_lines(uow, event_id)
+    return await repository.event_has_paid_lines(uow, event_id)
 
 
 async def paid_tickets_pdf(uow: UnitOfWork, order: Order) -> bytes:

@@ -1,50 +1,21 @@
-"""Status changes of an order, and what each one owes the rest of the system.
-
-Every change is one conditional UPDATE (``WHERE status IN (:expected)``): under concurrency
-exactly one caller wins it, and only the winner releases capacity, issues or voids tickets,
-records activity and publishes. Correct under PostgreSQL READ COMMITTED (the loser waits for
-the winner's row lock, re-reads the row and matches nothing) and under SQLite (one writer).
-"""
+"""What a status change of an order owes the rest of the system: capacity back, the activity
+entry and message, the payment intent's cancel. The change itself is one conditional UPDATE
+(``repository.transition``), and only the caller that wins it does any of this."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Collection, Mapping
-from typing import Any
-
-from sqlalchemy import ColumnElement, update
+from collections.abc import Mapping
 
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.ticketing import topics
-from admitone.ticketing.models import Order, OrderStatus, Ticket, TicketStatus
+from admitone.ticketing.models import Order
 
 CANCEL_PAYMENT_JOB = "ticketing.cancel_payment"
-
-
-async def transition(
-    uow: UnitOfWork,
-    order_id: uuid.UUID,
-    expected: Collection[OrderStatus],
-    to: OrderStatus,
-    *,
-    where: ColumnElement[bool] | None = None,
-    **values: Any,
-) -> bool:
-    """Move the order to ``to`` if it is in one of ``expected`` (and ``where`` holds)."""
-    stmt = (
-        update(Order)
-        .where(Order.id == order_id, Order.status.in_([s.value for s in expected]))
-        .values(**{"status": to.value, "updated_at": uow.clock.now(), **values})
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
-    )
-    if where is not None:
-        stmt = stmt.where(where)
-    return await uow.session.scalar(stmt) is not None
 
 
 def reserved_lines(order: Order) -> Mapping[uuid.UUID, int]:
@@ -56,15 +27,6 @@ def reserved_lines(order: Order) -> Mapping[uuid.UUID, int]:
 
 async def release_capacity(uow: UnitOfWork, order: Order) -> None:
     await events_service.release(uow, order.event_id, reserved_lines(order))
-
-
-async def void_tickets(uow: UnitOfWork, order_id: uuid.UUID) -> None:
-    await uow.session.execute(
-        update(Ticket)
-        .where(Ticket.order_id == order_id, Ticket.status == TicketStatus.VALID.value)
-        .values(status=TicketStatus.VOID.value, voided_at=uow.clock.now())
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def announce(uow: UnitOfWork, order: Order, change: str, **extra: str | int | bool) -> None:

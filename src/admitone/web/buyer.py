@@ -176,9 +176,10 @@ async def purchase(
     email = user.email if user else order.customer_email
     name = user.name if user else order.customer_name
     assert email is not None and name is not None
+    # The purchase runs its steps in transactions of their own: end what the request read.
+    await uow.commit()
     try:
         result = await purchases.purchase(
-            uow,
             runtime.gateway,
             ticketing_service.PurchaseRequest(
                 event_id=event_id,
@@ -273,9 +274,15 @@ async def pay(
             errors={"payment_method": "Choose a card."},
             status_code=422,
         )
+    await uow.commit()  # the payment runs its steps in transactions of their own
     try:
         await ticketing_service.pay_order(
-            uow, runtime.gateway, runtime.settings, order.id, viewer, payment_method=method
+            runtime.unit_of_work,
+            runtime.gateway,
+            runtime.settings,
+            order.id,
+            viewer,
+            payment_method=method,
         )
     except DomainError as exc:
         if not exc.keeps_changes:

@@ -1,9 +1,9 @@
-"""Job handlers of payments: the hourly reconciliation with the gateway."""
+"""Job handlers of payment settlement: the hourly reconciliation with the gateway."""
 
 from __future__ import annotations
 
 from admitone.jobs.registry import JobContext, cron, job_handler
-from admitone.payments import reconciliation
+from admitone.payment_settlement import reconciliation
 
 
 @job_handler(reconciliation.RECONCILE_JOB, queue="scheduled", max_attempts=1)

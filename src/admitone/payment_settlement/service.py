@@ -1,6 +1,5 @@
-"""Payment use cases the boundaries call: apply what the gateway says about a charge to its order
-(webhooks and reconciliation share this one path), and hand a browser the payment intent of a
-pending order.
+"""Settling orders from what the gateway says: apply a charge to its order (webhooks and
+reconciliation share this one path), and hand a browser the payment intent of a pending order.
 
 ``apply_charge`` never calls the gateway and runs in the caller's transaction; anything that
 needs the gateway afterwards (refunding a late payment, reading a fee) is a job enqueued in it.
@@ -16,7 +15,7 @@ import structlog
 
 from admitone.activity import service as activity_service
 from admitone.config import Settings
-from admitone.core.db import UnitOfWork
+from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.errors import ServiceUnavailable
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import CANCELED, Charge, ChargeStatus, PaymentGateway, Refund
@@ -189,7 +188,7 @@ class PaymentIntent:
 
 
 async def payment_intent_for(
-    uow: UnitOfWork,
+    open_uow: OpenUnitOfWork,
     gateway: PaymentGateway,
     settings: Settings,
     order_id: uuid.UUID,
@@ -198,11 +197,11 @@ async def payment_intent_for(
     """The payment intent of a pending order, for Stripe.js to confirm in the browser. The
     intent was created with the order (purchase); this only reads it back, outside any
     transaction (rule 4). 409 when the order waits for no payment."""
-    order = await ticketing_service.order_for_viewer(uow, order_id, viewer, tickets=False)
-    intent_id = order.payment_reference
-    if order.status != OrderStatus.PENDING or intent_id is None:
-        raise OrderNotPayable(details={"status": order.status, "reference": order.reference})
-    await uow.commit()
+    async with open_uow() as uow:
+        order = await ticketing_service.order_for_viewer(uow, order_id, viewer, tickets=False)
+        intent_id = order.payment_reference
+        if order.status != OrderStatus.PENDING or intent_id is None:
+            raise OrderNotPayable(details={"status": order.status, "reference": order.reference})
     try:
         charge = await gateway.retrieve_charge(intent_id)
     except GatewayError as exc:

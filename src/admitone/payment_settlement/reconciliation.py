@@ -14,7 +14,7 @@ from datetime import timedelta
 import structlog
 
 from admitone.jobs.runtime import JobRuntime
-from admitone.payments import service
+from admitone.payment_settlement import service
 from admitone.payments.errors import GatewayError
 from admitone.payments.gateway import Charge, PaymentGateway
 from admitone.ticketing import service as ticketing_service

@@ -1,4 +1,5 @@
-"""Response bodies of the payments endpoints. Money travels as decimal strings ("50.00")."""
+"""Response bodies of the payment settlement endpoints. Money travels as decimal strings
+("50.00")."""
 
 from __future__ import annotations
 

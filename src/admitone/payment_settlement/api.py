@@ -1,4 +1,5 @@
-"""Thin HTTP layer of payments: Stripe's webhook endpoint and an order's payment intent."""
+"""Thin HTTP layer of payment settlement: Stripe's webhook endpoint and an order's payment
+intent."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from admitone.http.deps import AppRuntime, AppSettings, Holds, OptionalUser, Uow
 from admitone.http.params import OrderToken
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
-from admitone.payments import service, webhooks
-from admitone.payments.schemas import PaymentIntentOut, WebhookAck
+from admitone.payment_settlement import service, webhooks
+from admitone.payment_settlement.schemas import PaymentIntentOut, WebhookAck
+from admitone.payments import webhooks as stripe_webhooks
 from admitone.ticketing import service as ticketing_service
 
 router = api_router(tags=["payments"])
@@ -59,7 +61,7 @@ async def stripe_webhook(
 ) -> WebhookAck:
     """Stripe's events (signed; a bad or stale signature is a 400 with no effect). A replayed
     event answers 200 and changes nothing."""
-    event = webhooks.verify(await request.body(), stripe_signature, settings)
+    event = stripe_webhooks.verify(await request.body(), stripe_signature, settings)
     outcome = await webhooks.process(uow, settings, event)
     order_id = (event.object.get("metadata") or {}).get("order_id")
     if outcome == "paid" and order_id:
@@ -84,7 +86,12 @@ async def payment_intent(
     browser (the purchase answer carries it too; this fetches it again, after a reload say).
     For the order's buyer or a guest with its token; 409 when the order waits for no payment."""
     viewer = ticketing_service.Viewer(user_id=user.id if user else None, access_token=token)
-    intent = await service.payment_intent_for(uow, runtime.gateway, settings, order_id, viewer)
+    # The intent is read in a short transaction of its own and the gateway asked outside any:
+    # end what the request read so far (on SQLite a writer's transaction holds the write lock).
+    await uow.commit()
+    intent = await service.payment_intent_for(
+        runtime.unit_of_work, runtime.gateway, settings, order_id, viewer
+    )
     return PaymentIntentOut(
         order_id=intent.order_id,
         payment_intent_id=intent.intent_id,

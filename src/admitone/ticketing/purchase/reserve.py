@@ -1,0 +1,259 @@
+"""Step 1: reserve. A batch of purchase requests becomes ``pending`` orders holding their seats,
+in the caller's transaction, with one INSERT per table and one conditional UPDATE per counter
+for the whole batch (rule 5). A purchase alone is a batch of one.
+
+Each request goes through ``CHECKS`` in turn; a refusal answers that request alone and the rest
+of the batch goes on. Coupons, members-only tiers, shop lines and waiting-list holds are checks
+to add there: each sees the request, the event as this transaction read it and the lines so far.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import cast
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from admitone.config import Settings
+from admitone.core.actor import Actor, acting_as
+from admitone.core.db import UnitOfWork
+from admitone.core.errors import DomainError
+from admitone.core.ids import sha256_hex, short_reference
+from admitone.events import service as events_service
+from admitone.ticketing import expiry, repository
+from admitone.ticketing.access import order_access_token
+from admitone.ticketing.idempotency import buyer_key
+from admitone.ticketing.models import Order, OrderLine, OrderStatus
+from admitone.ticketing.purchase import settle
+from admitone.ticketing.purchase.request import (
+    Item,
+    PurchaseRequest,
+    check_quantities,
+    request_digest,
+    resolve_lines,
+)
+from admitone.ticketing.transitions import announce
+
+
+@dataclass(frozen=True, slots=True)
+class Reserving:
+    request: PurchaseRequest
+    gateway_name: str | None
+    actor: Actor  # a batch runs in no request's context: each purchase names its own buyer
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A new order, ``pending`` with its seats held, or already ``paid`` when it cost nothing."""
+
+    order: Order
+    access_token: str  # the guest's secret to it
+
+
+class Collision(Exception):
+    """An order already there refused one of the batch (a unique index: a replay of an
+    idempotency key, or a buyer's second pending order): the transaction cannot stand."""
+
+
+@dataclass
+class Candidate:
+    """A request on its way through the checks."""
+
+    item: Reserving
+    key: str  # the buyer, as the one-pending-order index knows them
+    snapshot: events_service.EventSnapshot  # the event as this transaction read it
+    wanted: list[Item] = field(default_factory=list)
+    lines: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+Check = Callable[[UnitOfWork, Settings, Candidate], Awaitable[None]]
+
+
+async def _quantities(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    candidate.wanted = check_quantities(
+        candidate.item.request.items, settings.max_tickets_per_order
+    )
+
+
+async def _tiers(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    candidate.lines = resolve_lines(candidate.snapshot, candidate.wanted)
+
+
+async def _on_sale(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    candidate.snapshot = await events_service.check_purchasable(
+        uow, candidate.snapshot.id, candidate.lines, snapshot=candidate.snapshot
+    )
+
+
+# In this order: a refusal is the first one met.
+CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale)
+
+
+async def reserve_orders(
+    uow: UnitOfWork, settings: Settings, items: Sequence[Reserving]
+) -> list[Placed | DomainError | None]:
+    """Reserve ``items`` in the caller's transaction: a ``Placed`` order each, the refusal of a
+    request, or None for one left out of a batch of several (a buyer's second order in it, or
+    an order that does not fit in what the batch read as left), to be reserved alone. Raises
+    ``Collision`` when an order already there refuses one, and the counters' refusal
+    (``SoldOut``) when the seats were taken since the event was read."""
+    batch = _Batch(alone=len(items) == 1)
+    answers: list[Placed | DomainError | None] = []
+    for item in items:
+        try:
+            answers.append(await batch.add(uow, settings, item))
+        except DomainError as refused:
+            answers.append(refused)
+    kept = batch.keep_what_fits(answers)
+    if not kept:
+        return answers
+    placed = [(cast(Placed, answers[index]), items[index].actor) for index in kept]
+    orders = [one.order for one, _ in placed]
+    await repository.add_orders(uow, orders, collision=Collision)
+    for one, actor in placed:
+        with acting_as(actor):
+            await announce(uow, one.order, "created")
+    await expiry.schedule_expiry(uow, *(order for order in orders if order.total_amount > 0))
+    # The counters last: the event's row is the hottest in an on-sale, and its lock is held from
+    # this UPDATE to the commit, so nothing else of the orders may run in between.
+    await uow.write_buffered()
+    for event_id in sorted(batch.wanted):  # a fixed order across events too (rule 5)
+        await events_service.reserve(
+            uow, event_id, dict(batch.wanted[event_id]), snapshot=batch.snapshots[event_id]
+        )
+    for order in orders:
+        # Just written by this transaction: what is in the session is current.
+        set_committed_value(order, "tickets", [])
+    # What costs nothing is paid on the spot, through the same settlement as a charge.
+    free = [
+        settle.Paying(one.order, None, actor, access_token=one.access_token)
+        for one, actor in placed
+        if one.order.total_amount == 0
+    ]
+    if free:
+        await settle.pay_orders(uow, settings, free)
+    return answers
+
+
+@dataclass
+class _Batch:
+    alone: bool
+    snapshots: dict[uuid.UUID, events_service.EventSnapshot | None] = field(default_factory=dict)
+    buyers: set[tuple[uuid.UUID, str]] = field(default_factory=set)
+    wanted: dict[uuid.UUID, Counter[uuid.UUID]] = field(default_factory=dict)  # what fits
+
+    async def add(self, uow: UnitOfWork, settings: Settings, item: Reserving) -> Placed | None:
+        request = item.request
+        key = buyer_key(request.buyer_user_id, request.customer_email)
+        if (request.event_id, key) in self.buyers:
+            return None  # a buyer has one pending order per event: alone, it meets the first
+        if request.event_id not in self.snapshots:
+            self.snapshots[request.event_id] = await events_service.load_snapshot(
+                uow, request.event_id
+            )
+        snapshot = self.snapshots[request.event_id]
+        if snapshot is None:
+            # Missing or deleted: refused as alone, its quantities first.
+            check_quantities(request.items, settings.max_tickets_per_order)
+            snapshot = await events_service.get_event_snapshot(uow, request.event_id)
+        candidate = Candidate(item, key, snapshot)
+        for check in CHECKS:
+            await check(uow, settings, candidate)
+        self.buyers.add((request.event_id, key))
+        order, token = new_order(uow, settings, candidate)
+        return Placed(order, token)
+
+    def keep_what_fits(self, answers: list[Placed | DomainError | None]) -> list[int]:
+        """The orders of the batch, but for those that do not fit in what is left (as last
+        read) after the ones before them: each of those is left out (None), to take what is
+        left then or be told it is sold out, while the batch still sells what it can. A
+        purchase alone goes to the counters, which explain a refusal."""
+        kept: list[int] = []
+        wanted: defaultdict[uuid.UUID, Counter[uuid.UUID]] = defaultdict(Counter)
+        for index, answer in enumerate(answers):
+            if not isinstance(answer, Placed):
+                continue
+            order = answer.order
+            more = wanted[order.event_id] + Counter(
+                {line.tier_id: line.quantity for line in order.lines}
+            )
+            if not self.alone and not _fits(self.snapshots[order.event_id], more):
+                answers[index] = None
+                continue
+            wanted[order.event_id] = more
+            kept.append(index)
+        self.wanted = {event_id: tickets for event_id, tickets in wanted.items() if tickets}
+        return kept
+
+
+def _fits(snapshot: events_service.EventSnapshot | None, wanted: Counter[uuid.UUID]) -> bool:
+    if snapshot is None:
+        return False
+    total = sum(wanted.values())
+    if snapshot.max_attendees is not None and snapshot.taken + total > snapshot.max_attendees:
+        return False
+    for tier_id, quantity in wanted.items():
+        tier = snapshot.tier(tier_id)
+        if tier is None or tier.taken + quantity > tier.capacity:
+            return False
+    return True
+
+
+def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tuple[Order, str]:
+    """A ``pending`` order for the candidate's lines, not yet added to any session, and the
+    guest's access token to it."""
+    request, event, lines = candidate.item.request, candidate.snapshot, candidate.lines
+    now = uow.clock.now()
+    order_id = uuid.uuid4()
+    token = order_access_token(settings, order_id)
+    tiers = {tier.id: tier for tier in event.tiers}
+    order = Order(
+        id=order_id,
+        reference=_reference(),
+        event_id=event.id,
+        buyer_user_id=request.buyer_user_id,
+        buyer_key=candidate.key,
+        customer_email=request.customer_email.strip(),
+        customer_name=request.customer_name.strip(),
+        status=OrderStatus.PENDING.value,
+        quantity=sum(lines.values()),
+        total_amount=sum(tiers[t].price * q for t, q in lines.items()),
+        currency=event.currency,
+        access_token_hash=sha256_hex(token),
+        expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=(
+            request_digest(request, candidate.wanted) if request.idempotency_key else None
+        ),
+        payment_gateway=candidate.item.gateway_name,
+        refund_due=False,
+        refunded_amount=0,
+        created_at=now,
+        updated_at=now,
+    )
+    order.lines = [
+        OrderLine(
+            tier_id=tier_id,
+            position=position,
+            quantity=quantity,
+            unit_price=tiers[tier_id].price,
+            tier_name=tiers[tier_id].name,
+        )
+        for position, (tier_id, quantity) in enumerate(
+            sorted(lines.items(), key=lambda item: tiers[item[0]].position)
+        )
+    ]
+    return order, token
+
+
+def _reference() -> str:
+    # Read aloud over the phone and typed by people, and the activity log's reference kind
+    # wants a letter and a digit in it.
+    while True:
+        reference = short_reference(8)
+        if any(c.isdigit() for c in reference) and any(c.isalpha() for c in reference):
+            return reference
