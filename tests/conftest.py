@@ -32,6 +32,9 @@ from tests.backends import (
     redis_available,
 )
 
+# Fixtures every test package shares, kept in tests/support with their helpers.
+pytest_plugins = ["tests.support.postgres", "tests.support.users"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct horse battery staple"

@@ -20,8 +20,8 @@ from admitone.http.deps import strict_rate_limit
 from admitone.http.ratelimit import RateLimiter
 from admitone.http.routing import api_router
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
 from tests.conftest import PASSWORD, create_user, make_client
+from tests.support.envelope import assert_envelope
 
 
 @asynccontextmanager

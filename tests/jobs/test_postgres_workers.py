@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from admitone.config import Settings
 from admitone.jobs import service
 from admitone.jobs.models import Job, JobState
 from admitone.runtime import Runtime
@@ -29,14 +28,11 @@ LEASE_SECONDS = 5
 
 
 @pytest.fixture
-async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
-    """System clock: the worker processes use real time, so the test must agree with them."""
-    settings = Settings(env="test", secret_key=TEST_SECRET, database_url=postgres_url)
-    runtime = Runtime.build(settings)
-    async with runtime.unit_of_work() as uow:
+async def pg_runtime(pg_runtime: Runtime) -> Runtime:
+    """With the table in which the worker processes record each run of a test job."""
+    async with pg_runtime.unit_of_work() as uow:
         await uow.session.execute(text(handlers.RUNS_TABLE_DDL))
-    yield runtime
-    await runtime.close()
+    return pg_runtime
 
 
 class WorkerProcess:

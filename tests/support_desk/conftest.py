@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import admitone.wiring  # noqa: F401 - job handlers and topics, as in a real process
-from admitone.accounts.models import Role, User
+from admitone.accounts.models import Role
 from admitone.config import Settings
 from admitone.notifications.models import EmailLog
 from admitone.runtime import Runtime
-from tests.conftest import auth_headers
 from tests.realtime.sse_client import SseReader, streaming_client
+from tests.support.users import Signed, sign_in
 from tests.ticketing.conftest import EventInfo, make_event, order_body
 
 REQUESTS = "/api/support/requests"
@@ -40,16 +40,6 @@ def settings(settings: Settings) -> Settings:
 
 
 @dataclass
-class Signed:
-    user: User
-    headers: dict[str, str]
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
-
-
-@dataclass
 class Desk:
     customer: Signed
     stranger: Signed
@@ -57,10 +47,6 @@ class Desk:
     organizer: Signed
     event: EventInfo
     order: dict[str, Any]
-
-
-async def sign_in(client: httpx.AsyncClient, runtime: Runtime, role: Role) -> Signed:
-    return Signed(*await auth_headers(client, runtime, role))
 
 
 async def buy(

@@ -25,16 +25,9 @@ from admitone.ticketing.checkout import PurchaseRequest, PurchaseResult
 from admitone.ticketing.expiry import EXPIRE_ORDER_JOB
 from admitone.ticketing.group_purchase import PurchaseGroups
 from admitone.ticketing.settlement import CONFIRMATION_JOB
-from tests.ticketing.conftest import (
-    Signed,
-    buy,
-    counters,
-    jobs_of,
-    make_event,
-    order_body,
-    orders_of,
-    ticket_count,
-)
+from tests.support.reads import counters, jobs_of
+from tests.support.users import Signed
+from tests.ticketing.conftest import buy, make_event, order_body, orders_of, ticket_count
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import LIVE_STATUSES, CancelReason, Order, OrderStatus, Ticket
 from admitone.ticketing.settlement import PaymentOutcome
 from tests.conftest import TEST_SECRET, create_user
-from tests.ticketing.conftest import counters, make_event
+from tests.support.reads import counters
+from tests.ticketing.conftest import make_event
 
 T = TypeVar("T")
 TIER_CAPS = (5, 4)

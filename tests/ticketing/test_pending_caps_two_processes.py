@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order
 from tests.support.app_process import app_process, wait_until_ready
-from tests.ticketing.conftest import counters, order_body
+from tests.support.reads import counters
+from tests.ticketing.conftest import order_body
 from tests.ticketing.test_two_process_race import STARTUP_SECONDS, app_settings, make_hot_event
 
 CAP = 3

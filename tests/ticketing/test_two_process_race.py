@@ -21,7 +21,8 @@ from admitone.runtime import Runtime
 from admitone.ticketing.models import Order, Ticket
 from tests.conftest import TEST_SECRET, create_user
 from tests.support.app_process import app_process, wait_until_ready
-from tests.ticketing.conftest import counters, order_body
+from tests.support.reads import counters
+from tests.ticketing.conftest import order_body
 
 BUYERS = 200
 EVENT_CAP = 10
