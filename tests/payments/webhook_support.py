@@ -24,8 +24,8 @@ from admitone.payments.gateway import Charge, ChargeStatus, Refund
 from admitone.payments.models import ProcessedWebhookEvent
 from admitone.runtime import Runtime
 from admitone.ticketing.idempotency import charge_key
+from tests.conftest import RELAXED_RATE_LIMITS
 from tests.payments.fake_stripe import WEBHOOK_SECRET, event_payload, sign_webhook
-from tests.payments.stripe_fixtures import RELAXED_RATE_LIMITS
 from tests.ticketing.conftest import buy, load_order, order_body
 
 Json = dict[str, Any]

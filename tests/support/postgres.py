@@ -14,20 +14,15 @@ import pytest
 from admitone.config import Settings
 from admitone.core.clock import Clock, SystemClock
 from admitone.runtime import Runtime
-from tests.conftest import TEST_SECRET
+from tests.conftest import settings_for, started
 
 
 @pytest.fixture
 def pg_settings(postgres_url: str) -> Settings:
-    return Settings(
-        env="test",
-        secret_key=TEST_SECRET,
-        database_url=postgres_url,
-        run_worker_in_process=False,
-        # The processes under test open pools of their own on the same server, which other
-        # test runs on this machine share.
-        database_pool_size=2,
-        database_max_overflow=2,
+    # The processes under test open pools of their own on the same server, which other test
+    # runs on this machine share.
+    return settings_for(postgres_url).model_copy(
+        update={"database_pool_size": 2, "database_max_overflow": 2}
     )
 
 
@@ -39,7 +34,5 @@ def pg_clock() -> Clock:
 
 @pytest.fixture
 async def pg_runtime(pg_settings: Settings, pg_clock: Clock) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(pg_settings, pg_clock)
-    await runtime.start()
-    yield runtime
-    await runtime.close()
+    async with started(Runtime.build(pg_settings, pg_clock)) as runtime:
+        yield runtime

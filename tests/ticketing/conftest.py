@@ -24,6 +24,7 @@ from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import Order, Ticket
+from tests.conftest import RELAXED_RATE_LIMITS
 from tests.support.users import Signed
 
 EVENT_DATE = datetime(2026, 7, 15, 18, 0, tzinfo=UTC)
@@ -32,13 +33,7 @@ EVENT_DATE = datetime(2026, 7, 15, 18, 0, tzinfo=UTC)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # Most tests buy many times from one client; the strict limit has a test of its own.
-    return settings.model_copy(
-        update={
-            "rate_limit_strict": "100000/minute",
-            "rate_limit_default": "100000/minute",
-            "fake_gateway_latency_ms": 0.0,
-        }
-    )
+    return settings.model_copy(update={**RELAXED_RATE_LIMITS, "fake_gateway_latency_ms": 0.0})
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 
 import httpx
@@ -15,7 +14,7 @@ from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from tests.conftest import create_user, make_client
+from tests.conftest import RELAXED_RATE_LIMITS, create_user, make_client
 from tests.support.reads import counters
 from tests.ticketing.conftest import buy, make_event, order_body, orders_of
 
@@ -44,9 +43,7 @@ def pg_settings(pg_settings: Settings) -> Settings:
         update={
             "database_pool_size": 20,
             "database_max_overflow": 30,
-            "rate_limit_strict": "100000/minute",
-            "rate_limit_default": "100000/minute",
-            "rate_limit_key_prefix": f"admitone-test-{uuid.uuid4().hex[:8]}",
+            **RELAXED_RATE_LIMITS,
         }
     )
 
