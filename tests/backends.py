@@ -44,7 +44,7 @@ def pg_url(name: str, driver: str = "postgresql+asyncpg") -> str:
     return f"{driver}://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
 
 
-async def _admin(sql: str) -> None:
+async def pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
     try:
         await conn.execute(sql)
@@ -65,17 +65,17 @@ class PostgresTemplate:
         self.name = f"admitone_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     def create(self) -> None:
-        asyncio.run(_admin(f'CREATE DATABASE "{self.name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{self.name}"'))
         asyncio.run(_migrate(pg_url(self.name)))
 
     def new_database(self) -> str:
         name = f"admitone_t_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"'))
         return name
 
     @staticmethod
     def drop(name: str) -> None:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def destroy(self) -> None:
         self.drop(self.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +33,17 @@ from tests.backends import (
     redis_available,
 )
 
+# Fixtures every test package shares, kept in tests/support with their helpers.
+pytest_plugins = ["tests.support.postgres", "tests.support.users"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct horse battery staple"
+# For tests that make many requests from one client: each limit has tests of its own.
+RELAXED_RATE_LIMITS: dict[str, Any] = {
+    "rate_limit_strict": "100000/minute",
+    "rate_limit_default": "100000/minute",
+}
 _skipped: set[str] = set()
 
 
@@ -127,8 +136,7 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str) -> Settings:
     return Settings(
         env="test",
         secret_key=TEST_SECRET,
@@ -141,11 +149,24 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings, clock)
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
+
+
+@asynccontextmanager
+async def started(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """``runtime`` started, and closed on the way out."""
     await runtime.start()
-    yield runtime
-    await runtime.close()
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    async with started(Runtime.build(settings, clock)) as runtime:
+        yield runtime
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from admitone.config import Settings
 from admitone.core.logs import configure_logging
 from admitone.demo import DEMO_ACCOUNTS
 from admitone.runtime import Runtime
-from tests.backends import pg_url, postgres_available
+from tests.backends import pg_admin, pg_url, postgres_available
 from tests.conftest import TEST_SECRET, require_service
-from tests.test_migrations import pg_admin
 
 STRONG_PASSWORD = "a sturdy passphrase for the owner"
 

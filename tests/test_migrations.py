@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -19,16 +18,8 @@ from sqlalchemy.engine import Connection
 from admitone import schema
 from admitone.core.db import Database
 from admitone.models import metadata
-from tests.backends import PG_HOST, PG_PORT, PG_USER, pg_url, postgres_available
+from tests.backends import pg_admin, pg_url, postgres_available
 from tests.conftest import require_service
-
-
-async def pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @asynccontextmanager

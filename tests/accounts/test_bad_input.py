@@ -11,18 +11,7 @@ from fastapi import FastAPI
 from admitone.accounts import service as accounts_service
 from admitone.runtime import Runtime
 from tests.conftest import PASSWORD, create_user, make_client
-
-ENVELOPE_KEYS = {"statusCode", "error", "message", "details"}
-
-
-def assert_envelope(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert set(body) == ENVELOPE_KEYS
-    assert body["statusCode"] == status
-    assert body["error"] == error
-    assert body["message"]
-    return body
+from tests.support.envelope import assert_envelope
 
 
 async def user_count(runtime: Runtime) -> int:

@@ -20,8 +20,9 @@ from admitone.core.errors import InvalidInput
 from admitone.core.orm import UTCDateTime
 from admitone.core.security import hash_password
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope, register_body, user_count
+from tests.accounts.test_bad_input import register_body, user_count
 from tests.conftest import PASSWORD, TEST_SECRET, create_user
+from tests.support.envelope import assert_envelope
 from tests.test_migrations import fresh_database
 
 

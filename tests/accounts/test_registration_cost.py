@@ -12,7 +12,8 @@ import pytest
 
 from admitone.core import security
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope, register_body, user_count
+from tests.accounts.test_bad_input import register_body, user_count
+from tests.support.envelope import assert_envelope
 
 
 async def test_registration_is_under_the_strict_limit(

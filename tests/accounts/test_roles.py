@@ -14,8 +14,8 @@ from admitone.accounts.errors import LastOwner
 from admitone.accounts.models import Role, User
 from admitone.core.actor import Actor
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
 from tests.conftest import auth_headers, create_user, login
+from tests.support.envelope import assert_envelope
 
 
 async def set_role(

@@ -21,8 +21,8 @@ from admitone.core.clock import FrozenClock
 from admitone.core.errors import InvalidToken
 from admitone.core.security import decode_access_token, issue_access_token
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
 from tests.conftest import TEST_SECRET, create_user, login
+from tests.support.envelope import assert_envelope
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -2,18 +2,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from admitone.accounts.models import Role, User
-from admitone.core.actor import Actor
+from admitone.accounts.models import Role
 from admitone.events import deletion, service
 from admitone.events import jobs as events_jobs  # noqa: F401 - registers the handlers
 from admitone.runtime import Runtime
-from tests.conftest import auth_headers
+from tests.support.users import Signed, sign_in
 
 SEED_BODY: dict[str, Any] = {
     "event": {
@@ -26,16 +24,6 @@ SEED_BODY: dict[str, Any] = {
 }
 
 
-@dataclass
-class Signed:
-    user: User
-    headers: dict[str, str]
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.user.id, self.user.role)
-
-
 @pytest.fixture(autouse=True)
 def isolated_hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts with no order checkers or after-delete hooks but the ones it adds."""
@@ -45,28 +33,8 @@ def isolated_hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.ORGANIZER))
-
-
-@pytest.fixture
 async def other_organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.ORGANIZER))
-
-
-@pytest.fixture
-async def customer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.CUSTOMER))
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.ADMIN))
-
-
-@pytest.fixture
-async def owner(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.OWNER))
+    return await sign_in(client, runtime, Role.ORGANIZER)
 
 
 def event_body(**changes: Any) -> dict[str, Any]:

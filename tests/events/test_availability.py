@@ -8,7 +8,8 @@ import pytest
 
 from admitone.events import service
 from admitone.runtime import Runtime
-from tests.events.conftest import Signed, create_event, published_event, reserve, tier_ids
+from tests.events.conftest import create_event, published_event, reserve, tier_ids
+from tests.support.users import Signed
 
 
 async def test_availability_is_public_for_published_events_and_counts_per_tier(

@@ -7,27 +7,19 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.events import service
 from admitone.events.errors import SoldOut
-from admitone.events.models import Event, Tier
 from admitone.runtime import Runtime
-from tests.events.conftest import Signed, create_event, published_event, reserve, tier_ids
+from tests.events.conftest import create_event, published_event, reserve, tier_ids
+from tests.support.reads import counters as read_counters
+from tests.support.users import Signed
 
 
 async def counters(runtime: Runtime, event_id: str) -> tuple[int, dict[str, int]]:
-    async with runtime.unit_of_work(readonly=True) as uow:
-        event_taken = await uow.session.scalar(
-            select(Event.taken).where(Event.id == uuid.UUID(event_id))
-        )
-        rows = await uow.session.execute(
-            select(Tier.name, Tier.taken).where(Tier.event_id == uuid.UUID(event_id))
-        )
-        assert event_taken is not None
-        return event_taken, {name: taken for name, taken in rows}
+    return (await read_counters(runtime, uuid.UUID(event_id))).by_name()
 
 
 async def refusal(runtime: Runtime, call: Callable[[Any], Awaitable[object]]) -> DomainError:

@@ -14,7 +14,8 @@ from admitone.jobs.registry import cron_entries
 from admitone.jobs.worker import drain
 from admitone.runtime import Runtime
 from tests.conftest import login
-from tests.events.conftest import Signed, create_event, published_event
+from tests.events.conftest import create_event, published_event
+from tests.support.users import Signed
 
 
 async def status_of(client: httpx.AsyncClient, who: Signed, event: dict[str, str]) -> str:

@@ -13,10 +13,12 @@ from admitone.core.clock import FrozenClock
 from admitone.core.db import UnitOfWork
 from admitone.events import deletion, service
 from admitone.events.models import Event
-from admitone.jobs.models import Job, JobState
+from admitone.jobs.models import JobState
 from admitone.jobs.worker import drain
 from admitone.runtime import Runtime
-from tests.events.conftest import Signed, published_event
+from tests.events.conftest import published_event
+from tests.support.reads import jobs_of
+from tests.support.users import Signed
 
 SEED_MESSAGE = "This event can't be deleted because it already has customer orders."
 
@@ -43,11 +45,6 @@ async def stored_event(runtime: Runtime, event_id: str) -> Event:
         event = await uow.session.get(Event, uuid.UUID(event_id))
         assert event is not None
         return event
-
-
-async def jobs_of(runtime: Runtime, kind: str) -> list[Job]:
-    async with runtime.unit_of_work(readonly=True) as uow:
-        return list(await uow.session.scalars(select(Job).where(Job.kind == kind)))
 
 
 async def test_an_event_with_a_paid_order_cannot_be_deleted(

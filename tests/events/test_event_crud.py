@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from admitone.core.clock import FrozenClock
 from admitone.events.models import Event
 from admitone.runtime import Runtime
-from tests.events.conftest import SEED_BODY, Signed, create_event, event_body, published_event
+from tests.events.conftest import SEED_BODY, create_event, event_body, published_event
+from tests.support.users import Signed
 
 
 async def test_seed_curl_body_creates_a_draft_with_one_general_admission_tier(

@@ -5,7 +5,8 @@ import uuid
 import httpx
 
 from admitone.runtime import Runtime
-from tests.events.conftest import Signed, create_event, published_event, reserve, tier_ids
+from tests.events.conftest import create_event, published_event, reserve, tier_ids
+from tests.support.users import Signed
 
 TIER = {"name": "VIP", "price": "150.00", "capacity": 20}
 

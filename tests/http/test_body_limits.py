@@ -12,7 +12,7 @@ from starlette.types import Message
 
 from admitone.app import openapi_document
 from admitone.config import Settings
-from tests.accounts.test_bad_input import assert_envelope
+from tests.support.envelope import assert_envelope
 
 JSON_LIMIT = 4096
 WEBHOOK_LIMIT = 32_768

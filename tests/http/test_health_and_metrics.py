@@ -15,8 +15,8 @@ from admitone.app import create_app
 from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
 from tests.conftest import make_client
+from tests.support.envelope import assert_envelope
 
 
 def closed_port() -> int:

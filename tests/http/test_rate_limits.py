@@ -20,21 +20,17 @@ from admitone.http.deps import strict_rate_limit
 from admitone.http.ratelimit import RateLimiter
 from admitone.http.routing import api_router
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
-from tests.conftest import PASSWORD, create_user, make_client
+from tests.conftest import PASSWORD, create_user, make_client, started
+from tests.support.envelope import assert_envelope
 
 
 @asynccontextmanager
 async def app_with(settings: Settings, clock: FrozenClock, **update: Any) -> AsyncIterator[FastAPI]:
     """A second app over its own runtime, with some settings changed."""
-    runtime = Runtime.build(settings.model_copy(update=update), clock)
-    await runtime.start()
-    try:
+    async with started(Runtime.build(settings.model_copy(update=update), clock)) as runtime:
         app = create_app(runtime)
         async with app.router.lifespan_context(app):
             yield app
-    finally:
-        await runtime.close()
 
 
 def add_strict_route(app: FastAPI) -> None:

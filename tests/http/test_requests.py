@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from admitone.http.deps import public
 from admitone.http.routing import api_router
-from tests.accounts.test_bad_input import assert_envelope
+from tests.support.envelope import assert_envelope
 
 
 async def test_every_response_has_a_request_id(client: httpx.AsyncClient) -> None:

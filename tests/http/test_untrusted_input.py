@@ -19,8 +19,8 @@ from admitone.core.bodies import StrictBody
 from admitone.http.deps import public
 from admitone.http.routing import api_router
 from admitone.runtime import Runtime
-from tests.accounts.test_bad_input import assert_envelope
 from tests.conftest import auth_headers
+from tests.support.envelope import assert_envelope
 
 NUL = "\x00"
 # Read raw bytes, verified by signature (never parsed into a body model).

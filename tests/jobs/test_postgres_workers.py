@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 
-from admitone.config import Settings
 from admitone.jobs import service
+from admitone.jobs.listener import asyncpg_dsn
 from admitone.jobs.models import Job, JobState
 from admitone.runtime import Runtime
 from tests.conftest import TEST_SECRET
@@ -29,20 +30,18 @@ LEASE_SECONDS = 5
 
 
 @pytest.fixture
-async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
-    """System clock: the worker processes use real time, so the test must agree with them."""
-    settings = Settings(env="test", secret_key=TEST_SECRET, database_url=postgres_url)
-    runtime = Runtime.build(settings)
-    async with runtime.unit_of_work() as uow:
+async def pg_runtime(pg_runtime: Runtime) -> Runtime:
+    """With the table in which the worker processes record each run of a test job."""
+    async with pg_runtime.unit_of_work() as uow:
         await uow.session.execute(text(handlers.RUNS_TABLE_DDL))
-    yield runtime
-    await runtime.close()
+    return pg_runtime
 
 
 class WorkerProcess:
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, log: Path, database_url: str) -> None:
         self.process = process
         self.log = log
+        self.database_url = database_url
 
     async def output(self) -> str:
         return await asyncio.to_thread(self.log.read_text, errors="replace")
@@ -54,6 +53,29 @@ class WorkerProcess:
             return "jobs_listening" in await self.output()
 
         await eventually(listening, within=60, what="the worker to LISTEN", every=0.1)
+
+    async def idle(self) -> bool:
+        """Whether the worker has looked for jobs since it began to LISTEN and has nothing in
+        flight, so that only a notification (or its next poll) makes it look again. PostgreSQL
+        stamps each session with when its last statement finished; the sessions on the database
+        are the worker's and, idle since before it started, the test's."""
+        connection = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            sessions = await connection.fetch(
+                "SELECT state, query LIKE 'LISTEN%' AS listens, state_change"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await connection.close()
+        listened = [s["state_change"] for s in sessions if s["listens"]]
+        looked = [s["state_change"] for s in sessions if not s["listens"]]
+        return (
+            all(s["state"] == "idle" for s in sessions)
+            and bool(listened)
+            and bool(looked)
+            and max(looked) > max(listened)
+        )
 
 
 @contextlib.asynccontextmanager
@@ -79,7 +101,7 @@ async def worker_process(
             str(ADMITONE), "worker", cwd=ROOT, env=env, stdout=sink, stderr=sink
         )
     try:
-        yield WorkerProcess(process, log)
+        yield WorkerProcess(process, log, database_url)
     finally:
         if process.returncode is None:
             process.kill()
@@ -162,7 +184,8 @@ async def test_notify_wakes_an_idle_worker_long_before_its_next_poll(
     poll_seconds = 120.0
     async with worker_process(postgres_url, tmp_path / "w.log", poll_seconds=poll_seconds) as w:
         await w.wait_until_listening()
-        await asyncio.sleep(0.5)  # let the start-up claims finish so the worker is idle
+        # Else the job could be taken by a claim the worker makes as it starts, with no NOTIFY.
+        await eventually(w.idle, within=30, what="the worker to go idle")
         job = await enqueue(pg_runtime, "test_jobs.count_run", {})
 
         async def completed() -> bool:

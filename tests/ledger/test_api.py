@@ -13,17 +13,8 @@ from admitone.accounts.models import Role
 from admitone.ledger.service import Movement
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers
+from tests.events.conftest import SEED_BODY as EVENT
 from tests.ledger.conftest import Sale, record
-
-EVENT = {
-    "event": {
-        "name": "Concert",
-        "venue": "Stadium",
-        "date": "2026-07-15T18:00:00Z",
-        "ticket_price": "50.00",
-        "total_tickets": 100,
-    }
-}
 
 
 async def _event_with_sales(

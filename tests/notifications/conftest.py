@@ -11,6 +11,7 @@ from admitone.core.clock import FrozenClock
 from admitone.notifications import jobs as notifications_jobs  # noqa: F401 - registers the send job
 from admitone.notifications.senders import MemorySender
 from admitone.runtime import Runtime
+from tests.conftest import started
 from tests.notifications.smtp_server import SmtpServer
 from tests.support.app_process import free_port
 
@@ -36,18 +37,14 @@ async def smtp_runtime(
             "smtp_timeout_seconds": 5.0,
         }
     )
-    runtime = Runtime.build(smtp_settings, clock)
-    await runtime.start()
-    yield runtime
-    await runtime.close()
+    async with started(Runtime.build(smtp_settings, clock)) as runtime:
+        yield runtime
 
 
 @pytest.fixture
 async def memory_runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings, clock, email_sender=MemorySender())
-    await runtime.start()
-    yield runtime
-    await runtime.close()
+    async with started(Runtime.build(settings, clock, email_sender=MemorySender())) as runtime:
+        yield runtime
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -21,6 +20,7 @@ from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.payments.stripe_gateway import StripeGateway
 from admitone.runtime import Runtime
+from tests.conftest import RELAXED_RATE_LIMITS, started
 from tests.payments.fake_stripe import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -33,13 +33,9 @@ from tests.payments.fake_stripe import (
 # Long enough for a loaded CI machine to answer, short enough that a hang test stays quick.
 STRIPE_TEST_TIMEOUT = 1.0
 STRIPE_TEST_RETRIES = 1
+
+
 # One test client buys many times.
-RELAXED_RATE_LIMITS: dict[str, Any] = {
-    "rate_limit_strict": "100000/minute",
-    "rate_limit_default": "100000/minute",
-}
-
-
 @pytest.fixture(scope="session")
 def fake_stripe_server() -> Iterator[FakeStripe]:
     yield from running_fake()
@@ -97,7 +93,5 @@ def settings_on_stripe(settings: Settings, fake_stripe: FakeStripe) -> Settings:
 async def runtime_on_stripe(
     settings: Settings, clock: FrozenClock, stripe_gateway: StripeGateway
 ) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings, clock, gateway=stripe_gateway)
-    await runtime.start()
-    yield runtime
-    await runtime.close()
+    async with started(Runtime.build(settings, clock, gateway=stripe_gateway)) as runtime:
+        yield runtime

@@ -25,16 +25,21 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     buyer_confirms,
     entries_of,
     expire_while_the_gateway_is_down,
-    gateway_fixture,
     intent_event,
-    organizer_fixture,
     pending_order,
     post_webhook,
     refund_event,
     refunded_event,
     settings_fixture,
 )
-from tests.ticketing.conftest import counters, load_order, make_event, ticket_count
+from tests.support.reads import counters
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
+    gateway_fixture,
+    load_order,
+    make_event,
+    organizer_fixture,
+    ticket_count,
+)
 
 TOTAL = 2 * 5000
 FEE = fake_fee(TOTAL)

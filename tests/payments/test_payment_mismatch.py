@@ -23,19 +23,18 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     activity_of,
     buyer_confirms,
     entries_of,
-    gateway_fixture,
     intent_event,
-    organizer_fixture,
     pending_order,
     post_webhook,
     settings_fixture,
 )
-from tests.ticketing.conftest import (
-    counters,
+from tests.support.reads import counters, jobs_of
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
     emails_for,
-    jobs_of,
+    gateway_fixture,
     load_order,
     make_event,
+    organizer_fixture,
     ticket_count,
 )
 

@@ -17,18 +17,18 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     buyer_confirms,
     entries_of,
     expire_while_the_gateway_is_down,
-    gateway_fixture,
-    organizer_fixture,
     pending_order,
     settings_fixture,
 )
-from tests.ticketing.conftest import (
+from tests.support.reads import counters
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
     buy,
-    counters,
     emails_for,
+    gateway_fixture,
     load_order,
     make_event,
     order_body,
+    organizer_fixture,
     ticket_count,
 )
 

@@ -27,8 +27,14 @@ from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
     runtime_on_stripe,
     settings_on_stripe,
 )
-from tests.payments.webhook_support import organizer_fixture  # noqa: F401 - fixture
-from tests.ticketing.conftest import buy, counters, jobs_of, load_order, make_event, order_body
+from tests.support.reads import counters, jobs_of
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
+    buy,
+    load_order,
+    make_event,
+    order_body,
+    organizer_fixture,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 

@@ -25,22 +25,21 @@ from tests.payments.webhook_support import (  # noqa: F401 - fixtures
     buyer_confirms,
     entries_of,
     expire_while_the_gateway_is_down,
-    gateway_fixture,
     intent_event,
-    organizer_fixture,
     pending_order,
     post_webhook,
     settings_fixture,
     webhook_events,
 )
-from tests.ticketing.conftest import (
+from tests.support.reads import counters, jobs_of
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
     buy,
-    counters,
     emails_for,
-    jobs_of,
+    gateway_fixture,
     load_order,
     make_event,
     order_body,
+    organizer_fixture,
     ticket_count,
 )
 

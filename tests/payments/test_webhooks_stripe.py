@@ -21,13 +21,14 @@ from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
     runtime_on_stripe,
     settings_on_stripe,
 )
-from tests.payments.webhook_support import (  # noqa: F401 - fixture
-    entries_of,
+from tests.payments.webhook_support import entries_of, pending_order, post_webhook
+from tests.support.reads import counters, jobs_of
+from tests.ticketing.conftest import (  # noqa: F401 - fixtures
+    load_order,
+    make_event,
     organizer_fixture,
-    pending_order,
-    post_webhook,
+    ticket_count,
 )
-from tests.ticketing.conftest import counters, jobs_of, load_order, make_event, ticket_count
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics
-from admitone.accounts.models import Role, User
 from admitone.activity.models import ActivityEntry
 from admitone.config import Settings
 from admitone.core.clock import FrozenClock
@@ -25,9 +24,8 @@ from admitone.payments.gateway import Charge, ChargeStatus, Refund
 from admitone.payments.models import ProcessedWebhookEvent
 from admitone.runtime import Runtime
 from admitone.ticketing.idempotency import charge_key
-from tests.conftest import create_user
+from tests.conftest import RELAXED_RATE_LIMITS
 from tests.payments.fake_stripe import WEBHOOK_SECRET, event_payload, sign_webhook
-from tests.payments.stripe_fixtures import RELAXED_RATE_LIMITS
 from tests.ticketing.conftest import buy, load_order, order_body
 
 Json = dict[str, Any]
@@ -207,14 +205,3 @@ def settings_fixture(settings: Settings) -> Settings:
             "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
         }
     )
-
-
-@pytest.fixture(name="gateway")
-def gateway_fixture(runtime: Runtime) -> FakeGateway:
-    assert isinstance(runtime.gateway, FakeGateway)
-    return runtime.gateway
-
-
-@pytest.fixture(name="organizer")
-async def organizer_fixture(runtime: Runtime) -> User:
-    return await create_user(runtime, Role.ORGANIZER)

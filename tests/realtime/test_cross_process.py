@@ -3,7 +3,6 @@ Redis: two real uvicorn processes sharing one database and one Redis."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import httpx
 from admitone.accounts.models import Role
 from admitone.runtime import Runtime
 from tests.conftest import PASSWORD, TEST_SECRET, create_user
-from tests.realtime.sse_client import SseReader
-from tests.support.app_process import app_process, wait_until_ready
+from tests.support.app_process import two_app_processes
+from tests.support.sse import SseReader
 
 STARTUP_SECONDS = 60.0
 WAIT = 10.0
@@ -38,51 +37,43 @@ async def test_a_role_change_on_process_a_reaches_a_staff_stream_on_process_b(
 ) -> None:
     owner = await create_user(runtime, Role.OWNER)
     customer = await create_user(runtime, Role.CUSTOMER)
-    logs = tmp_path / "a.log", tmp_path / "b.log"
-    with (
-        app_process(app_settings(database_url, redis_url), logs[0]) as process_a,
-        app_process(app_settings(database_url, redis_url), logs[1]) as process_b,
+    async with (
+        two_app_processes(
+            app_settings(database_url, redis_url), tmp_path, within=STARTUP_SECONDS
+        ) as (process_a, process_b),
+        httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
+        httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,
     ):
-        await asyncio.gather(
-            wait_until_ready(process_a, within=STARTUP_SECONDS),
-            wait_until_ready(process_b, within=STARTUP_SECONDS),
-        )
-        async with (
-            httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
-            httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,
-        ):
-            login = await a.post(
-                "/api/auth/login", json={"email": owner.email, "password": PASSWORD}
-            )
-            assert login.status_code == 200, login.text
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        login = await a.post("/api/auth/login", json={"email": owner.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
-            async with b.stream(
-                "GET", "/api/stream", params={"topics": "accounts:users"}, headers=headers
-            ) as stream:
-                assert stream.status_code == 200
-                reader = SseReader(stream)
-                try:
-                    first = await reader.next(WAIT)
-                    assert first is not None and first.retry is not None  # B has subscribed
+        async with b.stream(
+            "GET", "/api/stream", params={"topics": "accounts:users"}, headers=headers
+        ) as stream:
+            assert stream.status_code == 200
+            reader = SseReader(stream)
+            try:
+                first = await reader.next(WAIT)
+                assert first is not None and first.retry is not None  # B has subscribed
 
-                    changed = await a.put(
-                        f"/api/users/{customer.id}/role",
-                        json={"role": "organizer"},
-                        headers=headers,
-                    )
-                    assert changed.status_code == 200, changed.text
+                changed = await a.put(
+                    f"/api/users/{customer.id}/role",
+                    json={"role": "organizer"},
+                    headers=headers,
+                )
+                assert changed.status_code == 200, changed.text
 
-                    # Other tests may share this Redis: pick this test's message out.
-                    event = await reader.next_event(
-                        lambda e: (
-                            e.event == "user_role_changed"
-                            and e.json()["payload"]["user_id"] == str(customer.id)
-                        ),
-                        within=WAIT,
-                    )
-                finally:
-                    await reader.aclose()
+                # Other tests may share this Redis: pick this test's message out.
+                event = await reader.next_event(
+                    lambda e: (
+                        e.event == "user_role_changed"
+                        and e.json()["payload"]["user_id"] == str(customer.id)
+                    ),
+                    within=WAIT,
+                )
+            finally:
+                await reader.aclose()
     assert event.json()["payload"]["role"] == "organizer"
     assert event.json()["topic"] == "accounts:users"
 
@@ -92,43 +83,37 @@ async def test_demoting_an_admin_on_process_a_ends_their_staff_stream_on_process
 ) -> None:
     owner = await create_user(runtime, Role.OWNER)
     admin = await create_user(runtime, Role.ADMIN)
-    logs = tmp_path / "a.log", tmp_path / "b.log"
-    with (
-        app_process(app_settings(database_url, redis_url), logs[0]) as process_a,
-        app_process(app_settings(database_url, redis_url), logs[1]) as process_b,
+    async with (
+        two_app_processes(
+            app_settings(database_url, redis_url), tmp_path, within=STARTUP_SECONDS
+        ) as (process_a, process_b),
+        httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
+        httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,
     ):
-        await asyncio.gather(
-            wait_until_ready(process_a, within=STARTUP_SECONDS),
-            wait_until_ready(process_b, within=STARTUP_SECONDS),
-        )
-        async with (
-            httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
-            httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,
-        ):
-            tokens = {}
-            for user in (owner, admin):
-                login = await a.post(
-                    "/api/auth/login", json={"email": user.email, "password": PASSWORD}
+        tokens = {}
+        for user in (owner, admin):
+            login = await a.post(
+                "/api/auth/login", json={"email": user.email, "password": PASSWORD}
+            )
+            assert login.status_code == 200, login.text
+            tokens[user.id] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        async with b.stream(
+            "GET", "/api/stream", params={"topics": "accounts:users"}, headers=tokens[admin.id]
+        ) as stream:
+            assert stream.status_code == 200
+            reader = SseReader(stream)
+            try:
+                first = await reader.next(WAIT)
+                assert first is not None and first.retry is not None  # B has subscribed
+
+                demoted = await a.put(
+                    f"/api/users/{admin.id}/role",
+                    json={"role": "customer"},
+                    headers=tokens[owner.id],
                 )
-                assert login.status_code == 200, login.text
-                tokens[user.id] = {"Authorization": f"Bearer {login.json()['access_token']}"}
-
-            async with b.stream(
-                "GET", "/api/stream", params={"topics": "accounts:users"}, headers=tokens[admin.id]
-            ) as stream:
-                assert stream.status_code == 200
-                reader = SseReader(stream)
-                try:
-                    first = await reader.next(WAIT)
-                    assert first is not None and first.retry is not None  # B has subscribed
-
-                    demoted = await a.put(
-                        f"/api/users/{admin.id}/role",
-                        json={"role": "customer"},
-                        headers=tokens[owner.id],
-                    )
-                    assert demoted.status_code == 200, demoted.text
-                    closed = await reader.next_event(lambda e: e.event == "close", within=WAIT)
-                finally:
-                    await reader.aclose()
+                assert demoted.status_code == 200, demoted.text
+                closed = await reader.next_event(lambda e: e.event == "close", within=WAIT)
+            finally:
+                await reader.aclose()
     assert closed.json()["reason"] == "access_revoked"

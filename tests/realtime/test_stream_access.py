@@ -14,9 +14,8 @@ from admitone.config import Settings
 from admitone.realtime import service as realtime
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers
-from tests.realtime.sse_client import SseEvent, is_message, streaming_client
-from tests.realtime.test_stream_api import open_stream
 from tests.realtime.topics_for_tests import NEWS, STAFF, USER
+from tests.support.sse import SseEvent, is_message, open_stream, streaming_client
 
 PER_CLIENT = 2
 PER_PROCESS = 3

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -16,33 +15,14 @@ from admitone.realtime.memory_bus import MemoryBus
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers
 from tests.realtime.conftest import QUEUE_SIZE, REPLAY_SIZE
-from tests.realtime.sse_client import SseEvent, SseReader, is_message, streaming_client
 from tests.realtime.topics_for_tests import NEWS, STAFF, USER
+from tests.support.sse import SseEvent, is_message, open_stream, streaming_client
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with streaming_client(app) as client:
         yield client
-
-
-@asynccontextmanager
-async def open_stream(
-    client: httpx.AsyncClient, topics: str, headers: dict[str, str] | None = None
-) -> AsyncIterator[SseReader]:
-    async with client.stream(
-        "GET", "/api/stream", params={"topics": topics}, headers=headers or {}
-    ) as response:
-        assert response.status_code == 200, (await response.aread()).decode()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        reader = SseReader(response)
-        try:
-            # The first chunk means the server has subscribed: what is published now arrives.
-            first = await reader.next()
-            assert first is not None and first.retry is not None
-            yield reader
-        finally:
-            await reader.aclose()
 
 
 async def publish_news(runtime: Runtime, n: int) -> dict[str, object]:

@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,3 +73,16 @@ async def wait_until_ready(app: AppProcess, *, within: float) -> None:
                 pass
             await asyncio.sleep(0.1)  # polling a starting process; correctness waits on events
     raise AssertionError(f"{app.url} did not start:\n{app.output()}")
+
+
+@asynccontextmanager
+async def two_app_processes(
+    settings: Mapping[str, str], logs: Path, *, within: float
+) -> AsyncIterator[tuple[AppProcess, AppProcess]]:
+    """Two app processes with the same ``settings``, both ready (logs: ``a.log``, ``b.log``)."""
+    with (
+        app_process(settings, logs / "a.log") as a,
+        app_process(settings, logs / "b.log") as b,
+    ):
+        await asyncio.gather(wait_until_ready(a, within=within), wait_until_ready(b, within=within))
+        yield a, b

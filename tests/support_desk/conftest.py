@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import admitone.wiring  # noqa: F401 - job handlers and topics, as in a real process
-from admitone.accounts.models import Role, User
+from admitone.accounts.models import Role
 from admitone.config import Settings
 from admitone.notifications.models import EmailLog
 from admitone.runtime import Runtime
-from tests.conftest import auth_headers
-from tests.realtime.sse_client import SseReader, streaming_client
+from tests.conftest import RELAXED_RATE_LIMITS
+from tests.support.sse import streaming_client
+from tests.support.users import Signed, sign_in
 from tests.ticketing.conftest import EventInfo, make_event, order_body
 
 REQUESTS = "/api/support/requests"
@@ -31,22 +31,8 @@ REQUESTS = "/api/support/requests"
 def settings(settings: Settings) -> Settings:
     # Most tests open many requests from one client; the support limit has a test of its own.
     return settings.model_copy(
-        update={
-            "rate_limit_strict": "100000/minute",
-            "rate_limit_default": "100000/minute",
-            "rate_limit_support": "100000/minute",
-        }
+        update={**RELAXED_RATE_LIMITS, "rate_limit_support": "100000/minute"}
     )
-
-
-@dataclass
-class Signed:
-    user: User
-    headers: dict[str, str]
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
 
 
 @dataclass
@@ -57,10 +43,6 @@ class Desk:
     organizer: Signed
     event: EventInfo
     order: dict[str, Any]
-
-
-async def sign_in(client: httpx.AsyncClient, runtime: Runtime, role: Role) -> Signed:
-    return Signed(*await auth_headers(client, runtime, role))
 
 
 async def buy(
@@ -143,21 +125,3 @@ async def streamer(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client that reads event streams as they come (httpx's own transport waits for the end)."""
     async with streaming_client(app) as client:
         yield client
-
-
-@asynccontextmanager
-async def open_stream(
-    streamer: httpx.AsyncClient, topics: str, headers: dict[str, str]
-) -> AsyncIterator[SseReader]:
-    async with streamer.stream(
-        "GET", "/api/stream", params={"topics": topics}, headers=headers
-    ) as response:
-        assert response.status_code == 200, (await response.aread()).decode()
-        reader = SseReader(response)
-        try:
-            # The first chunk means the server has subscribed: what is published now arrives.
-            first = await reader.next()
-            assert first is not None and first.retry is not None
-            yield reader
-        finally:
-            await reader.aclose()

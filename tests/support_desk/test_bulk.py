@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from admitone.activity.models import ActivityEntry
 from admitone.runtime import Runtime
-from tests.support_desk.conftest import REQUESTS, Desk, open_request, open_stream
+from tests.support.sse import open_stream
+from tests.support_desk.conftest import REQUESTS, Desk, open_request
 
 BULK = f"{REQUESTS}/bulk"
 

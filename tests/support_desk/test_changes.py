@@ -13,15 +13,8 @@ import pytest
 from admitone.accounts.models import Role
 from admitone.runtime import Runtime
 from admitone.support import repository
-from tests.support_desk.conftest import (
-    REQUESTS,
-    Desk,
-    comment,
-    emails_about,
-    open_request,
-    patch,
-    sign_in,
-)
+from tests.support.users import sign_in
+from tests.support_desk.conftest import REQUESTS, Desk, comment, emails_about, open_request, patch
 
 
 async def move(client: httpx.AsyncClient, desk: Desk, request_id: str, *statuses: str) -> None:

@@ -10,15 +10,8 @@ import httpx
 
 from admitone.runtime import Runtime
 from admitone.support import service
-from tests.support_desk.conftest import (
-    REQUESTS,
-    Desk,
-    buy,
-    comment,
-    emails_about,
-    open_request,
-    open_stream,
-)
+from tests.support.sse import open_stream
+from tests.support_desk.conftest import REQUESTS, Desk, buy, comment, emails_about, open_request
 
 NOTE = "Internal: this customer already had two refunds."
 REPLY = "Your tickets are on their way."

@@ -10,15 +10,8 @@ from admitone.accounts.models import Role
 from admitone.core.clock import FrozenClock
 from admitone.runtime import Runtime
 from admitone.support.models import SupportComment, SupportRequest
-from tests.support_desk.conftest import (
-    REQUESTS,
-    Desk,
-    buy,
-    comment,
-    emails_about,
-    open_request,
-    sign_in,
-)
+from tests.support.users import sign_in
+from tests.support_desk.conftest import REQUESTS, Desk, buy, comment, emails_about, open_request
 from tests.ticketing.conftest import make_event
 
 

@@ -1,9 +1,9 @@
-"""Fixtures and helpers of the ticketing tests: events to buy from, purchases, counters."""
+"""Fixtures and helpers of the ticketing tests: events to buy from, purchases, what they left."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,20 +13,19 @@ import pytest
 from sqlalchemy import func, select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, the order checker
-from admitone.accounts.models import Role, User
+from admitone.accounts.models import User
 from admitone.config import Settings
 from admitone.core.actor import Actor
-from admitone.core.clock import SystemClock
 from admitone.events import deletion
 from admitone.events import service as events_service
 from admitone.events.schemas import EventCreate, TierCreate
-from admitone.jobs.models import Job
 from admitone.notifications.models import EmailLog
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import Order, Ticket
-from tests.conftest import TEST_SECRET, auth_headers, create_user
+from tests.conftest import RELAXED_RATE_LIMITS
+from tests.support.users import Signed
 
 EVENT_DATE = datetime(2026, 7, 15, 18, 0, tzinfo=UTC)
 
@@ -34,13 +33,7 @@ EVENT_DATE = datetime(2026, 7, 15, 18, 0, tzinfo=UTC)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # Most tests buy many times from one client; the strict limit has a test of its own.
-    return settings.model_copy(
-        update={
-            "rate_limit_strict": "100000/minute",
-            "rate_limit_default": "100000/minute",
-            "fake_gateway_latency_ms": 0.0,
-        }
-    )
+    return settings.model_copy(update={**RELAXED_RATE_LIMITS, "fake_gateway_latency_ms": 0.0})
 
 
 @pytest.fixture(autouse=True)
@@ -49,44 +42,21 @@ def order_checker_only_ours(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
-    """A runtime on its own PostgreSQL database, for tests that start real app processes."""
-    settings = Settings(
-        env="test",
-        secret_key=TEST_SECRET,
-        database_url=postgres_url,
-        run_worker_in_process=False,
-        database_pool_size=2,
-        database_max_overflow=2,
-    )
-    # The app processes run on the system clock, so events are dated from it too.
-    runtime = Runtime.build(settings, SystemClock())
-    await runtime.start()
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-def gateway(runtime: Runtime) -> FakeGateway:
+@pytest.fixture(name="gateway")
+def gateway_fixture(runtime: Runtime) -> FakeGateway:
     assert isinstance(runtime.gateway, FakeGateway)
     return runtime.gateway
 
 
-@dataclass
-class Signed:
-    user: User
-    headers: dict[str, str]
+@pytest.fixture(name="organizer")
+def organizer_fixture(organizer: Signed) -> User:
+    """Ticketing's tests make their events through the service: the organizer's user is enough."""
+    return organizer.user
 
 
 @pytest.fixture
-async def organizer(runtime: Runtime) -> User:
-    return await create_user(runtime, Role.ORGANIZER)
-
-
-@pytest.fixture
-async def buyer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.CUSTOMER))
+def buyer(customer: Signed) -> Signed:
+    return customer
 
 
 @dataclass
@@ -159,18 +129,6 @@ async def buy(
     )
 
 
-@dataclass
-class Counters:
-    event: int
-    tiers: dict[uuid.UUID, int]
-
-
-async def counters(runtime: Runtime, event_id: uuid.UUID) -> Counters:
-    async with runtime.unit_of_work(readonly=True) as uow:
-        snapshot = await events_service.get_event_snapshot(uow, event_id)
-    return Counters(snapshot.taken, {t.id: t.taken for t in snapshot.tiers})
-
-
 async def orders_of(runtime: Runtime, event_id: uuid.UUID) -> list[Order]:
     async with runtime.unit_of_work(readonly=True) as uow:
         rows = await uow.session.scalars(
@@ -206,8 +164,3 @@ async def emails_for(runtime: Runtime, order_id: uuid.UUID | str) -> list[EmailL
             )
         )
         return list(rows)
-
-
-async def jobs_of(runtime: Runtime, kind: str) -> list[Job]:
-    async with runtime.unit_of_work(readonly=True) as uow:
-        return list(await uow.session.scalars(select(Job).where(Job.kind == kind)))

@@ -7,7 +7,8 @@ import httpx
 from admitone.accounts.models import Role
 from admitone.runtime import Runtime
 from tests.conftest import auth_headers, login
-from tests.ticketing.conftest import Signed, buy, make_event, order_body
+from tests.support.users import Signed
+from tests.ticketing.conftest import buy, make_event, order_body
 
 
 async def test_a_guest_reaches_the_order_by_reference_and_token(

@@ -13,9 +13,9 @@ from admitone.jobs.worker import drain
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.purchase import confirm
+from tests.support.reads import counters
 from tests.ticketing.conftest import (
     buy,
-    counters,
     emails_for,
     load_order,
     make_event,

@@ -9,15 +9,9 @@ import httpx
 from admitone.jobs.worker import drain
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from tests.ticketing.conftest import (
-    Signed,
-    buy,
-    counters,
-    load_order,
-    make_event,
-    order_body,
-    ticket_count,
-)
+from tests.support.reads import counters
+from tests.support.users import Signed
+from tests.ticketing.conftest import buy, load_order, make_event, order_body, ticket_count
 
 
 async def test_cancelling_a_pending_order_returns_its_seats(

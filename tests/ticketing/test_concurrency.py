@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,8 +14,9 @@ from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
-from tests.conftest import TEST_SECRET, create_user, make_client
-from tests.ticketing.conftest import buy, counters, make_event, order_body, orders_of
+from tests.conftest import RELAXED_RATE_LIMITS, create_user, make_client
+from tests.support.reads import counters
+from tests.ticketing.conftest import buy, make_event, order_body, orders_of
 
 BUYERS = 200
 
@@ -38,22 +37,21 @@ async def test_racing_replays_of_one_request_make_one_order_and_one_charge(
 
 
 @pytest.fixture
-async def pg_runtime(postgres_url: str) -> AsyncIterator[Runtime]:
-    settings = Settings(
-        env="test",
-        secret_key=TEST_SECRET,
-        database_url=postgres_url,
-        database_pool_size=20,
-        database_max_overflow=30,
-        run_worker_in_process=False,
-        rate_limit_strict="100000/minute",
-        rate_limit_default="100000/minute",
-        rate_limit_key_prefix=f"admitone-test-{uuid.uuid4().hex[:8]}",
+def pg_settings(pg_settings: Settings) -> Settings:
+    # Every buyer has a connection of its own, and all of them come from one client address.
+    return pg_settings.model_copy(
+        update={
+            "database_pool_size": 20,
+            "database_max_overflow": 30,
+            **RELAXED_RATE_LIMITS,
+        }
     )
-    runtime = Runtime.build(settings, FrozenClock())
-    await runtime.start()
-    yield runtime
-    await runtime.close()
+
+
+@pytest.fixture
+def pg_clock(clock: FrozenClock) -> FrozenClock:
+    # The app under test runs in this process, so the event's date can stay fixed.
+    return clock
 
 
 async def test_200_buyers_racing_for_the_last_10_tickets_on_postgresql(

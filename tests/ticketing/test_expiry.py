@@ -22,15 +22,8 @@ from admitone.ticketing.idempotency import charge_key
 from admitone.ticketing.jobs import SWEEP_ORDERS_JOB, sweep_orders_job
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.purchase.settle import outcome_of
-from tests.ticketing.conftest import (
-    buy,
-    counters,
-    jobs_of,
-    load_order,
-    make_event,
-    order_body,
-    ticket_count,
-)
+from tests.support.reads import counters, jobs_of
+from tests.ticketing.conftest import buy, load_order, make_event, order_body, ticket_count
 
 
 async def _pending_order(client: httpx.AsyncClient, event_id: uuid.UUID, **kw: object) -> str:

@@ -27,16 +27,9 @@ from admitone.ticketing.purchase import settle as settle_step
 from admitone.ticketing.purchase.batching import PurchaseGroups
 from admitone.ticketing.purchase.confirm import CONFIRMATION_JOB
 from admitone.ticketing.purchase.request import PurchaseRequest, PurchaseResult
-from tests.ticketing.conftest import (
-    Signed,
-    buy,
-    counters,
-    jobs_of,
-    make_event,
-    order_body,
-    orders_of,
-    ticket_count,
-)
+from tests.support.reads import counters, jobs_of
+from tests.support.users import Signed
+from tests.ticketing.conftest import buy, make_event, order_body, orders_of, ticket_count
 
 
 @pytest.fixture

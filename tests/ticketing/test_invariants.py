@@ -1,16 +1,23 @@
 """A stateful property test over purchase / pay / fail / expire / cancel, driving the services
 directly. After every step: each counter equals the sum of the live orders' reservations and
 stays within its cap, every paid order has exactly its valid tickets, and no money is kept for
-an order that is not paid."""
+an order that is not paid.
+
+Hypothesis calls rules and invariants synchronously: the machine runs the services' coroutines
+on the loop of its ``Shop`` (an ``asyncio.Runner`` and a runtime bound to it, which every run
+of the machine shares, as a real shop would)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -18,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job kinds must be registered to enqueue them
-from admitone.accounts.models import Role
+from admitone.accounts.models import Role, User
 from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
@@ -28,8 +35,10 @@ from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import LIVE_STATUSES, CancelReason, Order, OrderStatus, Ticket
 from admitone.ticketing.purchase.settle import PaymentOutcome
 from tests.conftest import TEST_SECRET, create_user
-from tests.ticketing.conftest import counters, make_event
+from tests.support.reads import counters
+from tests.ticketing.conftest import make_event
 
+P = ParamSpec("P")
 T = TypeVar("T")
 TIER_CAPS = (5, 4)
 EVENT_CAP = 7
@@ -44,206 +53,221 @@ METHODS = (
 STAFF = ticketing_service.Viewer(is_staff=True)
 
 
-def test_order_lifecycle_keeps_counters_and_money_true(database_url: str) -> None:
-    loop = asyncio.new_event_loop()
+@dataclass
+class Shop:
+    """An organizer selling on one runtime, on one loop. Each example sells a new event."""
+
+    runner: asyncio.Runner
+    runtime: Runtime
+    clock: FrozenClock
+    organizer: User
+
+
+@contextmanager
+def open_shop(database_url: str) -> Iterator[Shop]:
     clock = FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     app_settings = Settings(
         env="test", secret_key=TEST_SECRET, database_url=database_url, run_worker_in_process=False
     )
     runtime = Runtime.build(app_settings, clock)
+    with asyncio.Runner() as runner:
+        try:
+            organizer = runner.run(create_user(runtime, Role.ORGANIZER))
+            yield Shop(runner, runtime, clock, organizer)
+        finally:
+            runner.run(runtime.close())
 
-    def run(coro: Coroutine[Any, Any, T]) -> T:
-        return loop.run_until_complete(coro)
 
-    organizer = run(create_user(runtime, Role.ORGANIZER))
+def on_loop(
+    step: Callable[Concatenate[OrderLifecycle, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[OrderLifecycle, P], T]:
+    """A coroutine method run to its end on the shop's loop, as hypothesis needs."""
 
-    class OrderLifecycle(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.gateway = FakeGateway()  # no default card: None leaves a payment intent
-            self.event = run(
-                make_event(
-                    runtime,
-                    organizer,
-                    tiers=[("A", "10.00", TIER_CAPS[0]), ("B", "15.00", TIER_CAPS[1])],
-                    max_attendees=EVENT_CAP,
-                )
+    @functools.wraps(step)
+    def run(machine: OrderLifecycle, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return machine.shop.runner.run(step(machine, *args, **kwargs))
+
+    return run
+
+
+class OrderLifecycle(RuleBasedStateMachine):
+    def __init__(self, shop: Shop) -> None:
+        super().__init__()
+        self.shop = shop
+        self.runtime = shop.runtime
+        self.settings = shop.runtime.settings
+        self.gateway = FakeGateway()  # no default card: None leaves a payment intent
+        self.order_ids: list[uuid.UUID] = []
+        self.event = shop.runner.run(
+            make_event(
+                self.runtime,
+                shop.organizer,
+                tiers=[("A", "10.00", TIER_CAPS[0]), ("B", "15.00", TIER_CAPS[1])],
+                max_attendees=EVENT_CAP,
             )
-            self.order_ids: list[uuid.UUID] = []
-
-        @rule(
-            buyer=st.sampled_from(BUYERS),
-            a=st.integers(0, 4),
-            b=st.integers(0, 4),
-            method=st.sampled_from(METHODS),
         )
-        def purchase(self, buyer: str, a: int, b: int, method: str | None) -> None:
-            items = [(t, q) for t, q in zip(self.event.tier_ids, (a, b), strict=True) if q]
-            request = ticketing_service.PurchaseRequest(
-                event_id=self.event.id,
-                customer_email=buyer,
-                customer_name="Buyer",
-                items=items,
-                payment_method=method,
+
+    async def _orders(self, status: OrderStatus | None = None) -> list[Order]:
+        stmt = select(Order).where(Order.event_id == self.event.id).order_by(Order.id)
+        if status is not None:
+            stmt = stmt.where(Order.status == status.value)
+        async with self.runtime.unit_of_work(readonly=True) as uow:
+            return list(await uow.session.scalars(stmt))
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    @rule(
+        buyer=st.sampled_from(BUYERS),
+        a=st.integers(0, 4),
+        b=st.integers(0, 4),
+        method=st.sampled_from(METHODS),
+    )
+    @on_loop
+    async def purchase(self, buyer: str, a: int, b: int, method: str | None) -> None:
+        items = [(t, q) for t, q in zip(self.event.tier_ids, (a, b), strict=True) if q]
+        request = ticketing_service.PurchaseRequest(
+            event_id=self.event.id,
+            customer_email=buyer,
+            customer_name="Buyer",
+            items=items,
+            payment_method=method,
+        )
+        try:
+            result = await ticketing_service.purchase(
+                self.runtime.unit_of_work, self.gateway, self.settings, request
+            )
+            self.order_ids.append(result.order.id)
+        except DomainError:
+            pass
+
+    @rule(data=st.data(), succeed=st.booleans())
+    @on_loop
+    async def gateway_answers_a_payment_intent(self, data: st.DataObject, succeed: bool) -> None:
+        pending = await self._orders(OrderStatus.PENDING)
+        if not pending:
+            return
+        order = data.draw(st.sampled_from(pending))
+        if order.payment_reference is None:
+            return
+        method = "pm_card_visa" if succeed else "pm_card_chargeDeclined"
+        charge = await self.gateway.confirm_charge(
+            order.payment_reference, payment_method=method, idempotency_key="c"
+        )
+        with contextlib.suppress(DomainError):
+            await ticketing_service.settle(
+                self.runtime.unit_of_work,
+                self.gateway,
+                self.settings,
+                order.id,
+                ticketing_service.outcome_of(charge),
             )
 
-            async def go() -> None:
-                try:
-                    result = await ticketing_service.purchase(
-                        runtime.unit_of_work, self.gateway, app_settings, request
-                    )
-                    self.order_ids.append(result.order.id)
-                except DomainError:
-                    pass
+    @rule(data=st.data())
+    @on_loop
+    async def payment_fails(self, data: st.DataObject) -> None:
+        pending = await self._orders(OrderStatus.PENDING)
+        if not pending:
+            return
+        order = data.draw(st.sampled_from(pending))
+        with contextlib.suppress(DomainError):
+            await ticketing_service.settle(
+                self.runtime.unit_of_work,
+                self.gateway,
+                self.settings,
+                order.id,
+                PaymentOutcome("failed", reason="card_declined"),
+            )
 
-            run(go())
-
-        @rule(data=st.data(), succeed=st.booleans())
-        def gateway_answers_a_payment_intent(self, data: st.DataObject, succeed: bool) -> None:
-            pending = run(self._orders(OrderStatus.PENDING))
-            if not pending:
-                return
-            order = data.draw(st.sampled_from(pending))
-            if order.payment_reference is None:
-                return
-            method = "pm_card_visa" if succeed else "pm_card_chargeDeclined"
-
-            async def go() -> None:
-                charge = await self.gateway.confirm_charge(
-                    order.payment_reference or "", payment_method=method, idempotency_key="c"
+    @rule()
+    @on_loop
+    async def time_passes_and_pending_orders_expire(self) -> None:
+        self.shop.clock.advance(minutes=16)
+        async with self.runtime.unit_of_work(readonly=True) as uow:
+            due = await ticketing_service.orders_due_for_expiry(uow)
+        for order_id in due:
+            async with self.runtime.unit_of_work() as uow:
+                await ticketing_service.expire_order(uow, order_id)
+        for order_id in self.order_ids:  # what the refund job does
+            with contextlib.suppress(DomainError):
+                await ticketing_service.complete_refund(
+                    self.runtime.unit_of_work, self.gateway, order_id
                 )
-                with contextlib.suppress(DomainError):
-                    await ticketing_service.settle(
-                        runtime.unit_of_work,
-                        self.gateway,
-                        app_settings,
-                        order.id,
-                        ticketing_service.outcome_of(charge),
-                    )
 
-            run(go())
+    @rule(data=st.data())
+    @on_loop
+    async def cancel(self, data: st.DataObject) -> None:
+        if not self.order_ids:
+            return
+        order_id = data.draw(st.sampled_from(self.order_ids))
+        with contextlib.suppress(DomainError):
+            await ticketing_service.cancel_order(
+                self.runtime.unit_of_work,
+                self.gateway,
+                order_id,
+                STAFF,
+                reason_code=CancelReason.OTHER,
+            )
 
-        @rule(data=st.data())
-        def payment_fails(self, data: st.DataObject) -> None:
-            pending = run(self._orders(OrderStatus.PENDING))
-            if not pending:
-                return
-            order = data.draw(st.sampled_from(pending))
+    # -- invariants -----------------------------------------------------------------------------
 
-            async def go() -> None:
-                with contextlib.suppress(DomainError):
-                    await ticketing_service.settle(
-                        runtime.unit_of_work,
-                        self.gateway,
-                        app_settings,
-                        order.id,
-                        PaymentOutcome("failed", reason="card_declined"),
-                    )
+    @invariant()
+    @on_loop
+    async def counters_are_the_sum_of_live_reservations_within_caps(self) -> None:
+        taken = await counters(self.runtime, self.event.id)
+        async with self.runtime.unit_of_work(readonly=True) as uow:
+            live = [
+                await ticketing_service.order_for_viewer(uow, o.id, STAFF)
+                for o in await self._orders()
+                if o.status in LIVE_STATUSES
+            ]
+        per_tier = dict.fromkeys(self.event.tier_ids, 0)
+        for order in live:
+            for line in order.lines:
+                per_tier[line.tier_id] += line.quantity
+        assert taken.tiers == per_tier
+        assert taken.event == sum(per_tier.values()) <= EVENT_CAP
+        for tier_id, cap in zip(self.event.tier_ids, TIER_CAPS, strict=True):
+            assert taken.tiers[tier_id] <= cap
 
-            run(go())
+    @invariant()
+    @on_loop
+    async def every_paid_order_has_its_tickets_and_nothing_else_is_valid(self) -> None:
+        async with self.runtime.unit_of_work(readonly=True) as uow:
+            for order in await self._orders():
+                tickets = list(
+                    await uow.session.scalars(select(Ticket).where(Ticket.order_id == order.id))
+                )
+                valid = [t for t in tickets if t.status == "valid"]
+                if order.status == OrderStatus.PAID:
+                    assert len(valid) == len(tickets) == order.quantity
+                else:
+                    assert valid == []
 
-        @rule()
-        def time_passes_and_pending_orders_expire(self) -> None:
-            clock.advance(minutes=16)
+    @invariant()
+    @on_loop
+    async def money_is_kept_only_for_paid_orders(self) -> None:
+        orders = await self._orders()
+        kept = {
+            c.metadata.get("order_id"): c.amount - c.amount_refunded
+            for c in self.gateway.succeeded_charges()
+        }
+        for order in orders:
+            held = kept.get(str(order.id), 0)
+            if order.status == OrderStatus.PAID:
+                assert held == order.total_amount
+            elif not order.refund_due:
+                assert held == 0, (order.status, held)
 
-            async def go() -> None:
-                async with runtime.unit_of_work(readonly=True) as uow:
-                    due = await ticketing_service.orders_due_for_expiry(uow)
-                for order_id in due:
-                    async with runtime.unit_of_work() as uow:
-                        await ticketing_service.expire_order(uow, order_id)
-                for order_id in self.order_ids:  # what the refund job does
-                    with contextlib.suppress(DomainError):
-                        await ticketing_service.complete_refund(
-                            runtime.unit_of_work, self.gateway, order_id
-                        )
 
-            run(go())
+def test_order_lifecycle_keeps_counters_and_money_true(database_url: str) -> None:
+    with open_shop(database_url) as shop:
 
-        @rule(data=st.data())
-        def cancel(self, data: st.DataObject) -> None:
-            if not self.order_ids:
-                return
-            order_id = data.draw(st.sampled_from(self.order_ids))
+        class InThisShop(OrderLifecycle):
+            def __init__(self) -> None:
+                super().__init__(shop)
 
-            async def go() -> None:
-                with contextlib.suppress(DomainError):
-                    await ticketing_service.cancel_order(
-                        runtime.unit_of_work,
-                        self.gateway,
-                        order_id,
-                        STAFF,
-                        reason_code=CancelReason.OTHER,
-                    )
-
-            run(go())
-
-        async def _orders(self, status: OrderStatus | None = None) -> list[Order]:
-            stmt = select(Order).where(Order.event_id == self.event.id).order_by(Order.id)
-            if status is not None:
-                stmt = stmt.where(Order.status == status.value)
-            async with runtime.unit_of_work(readonly=True) as uow:
-                return list(await uow.session.scalars(stmt))
-
-        @invariant()
-        def counters_are_the_sum_of_live_reservations_within_caps(self) -> None:
-            async def check() -> None:
-                taken = await counters(runtime, self.event.id)
-                async with runtime.unit_of_work(readonly=True) as uow:
-                    live = [
-                        await ticketing_service.order_for_viewer(uow, o.id, STAFF)
-                        for o in await self._orders()
-                        if o.status in LIVE_STATUSES
-                    ]
-                per_tier = dict.fromkeys(self.event.tier_ids, 0)
-                for order in live:
-                    for line in order.lines:
-                        per_tier[line.tier_id] += line.quantity
-                assert taken.tiers == per_tier
-                assert taken.event == sum(per_tier.values()) <= EVENT_CAP
-                for tier_id, cap in zip(self.event.tier_ids, TIER_CAPS, strict=True):
-                    assert taken.tiers[tier_id] <= cap
-
-            run(check())
-
-        @invariant()
-        def every_paid_order_has_its_tickets_and_nothing_else_is_valid(self) -> None:
-            async def check() -> None:
-                async with runtime.unit_of_work(readonly=True) as uow:
-                    for order in await self._orders():
-                        tickets = list(
-                            await uow.session.scalars(
-                                select(Ticket).where(Ticket.order_id == order.id)
-                            )
-                        )
-                        valid = [t for t in tickets if t.status == "valid"]
-                        if order.status == OrderStatus.PAID:
-                            assert len(valid) == len(tickets) == order.quantity
-                        else:
-                            assert valid == []
-
-            run(check())
-
-        @invariant()
-        def money_is_kept_only_for_paid_orders(self) -> None:
-            async def check() -> None:
-                orders = await self._orders()
-                kept = {
-                    c.metadata.get("order_id"): c.amount - c.amount_refunded
-                    for c in self.gateway.succeeded_charges()
-                }
-                for order in orders:
-                    held = kept.get(str(order.id), 0)
-                    if order.status == OrderStatus.PAID:
-                        assert held == order.total_amount
-                    elif not order.refund_due:
-                        assert held == 0, (order.status, held)
-
-            run(check())
-
-    try:
         run_state_machine_as_test(
-            OrderLifecycle,
+            InThisShop,
             settings=settings(
                 max_examples=12,
                 stateful_step_count=20,
@@ -251,6 +275,3 @@ def test_order_lifecycle_keeps_counters_and_money_true(database_url: str) -> Non
                 suppress_health_check=[HealthCheck.too_slow],
             ),
         )
-    finally:
-        run(runtime.close())
-        loop.close()

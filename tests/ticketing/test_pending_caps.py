@@ -18,7 +18,8 @@ from admitone.runtime import Runtime
 from tests.conftest import make_client
 from tests.payments.fake_stripe import WEBHOOK_SECRET
 from tests.payments.webhook_support import buyer_confirms, intent_event, post_webhook
-from tests.ticketing.conftest import buy, counters, make_event, order_body
+from tests.support.reads import counters
+from tests.ticketing.conftest import buy, make_event, order_body
 
 MAX_ORDERS = 2
 MAX_SEATS = 5

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order
-from tests.support.app_process import app_process, wait_until_ready
-from tests.ticketing.conftest import counters, order_body
+from tests.support.app_process import two_app_processes
+from tests.support.reads import counters
+from tests.ticketing.conftest import order_body
 from tests.ticketing.test_two_process_race import STARTUP_SECONDS, app_settings, make_hot_event
 
 CAP = 3
@@ -38,14 +39,10 @@ async def test_an_address_holds_its_cap_of_pending_orders_across_two_processes(
         "ADMITONE_RATE_LIMIT_KEY_PREFIX": f"admitone-test-{uuid.uuid4().hex[:8]}",
         "ADMITONE_MAX_PENDING_ORDERS_PER_ADDRESS": str(CAP),
     }
-    with (
-        app_process(settings, tmp_path / "a.log") as process_a,
-        app_process(settings, tmp_path / "b.log") as process_b,
+    async with two_app_processes(settings, tmp_path, within=STARTUP_SECONDS) as (
+        process_a,
+        process_b,
     ):
-        await asyncio.gather(
-            wait_until_ready(process_a, within=STARTUP_SECONDS),
-            wait_until_ready(process_b, within=STARTUP_SECONDS),
-        )
         async with (
             httpx.AsyncClient(base_url=process_a.url, timeout=WAIT) as a,
             httpx.AsyncClient(base_url=process_b.url, timeout=WAIT) as b,

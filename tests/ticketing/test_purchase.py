@@ -20,10 +20,10 @@ from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.models import OrderStatus
 from tests.conftest import make_client
+from tests.support.reads import counters
+from tests.support.users import Signed
 from tests.ticketing.conftest import (
-    Signed,
     buy,
-    counters,
     emails_for,
     load_order,
     make_event,

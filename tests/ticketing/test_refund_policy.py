@@ -20,11 +20,11 @@ from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.idempotency import refund_key
 from tests.conftest import auth_headers, login
+from tests.support.reads import counters
+from tests.support.users import Signed, sign_in
 from tests.ticketing.conftest import (
     EVENT_DATE,
-    Signed,
     buy,
-    counters,
     load_order,
     make_event,
     order_body,
@@ -37,7 +37,7 @@ DEADLINE = "2026-07-01T00:00:00Z"
 
 @pytest.fixture
 async def organizer_signed(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return Signed(*await auth_headers(client, runtime, Role.ORGANIZER))
+    return await sign_in(client, runtime, Role.ORGANIZER)
 
 
 async def headers_now(client: httpx.AsyncClient, user: User) -> dict[str, str]:

@@ -20,8 +20,9 @@ from admitone.events.schemas import EventCreate, TierCreate
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order, Ticket
 from tests.conftest import TEST_SECRET, create_user
-from tests.support.app_process import app_process, wait_until_ready
-from tests.ticketing.conftest import counters, order_body
+from tests.support.app_process import two_app_processes
+from tests.support.reads import counters
+from tests.ticketing.conftest import order_body
 
 BUYERS = 200
 EVENT_CAP = 10
@@ -75,14 +76,10 @@ async def test_200_buyers_on_two_app_processes_race_for_the_last_10_tickets(
     runtime = pg_runtime
     event_id, tier_ids = await make_hot_event(runtime)
     limits = httpx.Limits(max_connections=BUYERS, max_keepalive_connections=BUYERS)
-    with (
-        app_process(app_settings(postgres_url), tmp_path / "a.log") as process_a,
-        app_process(app_settings(postgres_url), tmp_path / "b.log") as process_b,
+    async with two_app_processes(app_settings(postgres_url), tmp_path, within=STARTUP_SECONDS) as (
+        process_a,
+        process_b,
     ):
-        await asyncio.gather(
-            wait_until_ready(process_a, within=STARTUP_SECONDS),
-            wait_until_ready(process_b, within=STARTUP_SECONDS),
-        )
         async with (
             httpx.AsyncClient(base_url=process_a.url, timeout=REQUEST_SECONDS, limits=limits) as a,
             httpx.AsyncClient(base_url=process_b.url, timeout=REQUEST_SECONDS, limits=limits) as b,

@@ -166,7 +166,7 @@ async def list_for_event(
 
 async def event_has_paid_lines(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
     """Whether any order of the event has a line with a price and money that moved or may still
-    move: such an event keeps its history (seed 004). Free orders do not count, nor abandoned
+    move: such an event keeps its history. Free orders do not count, nor abandoned
     ones (expired or failed before any charge), or no event with a lost cart could be deleted."""
     found = await uow.session.scalar(
         select(

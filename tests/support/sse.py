@@ -1,4 +1,5 @@
-"""Test helpers: an httpx transport that streams from an ASGI app, and an SSE reader.
+"""Test helpers: an httpx transport that streams from an ASGI app, an SSE reader, and a stream
+of ``/api/stream`` opened with them.
 
 httpx's own ASGITransport collects the whole body before it returns a response, which never
 happens for an endless event stream. This one hands chunks over as the app sends them, through a
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,3 +207,23 @@ class SseReader:
 
 def is_message(event: SseEvent) -> bool:
     return event.comment is None and event.id is not None
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient, topics: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[SseReader]:
+    """``/api/stream`` for ``topics``, subscribed by the time it is yielded."""
+    async with client.stream(
+        "GET", "/api/stream", params={"topics": topics}, headers=headers or {}
+    ) as response:
+        assert response.status_code == 200, (await response.aread()).decode()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        reader = SseReader(response)
+        try:
+            # The first chunk means the server has subscribed: what is published now arrives.
+            first = await reader.next()
+            assert first is not None and first.retry is not None
+            yield reader
+        finally:
+            await reader.aclose()
