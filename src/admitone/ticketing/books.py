@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
-
 from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.ledger import service as ledger
+from admitone.ticketing import repository
 from admitone.ticketing.models import Order
 
 RECORD_FEE_JOB = "ticketing.record_fee"
@@ -109,12 +108,7 @@ async def refund_issued(
         currency=order.currency,
         gateway_ref=refund_id,
     )
-    await uow.session.execute(
-        update(Order)
-        .where(Order.id == order.id)
-        .values(refunded_amount=Order.refunded_amount + wanted)
-        .execution_options(synchronize_session=False)
-    )
+    await repository.add_refunded(uow, order.id, wanted)
     return wanted
 
 

@@ -397,6 +397,15 @@ async def settle_refund(
     return won is not None
 
 
+async def add_refunded(uow: UnitOfWork, order_id: uuid.UUID, amount: int) -> None:
+    await uow.session.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(refunded_amount=Order.refunded_amount + amount)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def owe_refund_of(uow: UnitOfWork, order_id: uuid.UUID, charge_id: str) -> None:
     """The order owes the refund of ``charge_id``, unless a refund is recorded already."""
     await uow.session.execute(
