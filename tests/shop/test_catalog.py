@@ -135,11 +135,14 @@ async def test_products_are_listed_by_event_and_category_a_page_at_a_time(
     category_id = category.json()["id"]
     made = [
         await create_product(
-            client, shop.organizer, name=f"Item {i}", event_id=str(shop.event_id),
+            client,
+            shop.organizer,
+            name=f"Item {i}",
+            event_id=str(shop.event_id),
             category_id=category_id if i % 2 else None,
         )
         for i in range(5)
-    ]  # fmt: skip
+    ]
     await create_product(client, shop.organizer, name="Not of the event")
 
     seen: list[str] = []
@@ -233,8 +236,11 @@ async def test_bad_products_are_refused_naming_the_field_and_nothing_is_made(
         response = await client.post(PRODUCTS, json=body, headers=shop.organizer.headers)
         assert response.status_code == 422, (body, response.text)
         assert (response.json()["error"], response.json()["details"]["field"]) == (code, field)
-    zero = await client.post(PRODUCTS, json=product_body(stock=-1, stock_tracking="product"),
-                             headers=shop.organizer.headers)  # fmt: skip
+    zero = await client.post(
+        PRODUCTS,
+        json=product_body(stock=-1, stock_tracking="product"),
+        headers=shop.organizer.headers,
+    )
     assert zero.status_code == 422 and zero.json()["details"]["fields"]
     listed = await client.get(PRODUCTS, headers=shop.admin.headers)
     assert listed.json()["data"] == []

@@ -112,7 +112,7 @@ async def tier_listings(
     )
     return {
         tier.id: TierListing(tier_snapshot(tier, event.currency), event.organizer_id, event.status)
-        for tier, event in rows.tuples()
+        for tier, event in rows.all()
     }
 
 
