@@ -7,18 +7,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, WithJsonSchema, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
-from admitone.core.text import NO_NUL, SINGLE_LINE
+from admitone.core.text import NO_NUL, SINGLE_LINE, SINGLE_LINE_PATTERN
 from admitone.shop.models import StockReason, StockTracking
 
 MAX_OPTIONS = 5
 MAX_OPTION_VALUES = 30
 MAX_LINE_QUANTITY = 1000
 MAX_STOCK = 10_000_000
+# Combinations stocked when a product is made (more with stock adjustments): a list one past
+# it still fits in a request body, so it is refused as a 422 naming the field, not a 413.
+MAX_STOCKED_COMBINATIONS = 200
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 Name = Annotated[
@@ -45,7 +48,26 @@ Amount = (
 Position = Annotated[int, Field(ge=0, le=10_000)]
 StockQuantity = Annotated[int, Field(ge=0, le=MAX_STOCK)]
 LineQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
-Choice = Annotated[dict[OptionText, OptionText], Field(max_length=MAX_OPTIONS)]
+_OPTION_TEXT_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 50,
+    "pattern": SINGLE_LINE_PATTERN,
+}
+# Declared by hand: pydantic would declare the key's pattern as ``patternProperties``, which
+# lets a key outside it through with any value.
+Choice = Annotated[
+    dict[OptionText, OptionText],
+    Field(max_length=MAX_OPTIONS),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_OPTIONS,
+            "propertyNames": _OPTION_TEXT_SCHEMA,
+            "additionalProperties": _OPTION_TEXT_SCHEMA,
+        }
+    ),
+]
 # Omitted in an update keeps the stored value; the document declares it non-nullable.
 Omitted = SkipJsonSchema[None]
 
@@ -125,7 +147,9 @@ class ProductCreate(StrictBody):
         default=StockTracking.UNLIMITED, description=STOCK_DESCRIPTION
     )
     stock: StockQuantity | None = None
-    stock_by_options: Annotated[list[StockEntryIn], Field(max_length=1000)] | None = None
+    stock_by_options: (
+        Annotated[list[StockEntryIn], Field(max_length=MAX_STOCKED_COMBINATIONS)] | None
+    ) = None
     is_available: bool = True
 
 
