@@ -329,3 +329,18 @@ async def test_the_unique_index_itself_keeps_one_line_per_product_and_options(
         return True
 
     assert sorted(await asyncio.gather(insert(), insert())) == [False, True]
+
+
+async def test_a_deleted_tier_leaves_the_carts_it_was_in(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    cart_id, token = await guest_cart(client)
+    balcony, general = str(shop.tier_ids[1]), str(shop.tier_ids[0])
+    await add(client, cart_id, token, tier_id=balcony, quantity=2)
+    await add(client, cart_id, token, tier_id=general, quantity=1)
+    deleted = await client.delete(
+        f"/api/events/{shop.event_id}/tiers/{balcony}", headers=shop.organizer.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    cart = await cart_of(client, cart_id, token)
+    assert [i["tier_id"] for i in cart["items"]] == [general]
