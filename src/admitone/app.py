@@ -35,6 +35,7 @@ from admitone.payment_settlement.api import router as payments_router
 from admitone.realtime.api import router as realtime_router
 from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
+from admitone.shop.api import router as shop_router
 from admitone.support.api import router as support_router
 from admitone.ticketing.api import router as ticketing_router
 from admitone.ticketing.purchase.batching import PurchaseGroups
@@ -117,6 +118,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         payments_router,
         realtime_router,
         support_router,
+        shop_router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)

@@ -3,7 +3,8 @@
 Random ids only ever reach a 404, and random credentials a 401: so that every operation also
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
-a draft event, a customer, a queued and a dead job, support requests), and a few operations
+a draft event, a customer, a queued and a dead job, support requests, shop categories, a
+product and a cart holding it), and a few operations
 get a body that can succeed (signing in needs a real password, a support request names one of
 the owner's own orders). What each operation answered is recorded, so the
 test can say which ones never succeeded.
@@ -158,6 +159,22 @@ class Seeder:
         data: list[dict[str, Any]] = page["data"]
         return data
 
+    def category(self) -> dict[str, Any]:
+        body = {"name": f"Contract category {uuid.uuid4().hex[:8]}"}
+        return self._ok(self.http.post("/api/shop/categories", json=body, headers=self.auth))
+
+    def product(self) -> dict[str, Any]:
+        """A public product of no event, its stock counted: every shop route can use it."""
+        return self._ok(self.http.post("/api/shop/products", json=new_product(), headers=self.auth))
+
+    def cart(self, product_id: str) -> tuple[str, str]:
+        """The owner's cart with one line of ``product_id``: the cart's id and the line's."""
+        cart = self._ok(self.http.post("/api/carts", headers=self.auth))
+        body = {"product_id": product_id, "quantity": 1}
+        path = f"/api/carts/{cart['id']}/items"
+        item = self._ok(self.http.post(path, json=body, headers=self.auth))["items"][0]
+        return cart["id"], item["id"]
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -185,6 +202,13 @@ class Seeder:
             second["job_id"] = dead_job_id
         if "user_id" in names:
             first["user_id"] = second["user_id"] = self.customer()["id"]
+        if "category_id" in names:
+            first["category_id"] = self.category()["id"]
+            second["category_id"] = self.category()["id"]
+        if names & {"product_id", "cart_id", "item_id"}:
+            for world in (first, second):
+                world["product_id"] = self.product()["id"]
+                world["cart_id"], world["item_id"] = self.cart(world["product_id"])
         if "request_id" in names:
             first["request_id"] = self.support_request()["id"]
             second["request_id"] = self.support_request()["id"]
@@ -208,6 +232,15 @@ def new_event() -> dict[str, Any]:
                 {"name": "Balcony", "price": "30.00", "capacity": 50},
             ],
         }
+    }
+
+
+def new_product() -> dict[str, Any]:
+    return {
+        "name": f"Contract shirt {uuid.uuid4().hex[:8]}",
+        "price": "25.00",
+        "stock_tracking": "product",
+        "stock": 100,
     }
 
 
@@ -252,6 +285,16 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
             "priority": "high",
         },
         "PATCH /api/support/requests/{request_id}": lambda: {"priority": "high"},
+        "POST /api/shop/categories": lambda: {"name": f"Category {uuid.uuid4().hex[:8]}"},
+        "PUT /api/shop/categories/{category_id}": lambda: {"position": 1},
+        "POST /api/shop/products": new_product,
+        "PUT /api/shop/products/{product_id}": lambda: {"price": "26.00"},
+        "POST /api/shop/products/{product_id}/stock": lambda: {"change": 5, "reason": "restock"},
+        "POST /api/carts/{cart_id}/items": lambda: {
+            "product_id": seeder.product()["id"],
+            "quantity": 1,
+        },
+        "PUT /api/carts/{cart_id}/items/{item_id}": lambda: {"quantity": 2},
         STRIPE_WEBHOOK: lambda: {
             "id": f"evt_{uuid.uuid4().hex}",
             "type": "contract.test",  # a type no handler wants: acknowledged and ignored

@@ -5,8 +5,8 @@ truth, so a purchase costs the same after 300,000 sales as after none."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import structlog
@@ -41,6 +41,7 @@ __all__ = [
     "Availability",
     "EventSnapshot",
     "TierAvailability",
+    "TierListing",
     "TierSnapshot",
     "availability",
     "check_purchasable",
@@ -51,6 +52,7 @@ __all__ = [
     "organizer_of",
     "release",
     "reserve",
+    "tier_listings",
     "tier_snapshot",
 ]
 
@@ -86,6 +88,32 @@ async def organizer_of(uow: UnitOfWork, event_id: uuid.UUID) -> uuid.UUID:
     if organizer_id is None:
         raise EventNotFound()
     return organizer_id
+
+
+@dataclass(frozen=True, slots=True)
+class TierListing:
+    """A tier as a cart shows it: the tier, and whose event in which status it belongs to."""
+
+    tier: TierSnapshot
+    organizer_id: uuid.UUID
+    event_status: str
+
+
+async def tier_listings(
+    uow: UnitOfWork, tier_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, TierListing]:
+    """The tiers of live events among ``tier_ids``, in one query; missing ones are left out."""
+    if not tier_ids:
+        return {}
+    rows = await uow.session.execute(
+        select(Tier, Event)
+        .join(Event, Event.id == Tier.event_id)
+        .where(Tier.id.in_(tier_ids), Event.deleted_at.is_(None))
+    )
+    return {
+        tier.id: TierListing(tier_snapshot(tier, event.currency), event.organizer_id, event.status)
+        for tier, event in rows.all()
+    }
 
 
 def default_tier_id(event: EventSnapshot) -> uuid.UUID:

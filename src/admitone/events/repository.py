@@ -18,6 +18,12 @@ def live_events() -> Select[Event]:
     return select(Event).where(Event.deleted_at.is_(None))
 
 
+def published_event_ids() -> Select[uuid.UUID]:
+    """The ids of live published events, for other domains' public listings to filter on in
+    their own queries (a product of an event is public while its event is)."""
+    return select(Event.id).where(Event.deleted_at.is_(None), Event.status == EventStatus.PUBLISHED)
+
+
 def may_delete_any(actor: Actor) -> bool:
     """Deleting someone else's event is for the platform owner only (moderation); admins and
     everyone else get a 404, as if the event did not exist."""

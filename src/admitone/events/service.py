@@ -21,6 +21,7 @@ from admitone.events import repository, validation
 from admitone.events.capacity import (
     Availability,
     EventSnapshot,
+    TierListing,
     TierSnapshot,
     availability,
     check_purchasable,
@@ -32,6 +33,7 @@ from admitone.events.capacity import (
     publish_availability,
     release,
     reserve,
+    tier_listings,
 )
 from admitone.events.deletion import (
     delete_event,
@@ -50,6 +52,7 @@ from admitone.events.errors import (
     NoTiers,
 )
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
+from admitone.events.repository import published_event_ids
 from admitone.events.schemas import EventCreate, EventUpdate, TierCreate
 from admitone.events.tiers import (
     create_tier,
@@ -64,6 +67,7 @@ __all__ = [
     "Availability",
     "EventDetail",
     "EventSnapshot",
+    "TierListing",
     "TierSnapshot",
     "availability",
     "check_purchasable",
@@ -84,11 +88,13 @@ __all__ = [
     "managed_event_organizer",
     "organizer_of",
     "publish_event",
+    "published_event_ids",
     "register_after_delete",
     "register_order_checker",
     "release",
     "reserve",
     "run_after_delete",
+    "tier_listings",
     "update_event",
     "update_tier",
 ]

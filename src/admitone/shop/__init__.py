@@ -1,0 +1,1 @@
+"""The shop: categories, products, their inventory, and carts."""
