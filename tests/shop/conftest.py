@@ -19,7 +19,8 @@ from admitone.core.actor import Actor
 from admitone.events import service as events_service
 from admitone.events.schemas import EventCreate, TierCreate
 from admitone.runtime import Runtime
-from tests.conftest import auth_headers
+from tests.conftest import RELAXED_RATE_LIMITS
+from tests.support.users import Signed, sign_in
 
 PRODUCTS = "/api/shop/products"
 CATEGORIES = "/api/shop/categories"
@@ -34,23 +35,7 @@ COLOURS = {"name": "colour", "values": [{"value": "red"}, {"value": "blue"}]}
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"rate_limit_strict": "100000/minute", "rate_limit_default": "100000/minute"}
-    )
-
-
-@dataclass
-class Signed:
-    user: User
-    headers: dict[str, str]
-
-    @property
-    def id(self) -> str:
-        return str(self.user.id)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.user.id, self.user.role)
+    return settings.model_copy(update=RELAXED_RATE_LIMITS)
 
 
 @dataclass
@@ -86,13 +71,13 @@ async def make_event(
 
 @pytest.fixture
 async def shop(client: httpx.AsyncClient, runtime: Runtime) -> Shop:
-    organizer = Signed(*await auth_headers(client, runtime, Role.ORGANIZER))
+    organizer = await sign_in(client, runtime, Role.ORGANIZER)
     event_id, tier_ids = await make_event(runtime, organizer.user)
     return Shop(
         organizer=organizer,
-        rival=Signed(*await auth_headers(client, runtime, Role.ORGANIZER)),
-        customer=Signed(*await auth_headers(client, runtime, Role.CUSTOMER)),
-        admin=Signed(*await auth_headers(client, runtime, Role.ADMIN)),
+        rival=await sign_in(client, runtime, Role.ORGANIZER),
+        customer=await sign_in(client, runtime, Role.CUSTOMER),
+        admin=await sign_in(client, runtime, Role.ADMIN),
         event_id=event_id,
         tier_ids=tier_ids,
     )
