@@ -29,6 +29,7 @@ class Side(StrEnum):
 class AccountCode(StrEnum):
     GATEWAY_BALANCE = "gateway_balance"
     TICKET_REVENUE = "ticket_revenue"
+    PRODUCT_REVENUE = "product_revenue"
     PROCESSING_FEES = "processing_fees"
     REFUNDS = "refunds"
     REFUND_LIABILITY = "refund_liability"
@@ -59,6 +60,14 @@ CHART: Mapping[AccountCode, AccountSpec] = {
             Side.CREDIT,
             per_event=True,
             description="Payments captured for the event's orders.",
+        ),
+        AccountSpec(
+            AccountCode.PRODUCT_REVENUE,
+            AccountType.REVENUE,
+            Side.CREDIT,
+            per_event=True,
+            description="Payments captured for the shop products sold with the event's orders; "
+            "a refund takes its share back out of it.",
         ),
         AccountSpec(
             AccountCode.PROCESSING_FEES,

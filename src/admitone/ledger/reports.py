@@ -124,7 +124,10 @@ async def event_summary(
         currencies=[
             CurrencySummary(
                 currency=currency,
-                revenue=by_code.get(AccountCode.TICKET_REVENUE, 0),
+                # Products sold with the event's orders are its revenue too (their refunds are
+                # taken back out of product revenue, so ``refunds`` is the tickets' only).
+                revenue=by_code.get(AccountCode.TICKET_REVENUE, 0)
+                + by_code.get(AccountCode.PRODUCT_REVENUE, 0),
                 fees=by_code.get(AccountCode.PROCESSING_FEES, 0),
                 refunds=by_code.get(AccountCode.REFUNDS, 0),
                 refund_liability=by_code.get(AccountCode.REFUND_LIABILITY, 0),

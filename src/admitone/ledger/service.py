@@ -122,6 +122,9 @@ class Transfer:
     gateway_ref: str
     fee: int | None = None
     actor: Actor | None = None  # whose activity the entries are; None: the current actor
+    # The part of ``amount`` that is shop products (a payment or a refund of an order with
+    # product lines): credited to, or taken back out of, product revenue instead of tickets'.
+    products: int = 0
 
 
 async def post(
@@ -240,19 +243,56 @@ async def _drafts(uow: UnitOfWork, movement: Movement, transfer: Transfer) -> li
     for step, amount in steps:
         debit = await account_id_for(uow, organizer_id, code, step.debit, event_id)
         credit = await account_id_for(uow, organizer_id, code, step.credit, event_id)
+        lines: tuple[Line, ...] = (Line(debit, debit=amount), Line(credit, credit=amount))
+        shop = min(transfer.products, amount) if step.kind in _PRODUCT_SPLIT else 0
+        if shop > 0:
+            products = await account_id_for(
+                uow, organizer_id, code, AccountCode.PRODUCT_REVENUE, event_id
+            )
+            lines = _split(
+                step, amount=amount, shop=shop, debit=debit, credit=credit, products=products
+            )
         drafts.append(
             Draft(
                 key=f"{step.key_space}:{ref}",
                 kind=step.kind,
                 organizer_id=organizer_id,
                 currency=code,
-                lines=(Line(debit, debit=amount), Line(credit, credit=amount)),
+                lines=lines,
                 event_id=event_id,
                 order_id=transfer.order_id,
                 gateway_ref=ref,
             )
         )
     return drafts
+
+
+# Movements whose amount is revenue, so its shop-product share has an account of its own.
+_PRODUCT_SPLIT = frozenset({EntryKind.PAYMENT_CAPTURED, EntryKind.REFUND})
+
+
+def _split(
+    step: _Leg,
+    *,
+    amount: int,
+    shop: int,
+    debit: uuid.UUID,
+    credit: uuid.UUID,
+    products: uuid.UUID,
+) -> tuple[Line, ...]:
+    """A payment credits tickets and products their own share; a refund takes the product share
+    back out of product revenue (reversing it) and the rest to refunds, as before. A zero share
+    is no line (the ledger refuses empty lines)."""
+    rest = amount - shop
+    if step.kind is EntryKind.PAYMENT_CAPTURED:
+        legs = [Line(debit, debit=amount), Line(products, credit=shop)]
+        if rest:
+            legs.append(Line(credit, credit=rest))
+    else:
+        legs = [Line(products, debit=shop), Line(credit, credit=amount)]
+        if rest:
+            legs.insert(1, Line(debit, debit=rest))
+    return tuple(legs)
 
 
 def _ref(gateway_ref: str) -> str:

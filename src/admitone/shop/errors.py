@@ -98,3 +98,8 @@ class LineQuantityTooLarge(InvalidInput):
 class ItemChoiceInvalid(InvalidInput):
     code = "cart_item_invalid"
     default_message = "Name exactly one of tier_id and product_id; tickets take no options."
+
+
+class CartChanged(Conflict):
+    code = "cart_changed"
+    default_message = "The cart changed while it was being checked out; check it out again."

@@ -28,7 +28,22 @@ from admitone.shop.catalog import (
     update_category,
     update_product,
 )
-from admitone.shop.errors import InsufficientStock
+from admitone.shop.checkout import (
+    CheckoutCart,
+    CheckoutLine,
+    ProductSale,
+    cart_for_checkout,
+    close_cart,
+    price_products,
+)
+from admitone.shop.errors import (
+    CartChanged,
+    CartNotOpen,
+    InsufficientStock,
+    MixedOrganizers,
+    ProductNotFound,
+    TierNotFound,
+)
 from admitone.shop.inventory import (
     StockLine,
     StockMove,
@@ -40,16 +55,26 @@ from admitone.shop.inventory import (
 from admitone.shop.models import StockReason
 
 __all__ = [
+    "CartChanged",
+    "CartNotOpen",
     "CartView",
     "CartViewer",
+    "CheckoutCart",
+    "CheckoutLine",
     "InsufficientStock",
     "LineView",
+    "MixedOrganizers",
+    "ProductNotFound",
+    "ProductSale",
     "ProductView",
     "StockLine",
     "StockMove",
     "StockReason",
+    "TierNotFound",
     "add_item",
     "adjust_stock",
+    "cart_for_checkout",
+    "close_cart",
     "counter_key",
     "create_cart",
     "create_category",
@@ -61,6 +86,7 @@ __all__ = [
     "get_product",
     "list_categories",
     "list_products",
+    "price_products",
     "release_stock",
     "remove_item",
     "set_products_available",

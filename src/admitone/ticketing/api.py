@@ -23,7 +23,7 @@ from admitone.http.deps import (
     client_ip,
     public,
 )
-from admitone.http.params import Cursor, OrderToken, PageLimit
+from admitone.http.params import URL_SAFE_PATTERN, Cursor, OrderToken, PageLimit
 from admitone.http.pending_holds import Refusal
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
@@ -32,6 +32,7 @@ from admitone.ticketing.errors import InvalidIdempotencyKey, TooManyPendingOrder
 from admitone.ticketing.models import OrderStatus
 from admitone.ticketing.schemas import (
     CancelBody,
+    CheckoutBody,
     OrderOut,
     OrderPage,
     PayBody,
@@ -41,6 +42,15 @@ from admitone.ticketing.schemas import (
 )
 
 router = api_router(tags=["orders"])
+
+CartToken = Annotated[
+    str | None,
+    Header(
+        alias="X-Cart-Token",
+        pattern=URL_SAFE_PATTERN,
+        description="A guest's cart token, from the answer that made the cart.",
+    ),
+]
 
 # Order references are short_reference()'s alphabet; lowercase is accepted (read aloud, typed).
 Reference = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")]
@@ -86,24 +96,134 @@ async def purchase(
     429 ``too_many_pending_orders`` when the client's address already has as many orders (or
     seats) of this event waiting for payment as it may (``details.cap`` says which)."""
     order = body.order
-    key = order.idempotency_key
-    if idempotency_key is not None:
-        if key is not None and key != idempotency_key.strip():
-            raise InvalidIdempotencyKey(field="order.idempotency_key")
-        key = idempotency_key.strip() or None
-    email = order.customer_email or (user.email if user else None)
-    name = order.customer_name or (user.name if user else None)
-    if email is None:
-        raise InvalidInput("A guest purchase needs customer_email.", field="order.customer_email")
-    if name is None:
-        raise InvalidInput("A guest purchase needs customer_name.", field="order.customer_name")
+    key = _idempotency_key(order.idempotency_key, idempotency_key)
+    email, name = _buyer(order.customer_email, order.customer_name, user)
     items: list[tuple[uuid.UUID | None, int]] = (
         [(item.tier_id, item.quantity) for item in order.items]
         if order.items is not None
         else [(None, order.quantity or 0)]
     )
+    purchase_request = service.PurchaseRequest(
+        event_id=event_id,
+        customer_email=email,
+        customer_name=name,
+        items=items,
+        idempotency_key=key,
+        payment_method=order.payment_method,
+        buyer_user_id=user.id if user else None,
+        coupon_code=order.coupon_code,
+    )
+    return await _run_purchase(
+        purchase_request,
+        request=request,
+        response=response,
+        uow=uow,
+        runtime=runtime,
+        purchases=purchases,
+        settings=settings,
+        holds=holds,
+        user=user,
+    )
+
+
+@router.post(
+    "/carts/{cart_id}/checkout",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "A replay: the order this idempotency key already made"},
+        **errors(402, 404, 409, 422, 429, 503),
+    },
+    dependencies=[StrictRateLimit],
+    tags=["shop"],
+)
+@public
+async def checkout_cart(
+    cart_id: uuid.UUID,
+    body: CheckoutBody,
+    *,
+    request: Request,
+    response: Response,
+    uow: Uow,
+    runtime: AppRuntime,
+    purchases: Purchases,
+    settings: AppSettings,
+    holds: Holds,
+    user: OptionalUser,
+    idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
+    x_cart_token: CartToken = None,
+) -> PurchaseOut:
+    """Check a cart out: its tickets and products become one order through the purchase
+    pipeline (the same steps, rules and answers as ``/events/{id}/purchase``), and the cart is
+    closed with the order, not before. A guest's cart is opened with its ``X-Cart-Token``.
+    409 ``insufficient_stock`` names the cart line short of stock (``items.N``); 409
+    ``cart_not_open`` once the cart is checked out (a replay with the same idempotency key
+    answers its order, 200); 422 ``cart_empty``, ``cart_needs_tickets`` (an order is for an
+    event: at least one ticket), ``cart_mixed_events``, ``product_not_sold_with_event``."""
+    order = body.order
+    email, name = _buyer(order.customer_email, order.customer_name, user)
+    purchase_request = await service.checkout_request(
+        uow,
+        current_actor(),
+        x_cart_token,
+        cart_id,
+        service.Buyer(
+            customer_email=email,
+            customer_name=name,
+            user_id=user.id if user else None,
+            payment_method=order.payment_method,
+            coupon_code=order.coupon_code,
+            idempotency_key=_idempotency_key(order.idempotency_key, idempotency_key),
+        ),
+    )
+    return await _run_purchase(
+        purchase_request,
+        request=request,
+        response=response,
+        uow=uow,
+        runtime=runtime,
+        purchases=purchases,
+        settings=settings,
+        holds=holds,
+        user=user,
+    )
+
+
+def _idempotency_key(in_body: str | None, header: str | None) -> str | None:
+    key = in_body
+    if header is not None:
+        if key is not None and key != header.strip():
+            raise InvalidIdempotencyKey(field="order.idempotency_key")
+        key = header.strip() or None
+    return key
+
+
+def _buyer(email: str | None, name: str | None, user: User | None) -> tuple[str, str]:
+    email = email or (user.email if user else None)
+    name = name or (user.name if user else None)
+    if email is None:
+        raise InvalidInput("A guest purchase needs customer_email.", field="order.customer_email")
+    if name is None:
+        raise InvalidInput("A guest purchase needs customer_name.", field="order.customer_name")
+    return email, name
+
+
+async def _run_purchase(
+    purchase_request: service.PurchaseRequest,
+    *,
+    request: Request,
+    response: Response,
+    uow: Uow,
+    runtime: AppRuntime,
+    purchases: Purchases,
+    settings: AppSettings,
+    holds: Holds,
+    user: User | None,
+) -> PurchaseOut:
+    """The purchase and cart checkout routes alike: the per-address pending caps, the pipeline,
+    and the answer (201, or 200 for a replay)."""
+    event_id = purchase_request.event_id
     address = client_ip(request)
-    seats = sum(quantity for _, quantity in items)
+    seats = sum(quantity for _, quantity in purchase_request.items)
     # An out-of-range quantity is the purchase's to refuse, with its own code.
     counted = 0 < seats <= settings.max_tickets_per_order
     if counted and (refusal := await holds.check(address, event_id, seats)):
@@ -111,18 +231,7 @@ async def purchase(
     # The purchase runs its steps in transactions of its own, none across the gateway call: end
     # what the request read so far (on SQLite a writer's transaction holds the write lock).
     await uow.commit()
-    result = await purchases.purchase(
-        runtime.gateway,
-        service.PurchaseRequest(
-            event_id=event_id,
-            customer_email=email,
-            customer_name=name,
-            items=items,
-            idempotency_key=key,
-            payment_method=order.payment_method,
-            buyer_user_id=user.id if user else None,
-        ),
-    )
+    result = await purchases.purchase(runtime.gateway, purchase_request)
     if counted and result.created and result.order.status == OrderStatus.PENDING:
         refusal = await holds.hold(address, event_id, result.order.id, seats)
         if refusal is not None:

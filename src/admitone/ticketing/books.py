@@ -54,6 +54,7 @@ async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> No
                 gateway_ref=one.charge_id,
                 fee=_known(one.fee),
                 actor=one.actor,
+                products=min(products_total(one.order), one.amount),
             )
             for one in captured
         ],
@@ -107,6 +108,7 @@ async def refund_issued(
         amount=wanted,
         currency=order.currency,
         gateway_ref=refund_id,
+        products=_products_share(order, wanted),
     )
     await repository.add_refunded(uow, order.id, wanted)
     return wanted
@@ -150,6 +152,7 @@ async def _post(
     currency: str,
     gateway_ref: str,
     fee: int | None = None,
+    products: int = 0,
 ) -> None:
     """One order's ``movement``, as the current actor."""
     transfer = ledger.Transfer(
@@ -160,8 +163,26 @@ async def _post(
         currency=currency,
         gateway_ref=gateway_ref,
         fee=fee,
+        products=products,
     )
     await ledger.post(uow, movement, [transfer])
+
+
+def products_total(order: Order) -> int:
+    """What the order's shop product lines cost, in minor units."""
+    return sum(line.unit_price * line.quantity for line in order.lines if not line.is_ticket)
+
+
+def _products_share(order: Order, amount: int) -> int:
+    """The products' share of a refund of ``amount``: in proportion to the order's total,
+    counted on what all refunds so far give back, so partial refunds round down each time yet
+    a full refund always takes exactly what the products brought in."""
+    products = products_total(order)
+    if products == 0 or order.total_amount == 0:
+        return 0
+    before = order.refunded_amount
+    total = order.total_amount
+    return (before + amount) * products // total - before * products // total
 
 
 def _known(fee: int | None) -> int | None:

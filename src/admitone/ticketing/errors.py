@@ -123,3 +123,31 @@ class OrderNoLongerPayable(Conflict):
 class OrderNotPayable(Conflict):
     code = "order_not_payable"
     default_message = "This order is not waiting for a payment."
+
+
+class CartEmpty(InvalidInput):
+    code = "cart_empty"
+    default_message = "The cart has nothing to check out."
+
+
+class CartNeedsTickets(InvalidInput):
+    code = "cart_needs_tickets"
+    default_message = (
+        "An order is for an event: a cart is checked out with at least one ticket of it."
+    )
+
+
+class CartMixedEvents(InvalidInput):
+    code = "cart_mixed_events"
+    default_message = (
+        "A cart's tickets and event products must all be of one event; check out each event's "
+        "in a cart of its own."
+    )
+
+
+class ProductNotSoldHere(InvalidInput):
+    code = "product_not_sold_with_event"
+    default_message = (
+        "The product is not sold with this event: it belongs to another event, organizer or "
+        "currency."
+    )

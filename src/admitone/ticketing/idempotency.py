@@ -28,15 +28,25 @@ def fingerprint(
     customer_email: str,
     customer_name: str,
     payment_method: str | None,
+    products: Sequence[tuple[str, int, dict[str, str]]] = (),
+    cart_id: uuid.UUID | None = None,
 ) -> str:
-    """A digest of what the request asks for. ``None`` as a tier means "the default tier"."""
-    canonical = {
+    """A digest of what the request asks for. ``None`` as a tier means "the default tier".
+    Products and the cart are in it only when there are some, so a tickets-only request keeps
+    the digest it always had."""
+    canonical: dict[str, object] = {
         "event": str(event_id),
         "items": sorted([str(tier) if tier else "default", qty] for tier, qty in items),
         "email": customer_email.strip().lower(),
         "name": customer_name.strip(),
         "payment_method": payment_method,
     }
+    if products:
+        canonical["products"] = sorted(
+            [product, qty, sorted(choice.items())] for product, qty, choice in products
+        )
+    if cart_id is not None:
+        canonical["cart"] = str(cart_id)
     return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":")))
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -141,23 +143,41 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
 
 
 class OrderLine(UUIDPrimaryKey, Base):
+    """One line of an order: a ticket tier (``tier_id``) or a shop product (``product_id``),
+    never both. One table for both kinds, so an order's total, its refunds and its history stay
+    one list in one position order, and every reader of lines already has them."""
+
     __tablename__ = "order_lines"
 
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
-    tier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tiers.id"))
+    tier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tiers.id"))
+    # A product line keeps its product's row reachable for stock returns; products are only
+    # ever soft-deleted.
+    product_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shop_products.id"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     quantity: Mapped[int] = mapped_column(Integer)
-    # Copied at purchase: a later price change never touches an order.
+    # Copied at purchase: a later price change never touches an order. For a product, the
+    # price with the chosen options' modifiers.
     unit_price: Mapped[int] = mapped_column(BigInteger)
-    tier_name: Mapped[str] = mapped_column(String(100))
+    tier_name: Mapped[str | None] = mapped_column(String(100))
+    # What was sold, as it was sold (tax and invoices read these later, never the catalogue).
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    category_name: Mapped[str | None] = mapped_column(String(100))
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+
+    @property
+    def is_ticket(self) -> bool:
+        return self.tier_id is not None
 
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("(tier_id IS NULL) <> (product_id IS NULL)", name="tier_or_product"),
         Index("ix_order_lines_order_id", "order_id"),
         Index("ix_order_lines_tier_id", "tier_id"),
+        Index("ix_order_lines_product_id", "product_id"),
     )
 
 

@@ -128,7 +128,7 @@ async def record_refund(
         if order.status == OrderStatus.REFUNDING and await repository.transition(
             uow, order_id, {OrderStatus.REFUNDING}, OrderStatus.REFUNDED
         ):
-            await release_capacity(uow, order)
+            await release_capacity(uow, order, refund=True)
             order = await repository.get_order(uow, order_id)
             # Known only as the charge's total refunded: posted under the charge, once.
             ref = refund_id if amount is not None else external_refund_ref(charge_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -19,7 +19,7 @@ from admitone.core.bodies import StrictBody
 from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
 from admitone.core.text import NO_NUL, SINGLE_LINE
-from admitone.ticketing.models import CancelReason, Order, TicketStatus
+from admitone.ticketing.models import CancelReason, Order, OrderLine, TicketStatus
 
 Name = Annotated[
     str,
@@ -34,6 +34,11 @@ IdempotencyKey = Annotated[
 PaymentMethod = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    SINGLE_LINE,
+]
+CouponCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
     SINGLE_LINE,
 ]
 MAX_ITEMS = 20
@@ -65,6 +70,7 @@ class PurchaseOrder(StrictBody):
     items: list[PurchaseItem] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
+    coupon_code: CouponCode | None = None
 
     @model_validator(mode="after")
     def _quantity_or_items(self) -> PurchaseOrder:
@@ -75,6 +81,20 @@ class PurchaseOrder(StrictBody):
 
 class PurchaseBody(StrictBody):
     order: PurchaseOrder
+
+
+class CheckoutOrder(StrictBody):
+    """The buyer of a cart; signed in, the account's email and name are the defaults."""
+
+    customer_email: DeliverableEmail | None = None
+    customer_name: Name | None = None
+    coupon_code: CouponCode | None = None
+    idempotency_key: IdempotencyKey | None = None
+    payment_method: PaymentMethod | None = None
+
+
+class CheckoutBody(StrictBody):
+    order: CheckoutOrder = Field(default_factory=CheckoutOrder)
 
 
 class PayBody(StrictBody):
@@ -96,10 +116,35 @@ class CancelBody(StrictBody):
 
 
 class OrderLineOut(BaseModel):
-    tier_id: uuid.UUID
-    tier_name: str
+    kind: Literal["ticket", "product"]
+    # A ticket line names its tier, a product line its product and the options chosen.
+    tier_id: uuid.UUID | None = None
+    tier_name: str | None = None
+    product_id: uuid.UUID | None = None
+    product_name: str | None = None
+    options: dict[str, str] | None = None
     quantity: int
-    unit_price: str
+    unit_price: str = Field(description="As sold, with the chosen options' price modifiers.")
+
+    @classmethod
+    def of(cls, line: OrderLine, currency: str) -> Self:
+        price = Money(line.unit_price, currency).to_decimal_string()
+        if line.tier_id is not None:
+            return cls(
+                kind="ticket",
+                tier_id=line.tier_id,
+                tier_name=line.tier_name,
+                quantity=line.quantity,
+                unit_price=price,
+            )
+        return cls(
+            kind="product",
+            product_id=line.product_id,
+            product_name=line.product_name,
+            options=line.options or {},
+            quantity=line.quantity,
+            unit_price=price,
+        )
 
 
 class TicketOut(BaseModel):
@@ -147,15 +192,7 @@ class OrderOut(BaseModel):
             currency=order.currency,
             customer_email=order.customer_email,
             customer_name=order.customer_name,
-            items=[
-                OrderLineOut(
-                    tier_id=line.tier_id,
-                    tier_name=line.tier_name,
-                    quantity=line.quantity,
-                    unit_price=money(line.unit_price),
-                )
-                for line in order.lines
-            ],
+            items=[OrderLineOut.of(line, order.currency) for line in order.lines],
             tickets=[
                 TicketOut(id=t.id, code=t.code, tier_id=t.tier_id, status=TicketStatus(t.status))
                 for t in (order.tickets if with_tickets else [])

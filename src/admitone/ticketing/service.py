@@ -13,6 +13,7 @@ from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
 from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
+from admitone.ticketing.purchase.checkout import Buyer, checkout_request
 from admitone.ticketing.purchase.flow import pay_order, purchase
 from admitone.ticketing.purchase.flow import settle_payment as settle
 from admitone.ticketing.purchase.request import PurchaseRequest, PurchaseResult
@@ -46,6 +47,7 @@ from admitone.ticketing.tickets_pdf import order_tickets_pdf
 
 __all__ = [
     "REVENUE_STATUSES",
+    "Buyer",
     "OrderNotPayable",
     "OrderPayment",
     "OrderStatus",
@@ -57,6 +59,7 @@ __all__ = [
     "by_payment_reference",
     "cancel_order",
     "charge_key",
+    "checkout_request",
     "complete_refund",
     "event_has_paid_orders",
     "expire_order",

@@ -39,7 +39,7 @@ class OrderPrint:
 def order_tickets_pdf(order: Order, event: EventSnapshot) -> bytes:
     """The PDF of a paid order's tickets (its lines and tickets loaded), as sent in its
     confirmation and served by the API."""
-    names = {line.tier_id: line.tier_name for line in order.lines}
+    names = {line.tier_id: line.tier_name or "" for line in order.lines if line.tier_id is not None}
     return render_tickets_pdf(
         OrderPrint(
             reference=order.reference,

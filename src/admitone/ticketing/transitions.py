@@ -12,6 +12,7 @@ from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
+from admitone.shop import service as shop_service
 from admitone.ticketing import topics
 from admitone.ticketing.models import Order
 
@@ -21,12 +22,31 @@ CANCEL_PAYMENT_JOB = "ticketing.cancel_payment"
 def reserved_lines(order: Order) -> Mapping[uuid.UUID, int]:
     counts: Counter[uuid.UUID] = Counter()
     for line in order.lines:
-        counts[line.tier_id] += line.quantity
+        if line.tier_id is not None:
+            counts[line.tier_id] += line.quantity
     return dict(counts)
 
 
-async def release_capacity(uow: UnitOfWork, order: Order) -> None:
-    await events_service.release(uow, order.event_id, reserved_lines(order))
+def stock_lines(order: Order) -> list[shop_service.StockLine]:
+    """The stock the order's product lines took, as the shop gives it back."""
+    return [
+        shop_service.StockLine(line.product_id, line.quantity, line.options or {}, order.id)
+        for line in order.lines
+        if line.product_id is not None
+    ]
+
+
+async def release_capacity(uow: UnitOfWork, order: Order, *, refund: bool = False) -> None:
+    """Everything a live order holds goes back: its seats and its products' stock (each move an
+    adjustment row naming the order; ``refund`` says why, for the stock history). The one
+    place that does it, so expiry, failure, cancellation and refunds all give back alike."""
+    seats = reserved_lines(order)
+    if seats:
+        await events_service.release(uow, order.event_id, seats)
+    stock = stock_lines(order)
+    if stock:
+        reason = shop_service.StockReason.REFUND if refund else shop_service.StockReason.RELEASE
+        await shop_service.release_stock(uow, stock, reason)
 
 
 async def announce(uow: UnitOfWork, order: Order, change: str, **extra: str | int | bool) -> None:

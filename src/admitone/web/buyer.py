@@ -429,7 +429,7 @@ async def _order_page(
         if order.status == OrderStatus.PENDING
         else None
     )
-    names = {line.tier_id: line.tier_name for line in order.lines}
+    names = {line.tier_id: line.tier_name or "" for line in order.lines if line.tier_id is not None}
     tickets = [
         {
             "number": number,

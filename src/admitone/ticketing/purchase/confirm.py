@@ -77,7 +77,9 @@ def new_tickets(order: Order, now: datetime) -> list[Ticket]:
             status=TicketStatus.VALID.value,
             created_at=now,
         )
-        for position, line in enumerate(line for line in order.lines for _ in range(line.quantity))
+        for position, line in enumerate(
+            line for line in order.lines if line.tier_id is not None for _ in range(line.quantity)
+        )
     ]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from admitone.events import service as events_service
 from admitone.ticketing.errors import InvalidOrderQuantity
@@ -13,6 +14,26 @@ from admitone.ticketing.idempotency import fingerprint
 from admitone.ticketing.models import Order
 
 Item = tuple[uuid.UUID | None, int]  # (tier, quantity); no tier means the event's default tier
+
+
+@dataclass(frozen=True, slots=True)
+class ProductItem:
+    """A shop product bought with the tickets, with a choice of its options."""
+
+    product_id: uuid.UUID
+    quantity: int
+    options: Mapping[str, str] = field(default_factory=dict)
+    # What names this line to the buyer in an error (``items.2`` of a cart).
+    field: str = "items"
+
+
+@dataclass(frozen=True, slots=True)
+class CartClaim:
+    """The cart a checkout sells, as it was read: it is closed in the transaction that places
+    the order, and only if it has not changed since."""
+
+    cart_id: uuid.UUID
+    seen: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +48,10 @@ class PurchaseRequest:
     # The buyer confirms the payment in a browser (the web checkout): the order waits for it
     # instead of the fake gateway's stand-in card paying at once.
     buyer_confirms: bool = False
+    # Applied by the coupon step of the pipeline; carried as the buyer typed it.
+    coupon_code: str | None = None
+    products: Sequence[ProductItem] = ()
+    cart: CartClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +70,10 @@ def request_digest(request: PurchaseRequest, wanted: list[Item]) -> str:
         customer_email=request.customer_email,
         customer_name=request.customer_name,
         payment_method=request.payment_method,
+        products=[
+            (str(item.product_id), item.quantity, dict(item.options)) for item in request.products
+        ],
+        cart_id=request.cart.cart_id if request.cart else None,
     )
 
 

@@ -24,13 +24,16 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
+from admitone.shop import service as shop_service
 from admitone.ticketing import expiry, repository
 from admitone.ticketing.access import order_access_token
+from admitone.ticketing.errors import InvalidOrderQuantity, ProductNotSoldHere
 from admitone.ticketing.idempotency import buyer_key
 from admitone.ticketing.models import Order, OrderLine, OrderStatus
 from admitone.ticketing.purchase import settle
 from admitone.ticketing.purchase.request import (
     Item,
+    ProductItem,
     PurchaseRequest,
     check_quantities,
     request_digest,
@@ -68,6 +71,7 @@ class Candidate:
     snapshot: events_service.EventSnapshot  # the event as this transaction read it
     wanted: list[Item] = field(default_factory=list)
     lines: dict[uuid.UUID, int] = field(default_factory=dict)
+    products: list[tuple[ProductItem, shop_service.ProductSale]] = field(default_factory=list)
 
 
 Check = Callable[[UnitOfWork, Settings, Candidate], Awaitable[None]]
@@ -89,8 +93,40 @@ async def _on_sale(uow: UnitOfWork, settings: Settings, candidate: Candidate) ->
     )
 
 
+async def _products(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    """Shop products sold with the tickets, priced as sold now: each a live, public product of
+    the event's organizer, in its currency, of this event or of none."""
+    request, event = candidate.item.request, candidate.snapshot
+    if not request.products:
+        return
+    for item in request.products:
+        quantity = item.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise InvalidOrderQuantity(field=f"{item.field}.quantity")
+        if not 1 <= quantity <= MAX_PRODUCT_QUANTITY:
+            raise InvalidOrderQuantity(
+                f"A product line holds 1 to {MAX_PRODUCT_QUANTITY} items.",
+                field=f"{item.field}.quantity",
+            )
+    sales = await shop_service.price_products(
+        uow, [(item.product_id, item.options, item.field) for item in request.products]
+    )
+    for item, sale in zip(request.products, sales, strict=True):
+        if (
+            sale.organizer_id != event.organizer_id
+            or sale.currency != event.currency
+            or sale.event_id not in (None, event.id)
+        ):
+            raise ProductNotSoldHere(
+                field=f"{item.field}.product_id", details={"product_id": str(sale.product_id)}
+            )
+    candidate.products = list(zip(request.products, sales, strict=True))
+
+
+MAX_PRODUCT_QUANTITY = 1000
+
 # In this order: a refusal is the first one met.
-CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale)
+CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _products)
 
 
 async def reserve_orders(
@@ -125,6 +161,12 @@ async def reserve_orders(
         await events_service.reserve(
             uow, event_id, dict(batch.wanted[event_id]), snapshot=batch.snapshots[event_id]
         )
+    # Then stock, products by id (the shop's fixed order), and the carts the orders sell.
+    await _take_stock(uow, [(answers[index], items[index]) for index in kept])
+    for index in kept:
+        cart = items[index].request.cart
+        if cart is not None:
+            await shop_service.close_cart(uow, cart.cart_id, cart.seen)
     for order in orders:
         # Just written by this transaction: what is in the session is current.
         set_committed_value(order, "tickets", [])
@@ -179,7 +221,7 @@ class _Batch:
                 continue
             order = answer.order
             more = wanted[order.event_id] + Counter(
-                {line.tier_id: line.quantity for line in order.lines}
+                {line.tier_id: line.quantity for line in order.lines if line.tier_id is not None}
             )
             if not self.alone and not _fits(self.snapshots[order.event_id], more):
                 answers[index] = None
@@ -221,7 +263,8 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         customer_name=request.customer_name.strip(),
         status=OrderStatus.PENDING.value,
         quantity=sum(lines.values()),
-        total_amount=sum(tiers[t].price * q for t, q in lines.items()),
+        total_amount=sum(tiers[t].price * q for t, q in lines.items())
+        + sum(sale.unit_price * item.quantity for item, sale in candidate.products),
         currency=event.currency,
         access_token_hash=sha256_hex(token),
         expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
@@ -247,7 +290,55 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
             sorted(lines.items(), key=lambda item: tiers[item[0]].position)
         )
     ]
+    # Product lines after the tickets, in the order asked (``_take_stock`` pairs them so).
+    order.lines += [
+        OrderLine(
+            product_id=sale.product_id,
+            position=len(lines) + position,
+            quantity=item.quantity,
+            unit_price=sale.unit_price,
+            product_name=sale.name,
+            category_name=sale.category_name,
+            options=sale.options,
+        )
+        for position, (item, sale) in enumerate(candidate.products)
+    ]
     return order, token
+
+
+# The shop's own naming of a refused line, replaced by the buyer's.
+_INTERNAL = frozenset({"line", "field"})
+
+
+async def _take_stock(
+    uow: UnitOfWork, placed: Sequence[tuple[Placed | DomainError | None, Reserving]]
+) -> None:
+    """Take the stock of the orders' product lines, in one call (the shop takes its counters by
+    product id). A line short of stock refuses its whole order, naming the line as the buyer
+    gave it, and the transaction with it: nothing of it stays taken."""
+    stock: list[shop_service.StockLine] = []
+    fields: list[str] = []
+    for answer, item in placed:
+        assert isinstance(answer, Placed)
+        order = answer.order
+        products = [line for line in order.lines if line.product_id is not None]
+        for line, asked in zip(products, item.request.products, strict=True):
+            assert line.product_id is not None
+            stock.append(
+                shop_service.StockLine(line.product_id, line.quantity, line.options or {}, order.id)
+            )
+            fields.append(asked.field)
+    if not stock:
+        return
+    refusals = await shop_service.take_stock(uow, stock)
+    for refusal, at in zip(refusals, fields, strict=True):
+        if refusal is not None:
+            details = {
+                key: value for key, value in refusal.details.items() if key not in ("line", "field")
+            }
+            raise shop_service.InsufficientStock(
+                f"Not enough stock left for {at}.", field=at, details=details
+            )
 
 
 def _reference() -> str:
