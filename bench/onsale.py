@@ -12,6 +12,7 @@ the database's counters and tickets), server RSS and CPU per process, and the pa
     .venv/bin/python bench/onsale.py --buyers 32 --presold 300000
     .venv/bin/python bench/onsale.py --buyers 64 --capacity 500       # a sell-out
     .venv/bin/python bench/onsale.py --sqlite --buyers 32 --duration 20
+    .venv/bin/python bench/onsale.py --buyers 32 --duration 20 --with-products  # a shirt each
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 ORGANIZER_PASSWORD = "bench-organizer-password"  # noqa: S105 - a throwaway benchmark account
 TICKET_PRICE = "50.00"
+PRODUCT_PRICE = "20.00"
+PRODUCT_STOCK = 10_000_000  # the API's maximum
 PRESOLD_PER_ORDER = 4
 PRESOLD_BATCH_ORDERS = 2_500
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -102,6 +105,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="'large' for throughput, or a number of tickets for a sell-out",
     )
     parser.add_argument("--quantity", type=int, default=1, help="tickets per order")
+    parser.add_argument(
+        "--with-products",
+        action="store_true",
+        help="put one shop product line (a product of the event, ample stock) in every purchase",
+    )
     parser.add_argument(
         "--presold", type=int, default=0, help="tickets of the event sold beforehand (bulk SQL)"
     )
@@ -504,12 +512,36 @@ async def create_organizer(database_url: str) -> str:
     return email
 
 
-async def create_event(client: httpx.AsyncClient, email: str, capacity: int) -> uuid.UUID:
+async def organizer_headers(client: httpx.AsyncClient, email: str) -> dict[str, str]:
     login = await client.post(
         "/api/auth/login", json={"email": email, "password": ORGANIZER_PASSWORD}
     )
     login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def create_product(client: httpx.AsyncClient, email: str, event_id: uuid.UUID) -> str:
+    """A product of the event with stock it cannot run out of in a rush: its counter is still
+    taken by every purchase, as a real product's would be."""
+    created = await client.post(
+        "/api/shop/products",
+        json={
+            "name": "Tour shirt",
+            "price": PRODUCT_PRICE,
+            "event_id": str(event_id),
+            "stock_tracking": "product",
+            "stock": PRODUCT_STOCK,
+        },
+        headers=await organizer_headers(client, email),
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"product creation failed: {created.status_code} {created.text}")
+    product_id: str = created.json()["id"]
+    return product_id
+
+
+async def create_event(client: httpx.AsyncClient, email: str, capacity: int) -> uuid.UUID:
+    headers = await organizer_headers(client, email)
     starts = datetime.now(UTC) + timedelta(days=90)
     created = await client.post(
         "/api/events",
@@ -677,6 +709,7 @@ async def buy_until_stopped(
     plan: Plan,
     result: Rush,
     stop: asyncio.Event,
+    product_id: str | None = None,
 ) -> None:
     serial = 0
     while not stop.is_set():
@@ -684,7 +717,7 @@ async def buy_until_stopped(
             return
         result.attempts += 1
         serial += 1
-        body = {
+        body: dict[str, Any] = {
             "order": {
                 "customer_email": f"{name}-{serial}@example.com",
                 "customer_name": "Bench Buyer",
@@ -692,6 +725,8 @@ async def buy_until_stopped(
                 "idempotency_key": f"{name}-{serial}",
             }
         }
+        if product_id is not None:
+            body["order"]["products"] = [{"product_id": product_id, "quantity": 1}]
         kind = await send(connection, path, body, plan, result, expect=(201, "ok"))
         if kind == "ok" and args.retry_every and serial % args.retry_every == 0:
             kind = await send(connection, path, body, plan, result, expect=(200, "replayed"))
@@ -726,7 +761,11 @@ async def send(
 
 
 async def rush(
-    args: argparse.Namespace, server: Server, event_id: uuid.UUID, watch: ProcessWatch
+    args: argparse.Namespace,
+    server: Server,
+    event_id: uuid.UUID,
+    watch: ProcessWatch,
+    product_id: str | None = None,
 ) -> Rush:
     result = Rush()
     tag = uuid.uuid4().hex[:8]
@@ -765,6 +804,7 @@ async def rush(
                     plan=plan,
                     result=result,
                     stop=stop,
+                    product_id=product_id,
                 )
                 for i in range(args.buyers)
             )
@@ -948,6 +988,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             progress("server ready; creating the event")
             async with httpx.AsyncClient(base_url=server.urls[0], timeout=30.0) as client:
                 event_id = await create_event(client, organizer, capacity)
+                product_id = (
+                    await create_product(client, organizer, event_id)
+                    if args.with_products
+                    else None
+                )
             presell_seconds = None
             if args.presold:
                 progress(f"pre-selling {args.presold} tickets")
@@ -957,7 +1002,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             watch = ProcessWatch([process.pid for process in server.processes])
             watch.reset_peaks()
             watch.sample()
-            result = await rush(args, server, event_id, watch)
+            result = await rush(args, server, event_id, watch, product_id)
             processes = watch.report()
             server_errors = [line for line in server.output().splitlines() if "Traceback" in line]
         progress("server stopped; auditing the database")
@@ -1007,6 +1052,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "purchases": args.purchases,
                 "capacity": capacity,
                 "quantity": args.quantity,
+                "with_products": args.with_products,
                 "presold": args.presold,
                 "presold_insert_seconds": (
                     round(presell_seconds, 1) if presell_seconds is not None else None

@@ -351,3 +351,48 @@ async def test_products_post_to_their_own_revenue_and_a_refund_reverses_them(
     assert await stock(runtime, product["id"], RED_M) == 5
     assert await moves(runtime, placed["id"]) == [("sale", -2), ("refund", 2)]
     assert gateway.net_captured() == 0
+
+
+async def test_the_purchase_route_sells_products_of_the_event_and_accepts_a_coupon_code(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop
+) -> None:
+    product = await shirt(client, shop.organizer, event_id=str(shop.event_id))
+    body = {
+        "order": {
+            **GUEST["order"],
+            "items": [{"tier_id": str(shop.tier_ids[0]), "quantity": 1}],
+            "products": [{"product_id": product["id"], "quantity": 1, "options": RED_M}],
+            "coupon_code": "SUMMER",
+        }
+    }
+
+    response = await client.post(f"/api/events/{shop.event_id}/purchase", json=body)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["total"] == "75.00"
+    assert [line["kind"] for line in response.json()["items"]] == ["ticket", "product"]
+    assert await stock(runtime, product["id"], RED_M) == 4
+    body["order"]["products"][0]["quantity"] = 5
+    body["order"]["customer_email"] = "another@example.com"
+    short = await client.post(f"/api/events/{shop.event_id}/purchase", json=body)
+    assert assert_envelope(short, 409, "insufficient_stock")["details"]["field"] == (
+        "order.products.0"
+    )
+
+
+async def test_a_product_of_another_organizer_is_not_sold_with_the_event(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    theirs = await shirt(client, shop.rival)
+    body = {
+        "order": {
+            **GUEST["order"],
+            "quantity": 1,
+            "products": [{"product_id": theirs["id"], "quantity": 1, "options": RED_M}],
+        }
+    }
+
+    response = await client.post(f"/api/events/{shop.event_id}/purchase", json=body)
+
+    refused = assert_envelope(response, 422, "product_not_sold_with_event")
+    assert refused["details"]["field"] == "order.products.0.product_id"

@@ -112,6 +112,12 @@ async def purchase(
         payment_method=order.payment_method,
         buyer_user_id=user.id if user else None,
         coupon_code=order.coupon_code,
+        products=[
+            service.ProductItem(
+                item.product_id, item.quantity, item.options, field=f"order.products.{index}"
+            )
+            for index, item in enumerate(order.products or ())
+        ],
     )
     return await _run_purchase(
         purchase_request,

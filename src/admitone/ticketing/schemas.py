@@ -52,6 +52,17 @@ class PurchaseItem(StrictBody):
     quantity: Quantity
 
 
+OptionText = Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE]
+
+
+class PurchaseProductItem(StrictBody):
+    """A shop product of the event (or of none) bought with the tickets."""
+
+    product_id: uuid.UUID
+    quantity: Quantity
+    options: dict[OptionText, OptionText] = Field(default_factory=dict, max_length=10)
+
+
 class PurchaseOrder(StrictBody):
     # Exactly one of quantity and items, declared as JSON Schema can say it.
     model_config = ConfigDict(
@@ -71,6 +82,11 @@ class PurchaseOrder(StrictBody):
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
     coupon_code: CouponCode | None = None
+    products: list[PurchaseProductItem] | None = Field(
+        default=None,
+        max_length=MAX_ITEMS,
+        description="Shop products sold with the tickets, each with a choice of its options.",
+    )
 
     @model_validator(mode="after")
     def _quantity_or_items(self) -> PurchaseOrder:

@@ -16,7 +16,7 @@ from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
 from admitone.ticketing.purchase.checkout import Buyer, checkout_request
 from admitone.ticketing.purchase.flow import pay_order, purchase
 from admitone.ticketing.purchase.flow import settle_payment as settle
-from admitone.ticketing.purchase.request import PurchaseRequest, PurchaseResult
+from admitone.ticketing.purchase.request import ProductItem, PurchaseRequest, PurchaseResult
 from admitone.ticketing.purchase.settle import (
     PaymentOutcome,
     SuccessResult,
@@ -52,6 +52,7 @@ __all__ = [
     "OrderPayment",
     "OrderStatus",
     "PaymentOutcome",
+    "ProductItem",
     "PurchaseRequest",
     "PurchaseResult",
     "SuccessResult",
