@@ -4,7 +4,7 @@ Random ids only ever reach a 404, and random credentials a 401: so that every op
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
 a draft event, a customer, a queued and a dead job, support requests, shop categories, a
-product and a cart holding it), and a few operations
+product and a cart holding it and a ticket), and a few operations
 get a body that can succeed (signing in needs a real password, a support request names one of
 the owner's own orders). What each operation answered is recorded, so the
 test can say which ones never succeeded.
@@ -168,11 +168,15 @@ class Seeder:
         return self._ok(self.http.post("/api/shop/products", json=new_product(), headers=self.auth))
 
     def cart(self, product_id: str) -> tuple[str, str]:
-        """The owner's cart with one line of ``product_id``: the cart's id and the line's."""
+        """The owner's cart with one line of ``product_id`` and a ticket of a published event
+        (so that it can be checked out): the cart's id and the product line's."""
         cart = self._ok(self.http.post("/api/carts", headers=self.auth))
-        body = {"product_id": product_id, "quantity": 1}
         path = f"/api/carts/{cart['id']}/items"
-        item = self._ok(self.http.post(path, json=body, headers=self.auth))["items"][0]
+        tier_id = self.event(publish=True)["tiers"][0]["id"]
+        self._ok(self.http.post(path, json={"tier_id": tier_id, "quantity": 1}, headers=self.auth))
+        body = {"product_id": product_id, "quantity": 1}
+        items = self._ok(self.http.post(path, json=body, headers=self.auth))["items"]
+        [item] = [item for item in items if item["product_id"] == product_id]
         return cart["id"], item["id"]
 
     def refresh_token(self) -> str:
@@ -295,6 +299,8 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
             "quantity": 1,
         },
         "PUT /api/carts/{cart_id}/items/{item_id}": lambda: {"quantity": 2},
+        # Signed in, the owner's account is the buyer.
+        "POST /api/carts/{cart_id}/checkout": lambda: {"order": {}},
         STRIPE_WEBHOOK: lambda: {
             "id": f"evt_{uuid.uuid4().hex}",
             "type": "contract.test",  # a type no handler wants: acknowledged and ignored
