@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from admitone.activity.models import ActivityEntry
 from admitone.jobs.worker import drain
 from admitone.ledger.chart import AccountCode
 from admitone.ledger.models import JournalLine, LedgerAccount
@@ -18,6 +19,7 @@ from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.shop.models import Cart, StockAdjustment, StockCounter
 from admitone.shop.options import options_key
+from admitone.ticketing import books
 from admitone.ticketing.models import Order, OrderLine
 from tests.shop.conftest import CARTS, Shop, add, guest_cart, make_event, shirt
 from tests.support.envelope import assert_envelope
@@ -118,6 +120,11 @@ async def test_a_guest_checks_out_tickets_and_a_product_with_options_as_one_paid
     assert await stock(runtime, product["id"], RED_M) == 3
     assert await moves(runtime, order["id"]) == [("sale", -2)]
     assert await cart_status(runtime, cart_id) == "checked_out"
+    async with runtime.unit_of_work(readonly=True) as uow:
+        closed = await uow.session.scalar(
+            select(ActivityEntry).where(ActivityEntry.action == "shop.cart_checked_out")
+        )
+    assert closed is not None and closed.resource_uuid == uuid.UUID(cart_id)
     assert (await counters(runtime, shop.event_id)).event == 1
     again = await add(client, cart_id, token, tier_id=str(shop.tier_ids[0]), quantity=1)
     assert_envelope(again, 409, "cart_not_open")
@@ -396,3 +403,17 @@ async def test_a_product_of_another_organizer_is_not_sold_with_the_event(
 
     refused = assert_envelope(response, 422, "product_not_sold_with_event")
     assert refused["details"]["field"] == "order.products.0.product_id"
+
+
+def test_partial_refunds_take_the_products_share_back_in_proportion_and_exactly_in_full() -> None:
+    order = Order(total_amount=10_000, refunded_amount=0)
+    order.lines = [
+        OrderLine(tier_id=uuid.uuid4(), quantity=1, unit_price=7_000),
+        OrderLine(product_id=uuid.uuid4(), quantity=3, unit_price=1_000),
+    ]
+    shares = []
+    for amount in (3_333, 3_333, 3_334):
+        shares.append(books._products_share(order, amount))
+        order.refunded_amount += amount
+    assert shares == [999, 1_000, 1_001]
+    assert sum(shares) == books.products_total(order) == 3_000

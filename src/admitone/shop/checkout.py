@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.shop import options, repository
 from admitone.shop.carts import CartViewer
@@ -130,6 +131,9 @@ async def close_cart(uow: UnitOfWork, cart_id: uuid.UUID, seen: datetime) -> Non
         .execution_options(synchronize_session=False)
     )
     if getattr(closed, "rowcount", 0) == 1:
+        await activity_service.record(
+            uow, "shop.cart_checked_out", resource_type="cart", resource_uuid=cart_id
+        )
         return
     status = await uow.session.scalar(select(Cart.status).where(Cart.id == cart_id))
     if status != CartStatus.OPEN.value:
