@@ -64,9 +64,8 @@ async def moves(runtime: Runtime, order_id: str) -> list[tuple[str, int]]:
 
 async def cart_status(runtime: Runtime, cart_id: str) -> str:
     async with runtime.unit_of_work(readonly=True) as uow:
-        status: str = await uow.session.scalar(
-            select(Cart.status).where(Cart.id == uuid.UUID(cart_id))
-        )
+        status = await uow.session.scalar(select(Cart.status).where(Cart.id == uuid.UUID(cart_id)))
+    assert status is not None
     return status
 
 
@@ -364,7 +363,7 @@ async def test_the_purchase_route_sells_products_of_the_event_and_accepts_a_coup
     client: httpx.AsyncClient, runtime: Runtime, shop: Shop
 ) -> None:
     product = await shirt(client, shop.organizer, event_id=str(shop.event_id))
-    body = {
+    body: dict[str, Any] = {
         "order": {
             **GUEST["order"],
             "items": [{"tier_id": str(shop.tier_ids[0]), "quantity": 1}],

@@ -223,7 +223,8 @@ class OrderLifecycle(RuleBasedStateMachine):
         per_tier = dict.fromkeys(self.event.tier_ids, 0)
         for order in live:
             for line in order.lines:
-                per_tier[line.tier_id] += line.quantity
+                if line.tier_id is not None:  # tickets only: product lines hold stock
+                    per_tier[line.tier_id] += line.quantity
         assert taken.tiers == per_tier
         assert taken.event == sum(per_tier.values()) <= EVENT_CAP
         for tier_id, cap in zip(self.event.tier_ids, TIER_CAPS, strict=True):
