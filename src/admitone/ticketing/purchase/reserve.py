@@ -3,8 +3,11 @@ in the caller's transaction, with one INSERT per table and one conditional UPDAT
 for the whole batch (rule 5). A purchase alone is a batch of one.
 
 Each request goes through ``CHECKS`` in turn; a refusal answers that request alone and the rest
-of the batch goes on. Coupons, members-only tiers, shop lines and waiting-list holds are checks
-to add there: each sees the request, the event as this transaction read it and the lines so far.
+of the batch goes on. Shop lines are one (``_products``); coupons, members-only tiers and
+waiting-list holds are checks to add there: each sees the request, the event as this transaction
+read it and the lines so far. After the event counters, the shop's stock is taken (products by
+id) and a checked-out cart is closed, in the same transaction: a refusal of either rolls back the
+seats too.
 """
 
 from __future__ import annotations
