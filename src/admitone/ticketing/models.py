@@ -97,6 +97,10 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     # What of the payment went back to the buyer and is in the ledger, partial refunds made in
     # the gateway's dashboard included: each refund counts once, and never beyond the total.
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A coupon's discount: ``total_amount`` is what the lines cost less this, never below zero;
+    # the lines keep their unit prices as sold.
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -112,6 +116,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refunded_within_total"
         ),
