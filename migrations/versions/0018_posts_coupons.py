@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("deleted_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('draft', 'published')", name=op.f("ck_posts_status_known")
-        ),
+        sa.CheckConstraint("status IN ('draft', 'published')", name=op.f("ck_posts_status_known")),
         sa.ForeignKeyConstraint(
             ["created_from_event_id"],
             ["events.id"],
@@ -103,9 +101,7 @@ def upgrade() -> None:
         sqlite_where=sa.text("deleted_at IS NULL"),
         postgresql_where=sa.text("deleted_at IS NULL"),
     )
-    op.create_index(
-        "ix_coupons_organizer_created", "coupons", ["organizer_id", "created_at", "id"]
-    )
+    op.create_index("ix_coupons_organizer_created", "coupons", ["organizer_id", "created_at", "id"])
     op.create_index("ix_coupons_post", "coupons", ["post_id"])
 
     op.create_table(
@@ -125,9 +121,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coupon_redemptions")),
     )
-    op.create_index(
-        "uq_coupon_redemptions_order", "coupon_redemptions", ["order_id"], unique=True
-    )
+    op.create_index("uq_coupon_redemptions_order", "coupon_redemptions", ["order_id"], unique=True)
     op.create_index(
         "ix_coupon_redemptions_coupon_buyer", "coupon_redemptions", ["coupon_id", "buyer_hash"]
     )

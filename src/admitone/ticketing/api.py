@@ -121,6 +121,7 @@ async def purchase(
             idempotency_key=key,
             payment_method=order.payment_method,
             buyer_user_id=user.id if user else None,
+            coupon_code=order.coupon_code,
         ),
     )
     if counted and result.created and result.order.status == OrderStatus.PENDING:

@@ -28,15 +28,19 @@ def fingerprint(
     customer_email: str,
     customer_name: str,
     payment_method: str | None,
+    coupon_code: str | None = None,
 ) -> str:
     """A digest of what the request asks for. ``None`` as a tier means "the default tier"."""
-    canonical = {
+    canonical: dict[str, object] = {
         "event": str(event_id),
         "items": sorted([str(tier) if tier else "default", qty] for tier, qty in items),
         "email": customer_email.strip().lower(),
         "name": customer_name.strip(),
         "payment_method": payment_method,
     }
+    if coupon_code is not None:
+        # Only when there is one: the digests of purchases without a coupon stay as they were.
+        canonical["coupon"] = coupon_code.strip().lower()
     return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":")))
 
 

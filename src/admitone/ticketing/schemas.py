@@ -36,6 +36,12 @@ PaymentMethod = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     SINGLE_LINE,
 ]
+CouponCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
+]
 MAX_ITEMS = 20
 Quantity = Annotated[int, Field(json_schema_extra={"minimum": 1})]
 
@@ -65,6 +71,9 @@ class PurchaseOrder(StrictBody):
     items: list[PurchaseItem] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
+    coupon_code: CouponCode | None = Field(
+        default=None, description="A coupon of the event's organizer; case does not matter."
+    )
 
     @model_validator(mode="after")
     def _quantity_or_items(self) -> PurchaseOrder:
@@ -116,6 +125,9 @@ class OrderOut(BaseModel):
     status: str
     quantity: int
     total: str
+    # A coupon's discount: ``total`` is the lines' total less this (the lines keep their prices).
+    discount: str
+    coupon_id: uuid.UUID | None
     # What of the payment went back to the buyer: partial refunds leave the order paid.
     refunded: str
     currency: str
@@ -143,6 +155,8 @@ class OrderOut(BaseModel):
             status=order.status,
             quantity=order.quantity,
             total=money(order.total_amount),
+            discount=money(order.discount_amount),
+            coupon_id=order.coupon_id,
             refunded=money(order.refunded_amount),
             currency=order.currency,
             customer_email=order.customer_email,

@@ -12,6 +12,7 @@ from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
+from admitone.posts import service as posts_service
 from admitone.ticketing import topics
 from admitone.ticketing.models import Order
 
@@ -26,6 +27,14 @@ def reserved_lines(order: Order) -> Mapping[uuid.UUID, int]:
 
 
 async def release_capacity(uow: UnitOfWork, order: Order) -> None:
+    """Give back what a live order holds: its seats and its coupon use. Every way out of a live
+    status comes through here (expiry, failure, cancellation, refund), so a refunded order gives
+    its coupon use back too: a coupon's uses are the live orders holding it, the same invariant
+    as seats, and the ledger reverses the discounted revenue with the refund."""
+    if order.coupon_id is not None:
+        # Before the event's counters, in the order a purchase takes them (coupon, then event
+        # and tiers), so a release and a purchase never wait for each other's locks in a cycle.
+        await posts_service.release_coupon(uow, order.id)
     await events_service.release(uow, order.event_id, reserved_lines(order))
 
 

@@ -67,6 +67,10 @@ class PurchaseGroups:
         """``flow.purchase``, grouped with the purchases in flight. The caller holds no
         transaction open: the batches run in their own (on SQLite, one would hold the write
         lock they wait for), and none may stay open across the gateway call."""
+        if request.coupon_code is not None:
+            # Its use is counted with the order's writes: alone, a batch never leaves out an
+            # order whose use it has counted. Purchases without a coupon pay nothing for it.
+            return await flow.purchase(self._open_uow, gateway, self._settings, request)
         actor = current_actor()
         placed = await self._group.submit(Reserving(request, gateway.name, actor))
         if not isinstance(placed, Placed):

@@ -27,6 +27,7 @@ class PurchaseRequest:
     # The buyer confirms the payment in a browser (the web checkout): the order waits for it
     # instead of the fake gateway's stand-in card paying at once.
     buyer_confirms: bool = False
+    coupon_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ def request_digest(request: PurchaseRequest, wanted: list[Item]) -> str:
         customer_email=request.customer_email,
         customer_name=request.customer_name,
         payment_method=request.payment_method,
+        coupon_code=request.coupon_code,
     )
 
 

@@ -3,8 +3,13 @@ in the caller's transaction, with one INSERT per table and one conditional UPDAT
 for the whole batch (rule 5). A purchase alone is a batch of one.
 
 Each request goes through ``CHECKS`` in turn; a refusal answers that request alone and the rest
-of the batch goes on. Coupons, members-only tiers, shop lines and waiting-list holds are checks
-to add there: each sees the request, the event as this transaction read it and the lines so far.
+of the batch goes on. Members-only tiers, shop lines and waiting-list holds are checks to add
+there: each sees the request, the event as this transaction read it and the lines so far.
+
+A coupon is checked there (read only, so a refusal leaves nothing behind) and redeemed with the
+orders' writes, by the coupon's conditional counter update, before the event's counters; a
+refusal then raises and the transaction rolls back. Purchases with a coupon are reserved alone
+(``batching`` hands them to ``flow``), so a batch never holds a use for an order it leaves out.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
+from admitone.posts import service as posts_service
 from admitone.ticketing import expiry, repository
 from admitone.ticketing.access import order_access_token
 from admitone.ticketing.idempotency import buyer_key
@@ -52,6 +58,7 @@ class Placed:
 
     order: Order
     access_token: str  # the guest's secret to it
+    coupon: posts_service.Applied | None = None  # redeemed with the order's writes
 
 
 class Collision(Exception):
@@ -68,6 +75,7 @@ class Candidate:
     snapshot: events_service.EventSnapshot  # the event as this transaction read it
     wanted: list[Item] = field(default_factory=list)
     lines: dict[uuid.UUID, int] = field(default_factory=dict)
+    coupon: posts_service.Applied | None = None
 
 
 Check = Callable[[UnitOfWork, Settings, Candidate], Awaitable[None]]
@@ -89,8 +97,33 @@ async def _on_sale(uow: UnitOfWork, settings: Settings, candidate: Candidate) ->
     )
 
 
+async def _coupon(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    code = candidate.item.request.coupon_code
+    if code is None:
+        return
+    event = candidate.snapshot
+    candidate.coupon = await posts_service.check_coupon(
+        uow,
+        code,
+        organizer_id=event.organizer_id,
+        currency=event.currency,
+        lines=[
+            posts_service.Line("tier", tier_id, quantity, _price(event, tier_id))
+            for tier_id, quantity in candidate.lines.items()
+        ],
+        now=uow.clock.now(),
+        field="order.coupon_code",
+    )
+
+
+def _price(event: events_service.EventSnapshot, tier_id: uuid.UUID) -> int:
+    tier = event.tier(tier_id)
+    assert tier is not None  # the lines passed ``_on_sale``
+    return tier.price
+
+
 # In this order: a refusal is the first one met.
-CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale)
+CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _coupon)
 
 
 async def reserve_orders(
@@ -114,6 +147,15 @@ async def reserve_orders(
     placed = [(cast(Placed, answers[index]), items[index].actor) for index in kept]
     orders = [one.order for one, _ in placed]
     await repository.add_orders(uow, orders, collision=Collision)
+    for one, _ in sorted(placed, key=lambda pair: pair[0].order.id):
+        if one.coupon is not None:
+            await posts_service.redeem_coupon(
+                uow,
+                one.coupon,
+                order_id=one.order.id,
+                buyer_key=one.order.buyer_key,
+                field="order.coupon_code",
+            )
     for one, actor in placed:
         with acting_as(actor):
             await announce(uow, one.order, "created")
@@ -165,7 +207,7 @@ class _Batch:
             await check(uow, settings, candidate)
         self.buyers.add((request.event_id, key))
         order, token = new_order(uow, settings, candidate)
-        return Placed(order, token)
+        return Placed(order, token, candidate.coupon)
 
     def keep_what_fits(self, answers: list[Placed | DomainError | None]) -> list[int]:
         """The orders of the batch, but for those that do not fit in what is left (as last
@@ -211,6 +253,7 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
     order_id = uuid.uuid4()
     token = order_access_token(settings, order_id)
     tiers = {tier.id: tier for tier in event.tiers}
+    discount = candidate.coupon.discount if candidate.coupon else 0
     order = Order(
         id=order_id,
         reference=_reference(),
@@ -221,7 +264,10 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         customer_name=request.customer_name.strip(),
         status=OrderStatus.PENDING.value,
         quantity=sum(lines.values()),
-        total_amount=sum(tiers[t].price * q for t, q in lines.items()),
+        # A discount never makes a total negative (``check_coupon`` caps it at the lines').
+        total_amount=max(sum(tiers[t].price * q for t, q in lines.items()) - discount, 0),
+        discount_amount=discount,
+        coupon_id=candidate.coupon.coupon_id if candidate.coupon else None,
         currency=event.currency,
         access_token_hash=sha256_hex(token),
         expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
