@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from admitone.runtime import Runtime
 from tests.posts.conftest import COUPONS, Seller, coupon_body, create_coupon
 from tests.support.envelope import assert_envelope
 
@@ -130,7 +129,7 @@ async def test_another_organizers_coupon_is_not_found(
 async def test_bad_coupon_input_is_refused_naming_the_field(
     client: httpx.AsyncClient,
     seller: Seller,
-    runtime: Runtime,
+    *,
     changes: dict[str, Any],
     field: str,
     code: str,

@@ -202,6 +202,7 @@ async def test_the_follow_up_job_announces_each_product_deleted_with_retries(
     client: httpx.AsyncClient,
     runtime: Runtime,
     seller: Seller,
+    *,
     clock: FrozenClock,
     published: list[tuple[str, dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
