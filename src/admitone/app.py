@@ -32,6 +32,7 @@ from admitone.jobs.api import router as jobs_router
 from admitone.jobs.worker import Worker
 from admitone.ledger.api import router as ledger_router
 from admitone.payment_settlement.api import router as payments_router
+from admitone.posts.api import router as posts_router
 from admitone.realtime.api import router as realtime_router
 from admitone.realtime.slots import StreamSlots
 from admitone.runtime import Runtime
@@ -119,6 +120,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         realtime_router,
         support_router,
         shop_router,
+        posts_router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)

@@ -9,6 +9,7 @@ from admitone.jobs import models as jobs_models
 from admitone.ledger import models as ledger_models
 from admitone.notifications import models as notifications_models
 from admitone.payments import models as payments_models
+from admitone.posts import models as posts_models
 from admitone.shop import models as shop_models
 from admitone.support import models as support_models
 from admitone.ticketing import models as ticketing_models
@@ -24,6 +25,7 @@ __all__ = [
     "metadata",
     "notifications_models",
     "payments_models",
+    "posts_models",
     "shop_models",
     "support_models",
     "ticketing_models",

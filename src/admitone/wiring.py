@@ -6,6 +6,7 @@ from admitone.events import jobs as events_jobs  # noqa: F401
 from admitone.events import topics as events_topics  # noqa: F401
 from admitone.notifications import jobs as notifications_jobs  # noqa: F401
 from admitone.payment_settlement import jobs as payment_settlement_jobs  # noqa: F401
-from admitone.shop import topics as shop_topics  # noqa: F401
+from admitone.posts import registrations as posts_registrations  # noqa: F401
+from admitone.shop import registrations as shop_registrations  # noqa: F401
 from admitone.support import topics as support_topics  # noqa: F401
 from admitone.ticketing import registrations as ticketing_registrations  # noqa: F401

@@ -4,7 +4,7 @@ Random ids only ever reach a 404, and random credentials a 401: so that every op
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
 a draft event, a customer, a queued and a dead job, support requests, shop categories, a
-product and a cart holding it and a ticket), and a few operations
+product and a cart holding it and a ticket, a post and its coupon), and a few operations
 get a body that can succeed (signing in needs a real password, a support request names one of
 the owner's own orders). What each operation answered is recorded, so the
 test can say which ones never succeeded.
@@ -179,6 +179,13 @@ class Seeder:
         [item] = [item for item in items if item["product_id"] == product_id]
         return cart["id"], item["id"]
 
+    def post(self) -> dict[str, Any]:
+        body = {"title": "Contract news", "status": "published"}
+        return self._ok(self.http.post("/api/posts", json=body, headers=self.auth))
+
+    def coupon(self, post_id: str) -> dict[str, Any]:
+        return self._ok(self.http.post("/api/coupons", json=new_coupon(post_id), headers=self.auth))
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -213,6 +220,10 @@ class Seeder:
             for world in (first, second):
                 world["product_id"] = self.product()["id"]
                 world["cart_id"], world["item_id"] = self.cart(world["product_id"])
+        if names & {"post_id", "coupon_id"}:
+            for world in (first, second):
+                world["post_id"] = self.post()["id"]
+                world["coupon_id"] = self.coupon(world["post_id"])["id"]
         if "request_id" in names:
             first["request_id"] = self.support_request()["id"]
             second["request_id"] = self.support_request()["id"]
@@ -246,6 +257,11 @@ def new_product() -> dict[str, Any]:
         "stock_tracking": "product",
         "stock": 100,
     }
+
+
+def new_coupon(post_id: str | None = None) -> dict[str, Any]:
+    body = {"code": f"C-{uuid.uuid4().hex[:12]}", "kind": "percent", "percent_off": "10"}
+    return {**body, "post_id": post_id} if post_id else body
 
 
 def support_request(order_id: str | None = None) -> dict[str, Any]:
@@ -301,6 +317,11 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
         "PUT /api/carts/{cart_id}/items/{item_id}": lambda: {"quantity": 2},
         # Signed in, the owner's account is the buyer.
         "POST /api/carts/{cart_id}/checkout": lambda: {"order": {}},
+        "POST /api/posts": lambda: {"title": "Contract news"},
+        "POST /api/events/{event_id}/posts": dict,
+        "PUT /api/posts/{post_id}": lambda: {"status": "published"},
+        "POST /api/coupons": new_coupon,
+        "PUT /api/coupons/{coupon_id}": lambda: {"usage_limit": 50},
         STRIPE_WEBHOOK: lambda: {
             "id": f"evt_{uuid.uuid4().hex}",
             "type": "contract.test",  # a type no handler wants: acknowledged and ignored

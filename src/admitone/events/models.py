@@ -7,7 +7,17 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
@@ -88,6 +98,9 @@ class Tier(UUIDPrimaryKey, Timestamps, Base):
     sales_end: Mapped[datetime | None]
     max_per_order: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Set with the event's own deletion: a tier of a deleted event is kept for its orders.
+    is_available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    deleted_at: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint("taken >= 0", name="taken_not_negative"),

@@ -40,6 +40,7 @@ from admitone.events.deletion import (
     event_has_paid_orders,
     has_existing_orders,
     register_after_delete,
+    register_delete_step,
     register_order_checker,
     run_after_delete,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "publish_event",
     "published_event_ids",
     "register_after_delete",
+    "register_delete_step",
     "register_order_checker",
     "release",
     "reserve",

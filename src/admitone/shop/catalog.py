@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -446,3 +447,42 @@ async def _record_product(uow: UnitOfWork, action: str, product: Product) -> Non
     await activity_service.record(
         uow, action, resource_type="product", resource_uuid=product.id, metadata=metadata
     )
+
+
+# An event's deletion
+
+
+async def delete_products_of_event(uow: UnitOfWork, event_id: uuid.UUID, now: datetime) -> None:
+    """The products of a deleted event go with it: soft-deleted and unavailable, in the
+    deletion's transaction (one UPDATE). Their ``product_deleted`` messages are the follow-up
+    job's (``announce_products_of_deleted_event``)."""
+    deleted = list(
+        await uow.session.scalars(
+            update(Product)
+            .where(Product.event_id == event_id, Product.deleted_at.is_(None))
+            .values(deleted_at=now, is_available=False, updated_at=now)
+            .returning(Product.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for product_id in sorted(deleted):
+        await activity_service.record(
+            uow,
+            "shop.product_deleted",
+            resource_type="product",
+            resource_uuid=product_id,
+            metadata={"event_uuid": event_id, "reason": "event_deleted"},
+        )
+
+
+async def announce_products_of_deleted_event(uow: UnitOfWork, event_id: uuid.UUID) -> None:
+    """``product_deleted`` for each deleted product of the event, on the public list and the
+    product's own topic. Run by a retried job, so it may announce a product twice: a client
+    dropping a product it no longer has does nothing."""
+    products = await uow.session.scalars(
+        select(Product)
+        .where(Product.event_id == event_id, Product.deleted_at.is_not(None))
+        .order_by(Product.id)
+    )
+    for product in products:
+        topics.publish_product(uow, product, topics.PRODUCT_DELETED, public_list=True)

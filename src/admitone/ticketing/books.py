@@ -169,8 +169,13 @@ async def _post(
 
 
 def products_total(order: Order) -> int:
-    """What the order's shop product lines cost, in minor units."""
-    return sum(line.unit_price * line.quantity for line in order.lines if not line.is_ticket)
+    """What the order's shop product lines brought in, in minor units: net of their share of a
+    coupon's discount, as revenue is booked net of it."""
+    return sum(
+        line.unit_price * line.quantity - line.discount_amount
+        for line in order.lines
+        if not line.is_ticket
+    )
 
 
 def _products_share(order: Order, amount: int) -> int:

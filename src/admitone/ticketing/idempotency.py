@@ -30,10 +30,11 @@ def fingerprint(
     payment_method: str | None,
     products: Sequence[tuple[str, int, dict[str, str]]] = (),
     cart_id: uuid.UUID | None = None,
+    coupon_code: str | None = None,
 ) -> str:
     """A digest of what the request asks for. ``None`` as a tier means "the default tier".
-    Products and the cart are in it only when there are some, so a tickets-only request keeps
-    the digest it always had."""
+    Products, the cart and a coupon are in it only when there are some, so a tickets-only
+    request keeps the digest it always had."""
     canonical: dict[str, object] = {
         "event": str(event_id),
         "items": sorted([str(tier) if tier else "default", qty] for tier, qty in items),
@@ -47,6 +48,9 @@ def fingerprint(
         )
     if cart_id is not None:
         canonical["cart"] = str(cart_id)
+    if coupon_code is not None:
+        # Only when there is one: the digests of purchases without a coupon stay as they were.
+        canonical["coupon"] = coupon_code.strip().lower()
     return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":")))
 
 

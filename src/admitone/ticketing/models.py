@@ -99,6 +99,10 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     # What of the payment went back to the buyer and is in the ledger, partial refunds made in
     # the gateway's dashboard included: each refund counts once, and never beyond the total.
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A coupon's discount: ``total_amount`` is what the lines cost less this, never below zero;
+    # the lines keep their unit prices as sold.
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -114,6 +118,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refunded_within_total"
         ),
@@ -164,6 +169,9 @@ class OrderLine(UUIDPrimaryKey, Base):
     product_name: Mapped[str | None] = mapped_column(String(200))
     category_name: Mapped[str | None] = mapped_column(String(100))
     options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # This line's share of the order's coupon discount, as computed at purchase: what the line
+    # brought in is ``unit_price * quantity - discount_amount`` (the ledger splits revenue by it).
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -175,6 +183,10 @@ class OrderLine(UUIDPrimaryKey, Base):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         CheckConstraint("(tier_id IS NULL) <> (product_id IS NULL)", name="tier_or_product"),
+        CheckConstraint(
+            "discount_amount >= 0 AND discount_amount <= unit_price * quantity",
+            name="discount_within_line",
+        ),
         Index("ix_order_lines_order_id", "order_id"),
         Index("ix_order_lines_tier_id", "tier_id"),
         Index("ix_order_lines_product_id", "product_id"),

@@ -38,8 +38,9 @@ PaymentMethod = Annotated[
 ]
 CouponCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    SINGLE_LINE,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
 ]
 MAX_ITEMS = 20
 Quantity = Annotated[int, Field(json_schema_extra={"minimum": 1})]
@@ -81,7 +82,9 @@ class PurchaseOrder(StrictBody):
     items: list[PurchaseItem] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
-    coupon_code: CouponCode | None = None
+    coupon_code: CouponCode | None = Field(
+        default=None, description="A coupon of the event's organizer; case does not matter."
+    )
     products: list[PurchaseProductItem] | None = Field(
         default=None,
         max_length=MAX_ITEMS,
@@ -141,10 +144,12 @@ class OrderLineOut(BaseModel):
     options: dict[str, str] | None = None
     quantity: int
     unit_price: str = Field(description="As sold, with the chosen options' price modifiers.")
+    discount: str = Field(description="This line's share of the order's coupon discount.")
 
     @classmethod
     def of(cls, line: OrderLine, currency: str) -> Self:
         price = Money(line.unit_price, currency).to_decimal_string()
+        discount = Money(line.discount_amount, currency).to_decimal_string()
         if line.tier_id is not None:
             return cls(
                 kind="ticket",
@@ -152,6 +157,7 @@ class OrderLineOut(BaseModel):
                 tier_name=line.tier_name,
                 quantity=line.quantity,
                 unit_price=price,
+                discount=discount,
             )
         return cls(
             kind="product",
@@ -160,6 +166,7 @@ class OrderLineOut(BaseModel):
             options=line.options or {},
             quantity=line.quantity,
             unit_price=price,
+            discount=discount,
         )
 
 
@@ -177,6 +184,9 @@ class OrderOut(BaseModel):
     status: str
     quantity: int
     total: str
+    # A coupon's discount: ``total`` is the lines' total less this (the lines keep their prices).
+    discount: str
+    coupon_id: uuid.UUID | None
     # What of the payment went back to the buyer: partial refunds leave the order paid.
     refunded: str
     currency: str
@@ -204,6 +214,8 @@ class OrderOut(BaseModel):
             status=order.status,
             quantity=order.quantity,
             total=money(order.total_amount),
+            discount=money(order.discount_amount),
+            coupon_id=order.coupon_id,
             refunded=money(order.refunded_amount),
             currency=order.currency,
             customer_email=order.customer_email,

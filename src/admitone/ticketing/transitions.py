@@ -12,6 +12,7 @@ from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
+from admitone.posts import service as posts_service
 from admitone.shop import service as shop_service
 from admitone.ticketing import topics
 from admitone.ticketing.models import Order
@@ -37,9 +38,15 @@ def stock_lines(order: Order) -> list[shop_service.StockLine]:
 
 
 async def release_capacity(uow: UnitOfWork, order: Order, *, refund: bool = False) -> None:
-    """Everything a live order holds goes back: its seats and its products' stock (each move an
-    adjustment row naming the order; ``refund`` says why, for the stock history). The one
-    place that does it, so expiry, failure, cancellation and refunds all give back alike."""
+    """Everything a live order holds goes back: its coupon use, its seats and its products'
+    stock (each move an adjustment row naming the order; ``refund`` says why, for the stock
+    history), in the order a purchase takes them, so a release and a purchase never wait for
+    each other's locks in a cycle. The one place that does it, so expiry, failure, cancellation
+    and refunds all give back alike: a refunded order gives its coupon use back too, a coupon's
+    uses being the live orders holding it, as seats are (the ledger reverses the discounted
+    revenue with the refund)."""
+    if order.coupon_id is not None:
+        await posts_service.release_coupon(uow, order.id)
     seats = reserved_lines(order)
     if seats:
         await events_service.release(uow, order.event_id, seats)

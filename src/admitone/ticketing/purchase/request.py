@@ -74,6 +74,7 @@ def request_digest(request: PurchaseRequest, wanted: list[Item]) -> str:
             (str(item.product_id), item.quantity, dict(item.options)) for item in request.products
         ],
         cart_id=request.cart.cart_id if request.cart else None,
+        coupon_code=request.coupon_code,
     )
 
 

@@ -3,11 +3,15 @@ in the caller's transaction, with one INSERT per table and one conditional UPDAT
 for the whole batch (rule 5). A purchase alone is a batch of one.
 
 Each request goes through ``CHECKS`` in turn; a refusal answers that request alone and the rest
-of the batch goes on. Shop lines are one (``_products``); coupons, members-only tiers and
-waiting-list holds are checks to add there: each sees the request, the event as this transaction
-read it and the lines so far. After the event counters, the shop's stock is taken (products by
-id) and a checked-out cart is closed, in the same transaction: a refusal of either rolls back the
-seats too.
+of the batch goes on. Shop lines are one (``_products``), coupons another (``_coupon``);
+members-only tiers and waiting-list holds are checks to add there: each sees the request, the
+event as this transaction read it and the lines so far.
+
+The writes then take their locks in one fixed order: a coupon's use (its conditional counter
+update), the event's counters, the shop's stock (products by id), and a checked-out cart is
+closed, all in the same transaction: a refusal of any rolls back the rest. Purchases with a
+coupon or shop lines are reserved alone (``batching`` hands them to ``flow``), so a batch never
+holds a use for an order it leaves out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.core.ids import sha256_hex, short_reference
 from admitone.events import service as events_service
+from admitone.posts import service as posts_service
 from admitone.shop import service as shop_service
 from admitone.ticketing import expiry, repository
 from admitone.ticketing.access import order_access_token
@@ -58,6 +63,7 @@ class Placed:
 
     order: Order
     access_token: str  # the guest's secret to it
+    coupon: posts_service.Applied | None = None  # redeemed with the order's writes
 
 
 class Collision(Exception):
@@ -75,6 +81,7 @@ class Candidate:
     wanted: list[Item] = field(default_factory=list)
     lines: dict[uuid.UUID, int] = field(default_factory=dict)
     products: list[tuple[ProductItem, shop_service.ProductSale]] = field(default_factory=list)
+    coupon: posts_service.Applied | None = None
 
 
 Check = Callable[[UnitOfWork, Settings, Candidate], Awaitable[None]]
@@ -128,8 +135,38 @@ async def _products(uow: UnitOfWork, settings: Settings, candidate: Candidate) -
 
 MAX_PRODUCT_QUANTITY = 1000
 
+
+async def _coupon(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    code = candidate.item.request.coupon_code
+    if code is None:
+        return
+    event = candidate.snapshot
+    candidate.coupon = await posts_service.check_coupon(
+        uow,
+        code,
+        organizer_id=event.organizer_id,
+        currency=event.currency,
+        lines=[
+            posts_service.Line("tier", tier_id, quantity, _price(event, tier_id))
+            for tier_id, quantity in candidate.lines.items()
+        ]
+        + [
+            posts_service.Line("product", sale.product_id, item.quantity, sale.unit_price)
+            for item, sale in candidate.products
+        ],
+        now=uow.clock.now(),
+        field="order.coupon_code",
+    )
+
+
+def _price(event: events_service.EventSnapshot, tier_id: uuid.UUID) -> int:
+    tier = event.tier(tier_id)
+    assert tier is not None  # the lines passed ``_on_sale``
+    return tier.price
+
+
 # In this order: a refusal is the first one met.
-CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _products)
+CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _products, _coupon)
 
 
 async def reserve_orders(
@@ -153,6 +190,15 @@ async def reserve_orders(
     placed = [(cast(Placed, answers[index]), items[index].actor) for index in kept]
     orders = [one.order for one, _ in placed]
     await repository.add_orders(uow, orders, collision=Collision)
+    for one, _ in sorted(placed, key=lambda pair: pair[0].order.id):
+        if one.coupon is not None:
+            await posts_service.redeem_coupon(
+                uow,
+                one.coupon,
+                order_id=one.order.id,
+                buyer_key=one.order.buyer_key,
+                field="order.coupon_code",
+            )
     for one, actor in placed:
         with acting_as(actor):
             await announce(uow, one.order, "created")
@@ -210,7 +256,7 @@ class _Batch:
             await check(uow, settings, candidate)
         self.buyers.add((request.event_id, key))
         order, token = new_order(uow, settings, candidate)
-        return Placed(order, token)
+        return Placed(order, token, candidate.coupon)
 
     def keep_what_fits(self, answers: list[Placed | DomainError | None]) -> list[int]:
         """The orders of the batch, but for those that do not fit in what is left (as last
@@ -256,6 +302,12 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
     order_id = uuid.uuid4()
     token = order_access_token(settings, order_id)
     tiers = {tier.id: tier for tier in event.tiers}
+    discount = candidate.coupon.discount if candidate.coupon else 0
+    # The coupon's shares, in the order ``_coupon`` gave the lines: tiers, then products.
+    shares = list(candidate.coupon.line_discounts) if candidate.coupon else []
+    shares += [0] * (len(lines) + len(candidate.products) - len(shares))
+    tier_discounts = dict(zip(lines, shares, strict=False))
+    product_discounts = shares[len(lines) :]
     order = Order(
         id=order_id,
         reference=_reference(),
@@ -266,8 +318,15 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         customer_name=request.customer_name.strip(),
         status=OrderStatus.PENDING.value,
         quantity=sum(lines.values()),
-        total_amount=sum(tiers[t].price * q for t, q in lines.items())
-        + sum(sale.unit_price * item.quantity for item, sale in candidate.products),
+        # A discount never makes a total negative (``check_coupon`` caps it at the lines').
+        total_amount=max(
+            sum(tiers[t].price * q for t, q in lines.items())
+            + sum(sale.unit_price * item.quantity for item, sale in candidate.products)
+            - discount,
+            0,
+        ),
+        discount_amount=discount,
+        coupon_id=candidate.coupon.coupon_id if candidate.coupon else None,
         currency=event.currency,
         access_token_hash=sha256_hex(token),
         expires_at=now + timedelta(minutes=settings.payment_timeout_minutes),
@@ -288,6 +347,7 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
             quantity=quantity,
             unit_price=tiers[tier_id].price,
             tier_name=tiers[tier_id].name,
+            discount_amount=tier_discounts.get(tier_id, 0),
         )
         for position, (tier_id, quantity) in enumerate(
             sorted(lines.items(), key=lambda item: tiers[item[0]].position)
@@ -303,6 +363,7 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
             product_name=sale.name,
             category_name=sale.category_name,
             options=sale.options,
+            discount_amount=product_discounts[position],
         )
         for position, (item, sale) in enumerate(candidate.products)
     ]

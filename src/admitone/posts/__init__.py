@@ -1,0 +1,1 @@
+"""Organizers' posts and their coupons."""
