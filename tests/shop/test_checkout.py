@@ -16,11 +16,13 @@ from admitone.jobs.worker import drain
 from admitone.ledger.chart import AccountCode
 from admitone.ledger.models import JournalLine, LedgerAccount
 from admitone.payments.fake import FakeGateway
+from admitone.posts.models import Coupon
 from admitone.runtime import Runtime
 from admitone.shop.models import Cart, StockAdjustment, StockCounter
 from admitone.shop.options import options_key
 from admitone.ticketing import books
 from admitone.ticketing.models import Order, OrderLine
+from tests.posts.conftest import create_coupon
 from tests.shop.conftest import CARTS, Shop, add, guest_cart, make_event, shirt
 from tests.support.envelope import assert_envelope
 from tests.support.reads import counters
@@ -114,6 +116,7 @@ async def test_a_guest_checks_out_tickets_and_a_product_with_options_as_one_paid
         "options": {"colour": "red", "size": "M"},
         "quantity": 2,
         "unit_price": "25.00",
+        "discount": "0.00",
     }
     assert order["access_token"]
     assert await stock(runtime, product["id"], RED_M) == 3
@@ -359,10 +362,13 @@ async def test_products_post_to_their_own_revenue_and_a_refund_reverses_them(
     assert gateway.net_captured() == 0
 
 
-async def test_the_purchase_route_sells_products_of_the_event_and_accepts_a_coupon_code(
+async def test_the_purchase_route_sells_products_of_the_event_with_a_coupon_on_them(
     client: httpx.AsyncClient, runtime: Runtime, shop: Shop
 ) -> None:
     product = await shirt(client, shop.organizer, event_id=str(shop.event_id))
+    await create_coupon(
+        client, shop.organizer, percent_off="10", scope="products", product_ids=[product["id"]]
+    )
     body: dict[str, Any] = {
         "order": {
             **GUEST["order"],
@@ -375,8 +381,14 @@ async def test_the_purchase_route_sells_products_of_the_event_and_accepts_a_coup
     response = await client.post(f"/api/events/{shop.event_id}/purchase", json=body)
 
     assert response.status_code == 201, response.text
-    assert response.json()["total"] == "75.00"
-    assert [line["kind"] for line in response.json()["items"]] == ["ticket", "product"]
+    # 50.00 for the ticket, 25.00 for the shirt less the coupon's 10 % of it
+    assert response.json()["discount"] == "2.50"
+    assert response.json()["total"] == "72.50"
+    lines = response.json()["items"]
+    assert [(line["kind"], line["discount"]) for line in lines] == [
+        ("ticket", "0.00"),
+        ("product", "2.50"),
+    ]
     assert await stock(runtime, product["id"], RED_M) == 4
     body["order"]["products"][0]["quantity"] = 5
     body["order"]["customer_email"] = "another@example.com"
@@ -384,6 +396,32 @@ async def test_the_purchase_route_sells_products_of_the_event_and_accepts_a_coup
     assert assert_envelope(short, 409, "insufficient_stock")["details"]["field"] == (
         "order.products.0"
     )
+
+
+async def test_a_coupon_at_checkout_books_each_revenue_net_of_its_share_and_a_refund_reverses_it(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop
+) -> None:
+    product = await shirt(client, shop.organizer, event_id=str(shop.event_id))
+    await create_coupon(client, shop.organizer, percent_off="10")  # the whole order
+    cart_id, token = await filled_guest_cart(client, shop, product)
+    body = {"order": {**GUEST["order"], "coupon_code": "summer"}}
+
+    placed = (await client.post(checkout_url(cart_id), json=body, headers=token)).json()
+
+    assert (placed["status"], placed["discount"], placed["total"]) == ("paid", "10.00", "90.00")
+    books = await revenue(runtime, shop.event_id)
+    assert books[AccountCode.TICKET_REVENUE] == -4500
+    assert books[AccountCode.PRODUCT_REVENUE] == -4500
+    cancelled = await client.post(
+        f"/api/orders/{placed['id']}/cancel", json={}, params={"token": placed["access_token"]}
+    )
+    assert cancelled.json()["status"] == "refunded", cancelled.text
+    books = await revenue(runtime, shop.event_id)
+    assert books[AccountCode.PRODUCT_REVENUE] == 0
+    assert books[AccountCode.REFUNDS] == 4500
+    async with runtime.unit_of_work(readonly=True) as uow:
+        uses = await uow.session.scalar(select(Coupon.uses))
+    assert uses == 0  # the refunded order gave its use back
 
 
 async def test_a_product_of_another_organizer_is_not_sold_with_the_event(
@@ -407,8 +445,8 @@ async def test_a_product_of_another_organizer_is_not_sold_with_the_event(
 def test_partial_refunds_take_the_products_share_back_in_proportion_and_exactly_in_full() -> None:
     order = Order(total_amount=10_000, refunded_amount=0)
     order.lines = [
-        OrderLine(tier_id=uuid.uuid4(), quantity=1, unit_price=7_000),
-        OrderLine(product_id=uuid.uuid4(), quantity=3, unit_price=1_000),
+        OrderLine(tier_id=uuid.uuid4(), quantity=1, unit_price=7_000, discount_amount=0),
+        OrderLine(product_id=uuid.uuid4(), quantity=3, unit_price=1_000, discount_amount=0),
     ]
     shares = []
     for amount in (3_333, 3_333, 3_334):
