@@ -187,7 +187,7 @@ def contract_server(
             _assert_every_operation_succeeded(server.outcomes, backend)
     finally:
         if backend == "postgres":
-            PostgresTemplate.drop(name)
+            _pg_template.release(name)
 
 
 def _assert_every_operation_succeeded(outcomes: Outcomes, backend: str) -> None:
