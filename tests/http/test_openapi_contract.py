@@ -187,6 +187,7 @@ def contract_server(
             _assert_every_operation_succeeded(server.outcomes, backend)
     finally:
         if backend == "postgres":
+            assert _pg_template is not None
             _pg_template.release(name)
 
 
