@@ -110,7 +110,7 @@ def database_url(
     assert _pg_template is not None
     name = _pg_template.new_database()
     yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    PostgresTemplate.drop(name)
+    _pg_template.release(name)
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def postgres_url(
     assert _pg_template is not None
     name = _pg_template.new_database()
     yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    PostgresTemplate.drop(name)
+    _pg_template.release(name)
 
 
 @pytest.fixture

@@ -187,7 +187,8 @@ def contract_server(
             _assert_every_operation_succeeded(server.outcomes, backend)
     finally:
         if backend == "postgres":
-            PostgresTemplate.drop(name)
+            assert _pg_template is not None
+            _pg_template.release(name)
 
 
 def _assert_every_operation_succeeded(outcomes: Outcomes, backend: str) -> None:

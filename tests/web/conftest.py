@@ -145,8 +145,8 @@ def servers(
             off_loop(asyncio.run, _all_ready(started.values()))
             yield started
     finally:
-        if pg_name is not None:
-            off_loop(PostgresTemplate.drop, pg_name)
+        if pg_name is not None and _pg_template is not None:
+            _pg_template.release(pg_name)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
