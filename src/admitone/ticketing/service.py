@@ -37,15 +37,19 @@ from admitone.ticketing.repository import (
     by_payment_reference,
     list_for_buyer,
     list_for_event,
+    lock_if_paid,
     order_by_reference,
     order_for_viewer,
     payment_of,
     to_reconcile,
 )
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
+from admitone.ticketing.transitions import OrderHook, register_order_hook
 
 __all__ = [
     "REVENUE_STATUSES",
+    "Order",
+    "OrderHook",
     "OrderNotPayable",
     "OrderPayment",
     "OrderStatus",
@@ -64,6 +68,7 @@ __all__ = [
     "fail_order",
     "list_for_buyer",
     "list_for_event",
+    "lock_if_paid",
     "order_access_token",
     "order_by_reference",
     "order_for_viewer",
@@ -77,6 +82,7 @@ __all__ = [
     "record_refund_made_elsewhere",
     "record_success",
     "refuse_payment",
+    "register_order_hook",
     "schedule_refund",
     "settle",
     "to_reconcile",
