@@ -114,10 +114,15 @@ async def ask_invoice(
     )
 
 
+def details(**changes: Any) -> dict[str, Any]:
+    """``PROFILE`` with ``changes``; a field changed to None is left out."""
+    return {k: v for k, v in {**PROFILE, **changes}.items() if v is not None}
+
+
 async def make_profile(
     client: httpx.AsyncClient, headers: dict[str, str], **fields: Any
 ) -> dict[str, Any]:
-    response = await client.post(PROFILES, json={**PROFILE, **fields}, headers=headers)
+    response = await client.post(PROFILES, json=details(**fields), headers=headers)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created

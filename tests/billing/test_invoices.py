@@ -19,6 +19,7 @@ from tests.billing.conftest import (
     Shop,
     ask_invoice,
     buy,
+    details,
     make_profile,
 )
 from tests.support.envelope import assert_envelope
@@ -97,7 +98,7 @@ async def test_details_given_with_the_request_or_a_named_profile_are_billed(
         client,
         second["id"],
         shop.buyer.headers,
-        {"billing": {**PROFILE, "company": None, "vat_id": None, "country": "fr"}},
+        {"billing": details(company=None, vat_id=None, country="fr")},
     )
     assert given.status_code == 201, given.text
     assert given.json()["bill_to"]["country"] == "FR"
@@ -170,7 +171,7 @@ async def test_a_guest_asks_with_the_orders_token_and_gives_details(
         await ask_invoice(client, order["id"], token="wrong-token"), 404, "order_not_found"
     )
     response = await ask_invoice(
-        client, order["id"], body={"billing": {**PROFILE, "vat_id": None}}, token=token
+        client, order["id"], body={"billing": details(vat_id=None)}, token=token
     )
     assert response.status_code == 201, response.text
     invoice = response.json()

@@ -75,7 +75,8 @@ async def update_profile(
     current = {name: getattr(profile, name) for name in _DETAIL_FIELDS}
     merged = {**current, **{k: v for k, v in sent.items() if k in _DETAIL_FIELDS}}
     try:
-        checked = BillingDetails.model_validate(merged)
+        # A field cleared (None) is left out: the details never send null.
+        checked = BillingDetails.model_validate({k: v for k, v in merged.items() if v is not None})
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "name"

@@ -7,7 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from admitone.billing import validation
 from admitone.billing.models import (
@@ -35,17 +44,26 @@ City = Annotated[
 Postcode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=_LINE)
 ]
+# The document states the rules the validators below apply (a contract test holds it to that).
 Country = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=2, max_length=2),
-    Field(description="ISO 3166-1 alpha-2, e.g. DE.", examples=["DE"]),
+    Field(
+        description="ISO 3166-1 alpha-2, e.g. DE.",
+        examples=["DE"],
+        json_schema_extra={"enum": sorted(validation.COUNTRIES)},
+    ),
 ]
 VatId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=4, max_length=30),
     Field(
-        description="With its country prefix (EL for Greece, CHE for Switzerland).",
+        description=(
+            "With its country prefix (EL for Greece, CHE for Switzerland), in the format that "
+            "country uses; spaces, dots and dashes are dropped."
+        ),
         examples=["DE123456789"],
+        json_schema_extra={"pattern": validation.VAT_PATTERN},
     ),
 ]
 Prefix = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r"^[A-Z]{1,10}$")]
@@ -54,14 +72,26 @@ Prefix = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r
 class BillingDetails(StrictBody):
     """Whom an invoice is made out to: a name or a company (or both) and an address."""
 
-    name: Name | None = None
-    company: Name | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["name"]}, {"required": ["company"]}]}
+    )
+
+    name: Name | SkipJsonSchema[None] = None
+    company: Name | SkipJsonSchema[None] = None
     address_line1: Name
     address_line2: Name | None = None
     city: City
     postcode: Postcode
     country: Country
     vat_id: VatId | None = None
+
+    @field_validator("name", "company")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # Runs only on values that were sent: the document says a string, so null is refused.
+        if value is None:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
 
     @field_validator("country")
     @classmethod
@@ -81,7 +111,7 @@ class BillingDetails(StrictBody):
 
 
 class ProfileCreate(BillingDetails):
-    is_default: bool = Field(
+    is_default: StrictBool = Field(
         default=False, description="Make it the default; a user's first profile always is."
     )
 
@@ -97,7 +127,7 @@ class ProfileUpdate(StrictBody):
     postcode: Postcode | None = None
     country: Country | None = None
     vat_id: VatId | None = None
-    is_default: bool | None = Field(default=None, description="true makes it the default.")
+    is_default: StrictBool | None = Field(default=None, description="true makes it the default.")
 
 
 class ProfileOut(BaseModel):
@@ -162,6 +192,8 @@ class SettingsOut(BaseModel):
 class InvoiceRequest(StrictBody):
     """Whom to make the invoice out to: one of your billing profiles, details given here (a
     guest's way), or, with neither, your default profile or else the order's name."""
+
+    model_config = ConfigDict(json_schema_extra={"maxProperties": 1})
 
     billing_profile_id: uuid.UUID | None = None
     billing: BillingDetails | None = None

@@ -62,6 +62,10 @@ VAT_FORMATS: dict[str, re.Pattern[str]] = {
         "NO": r"\d{9}(?:MVA)?",
     }.items()
 }
+# Every accepted VAT id in its compact form, for the API's document.
+VAT_PATTERN = (
+    "^(?:" + "|".join(f"{prefix}(?:{p.pattern})" for prefix, p in VAT_FORMATS.items()) + ")$"
+)
 _SEPARATORS = re.compile(r"[\s.\-]")
 
 
