@@ -13,6 +13,7 @@ import admitone.wiring  # noqa: F401 - registers every domain's job handlers and
 from admitone import schema
 from admitone.accounts.api import router as accounts_router
 from admitone.activity.api import router as activity_router
+from admitone.billing.api import router as billing_router
 from admitone.config import Settings
 from admitone.core.logs import configure_logging
 from admitone.events.api import router as events_router
@@ -121,6 +122,7 @@ def create_app(runtime: Runtime | None = None, *, settings: Settings | None = No
         support_router,
         shop_router,
         posts_router,
+        billing_router,
     ):
         app.include_router(router, dependencies=[Depends(authenticate)])
     app.include_router(metrics_router)

@@ -3,6 +3,7 @@
 
 from admitone.accounts import models as accounts_models
 from admitone.activity import models as activity_models
+from admitone.billing import models as billing_models
 from admitone.core.orm import Base
 from admitone.events import models as events_models
 from admitone.jobs import models as jobs_models
@@ -19,6 +20,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "activity_models",
+    "billing_models",
     "events_models",
     "jobs_models",
     "ledger_models",

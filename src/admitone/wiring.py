@@ -2,6 +2,7 @@
 entries, pub/sub topics), so that a process sees them all. The composition root imports it."""
 
 from admitone.accounts import topics as accounts_topics  # noqa: F401
+from admitone.billing import registrations as billing_registrations  # noqa: F401
 from admitone.events import jobs as events_jobs  # noqa: F401
 from admitone.events import topics as events_topics  # noqa: F401
 from admitone.notifications import jobs as notifications_jobs  # noqa: F401

@@ -186,6 +186,16 @@ class Seeder:
     def coupon(self, post_id: str) -> dict[str, Any]:
         return self._ok(self.http.post("/api/coupons", json=new_coupon(post_id), headers=self.auth))
 
+    def invoice(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The invoice of a paid ``order``, asked for with its guest token."""
+        path = f"/api/orders/{order['id']}/invoice?token={order['access_token']}"
+        return self._ok(self.http.post(path, json={}))
+
+    def billing_profile(self) -> dict[str, Any]:
+        return self._ok(
+            self.http.post("/api/me/billing-profiles", json=billing_profile(), headers=self.auth)
+        )
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -204,6 +214,7 @@ class Seeder:
             if names & {"order_id", "reference", "job_id"}:
                 paid = self.order(published["id"], "pm_card_visa")
                 pending = self.order(published["id"], "pm_card_authenticationRequired")
+                self.invoice(paid)  # so that the paid order's invoice can be read
                 first.update(order_id=paid["id"], reference=paid["reference"])
                 second.update(order_id=pending["id"], reference=pending["reference"])
                 # The guest's token: the owner sees every order, but not every route asks.
@@ -213,6 +224,21 @@ class Seeder:
             second["job_id"] = dead_job_id
         if "user_id" in names:
             first["user_id"] = second["user_id"] = self.customer()["id"]
+        self._shop_and_billing(names, first, second)
+        if "request_id" in names:
+            first["request_id"] = self.support_request()["id"]
+            second["request_id"] = self.support_request()["id"]
+        missing = names - first.keys() - {"token"}
+        assert not missing, (
+            f"no seeded value for path parameter(s) {sorted(missing)}: teach "
+            "tests/support/contract.py:Seeder.world to create the resource they name"
+        )
+        return World([first, second])
+
+    def _shop_and_billing(
+        self, names: set[str], first: dict[str, str], second: dict[str, str]
+    ) -> None:
+        """The owner's categories, products, carts, posts, coupons, invoices and profiles."""
         if "category_id" in names:
             first["category_id"] = self.category()["id"]
             second["category_id"] = self.category()["id"]
@@ -224,15 +250,14 @@ class Seeder:
             for world in (first, second):
                 world["post_id"] = self.post()["id"]
                 world["coupon_id"] = self.coupon(world["post_id"])["id"]
-        if "request_id" in names:
-            first["request_id"] = self.support_request()["id"]
-            second["request_id"] = self.support_request()["id"]
-        missing = names - first.keys() - {"token"}
-        assert not missing, (
-            f"no seeded value for path parameter(s) {sorted(missing)}: teach "
-            "tests/support/contract.py:Seeder.world to create the resource they name"
-        )
-        return World([first, second])
+        if "invoice_id" in names:
+            published = self.event(publish=True)
+            for world in (first, second):
+                order = self.order(published["id"], "pm_card_visa")
+                world["invoice_id"] = self.invoice(order)["id"]
+        if "profile_id" in names:
+            first["profile_id"] = self.billing_profile()["id"]
+            second["profile_id"] = self.billing_profile()["id"]
 
 
 def new_event() -> dict[str, Any]:
@@ -267,6 +292,17 @@ def new_coupon(post_id: str | None = None) -> dict[str, Any]:
 def support_request(order_id: str | None = None) -> dict[str, Any]:
     about = {"category": "order", "order_id": order_id} if order_id else {}
     return {"subject": "Where are my tickets?", "body": "They did not arrive.", **about}
+
+
+def billing_profile() -> dict[str, Any]:
+    return {
+        "company": "Contract Company GmbH",
+        "address_line1": "Contract Street 1",
+        "city": "Berlin",
+        "postcode": "10115",
+        "country": "DE",
+        "vat_id": "DE123456789",
+    }
 
 
 def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -305,6 +341,10 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
             "priority": "high",
         },
         "PATCH /api/support/requests/{request_id}": lambda: {"priority": "high"},
+        "POST /api/me/billing-profiles": billing_profile,
+        "PATCH /api/me/billing-profiles/{profile_id}": lambda: {"city": "Potsdam"},
+        "PUT /api/me/billing-settings": lambda: {"invoice_mode": "on_request"},
+        "POST /api/orders/{order_id}/invoice": lambda: {},
         "POST /api/shop/categories": lambda: {"name": f"Category {uuid.uuid4().hex[:8]}"},
         "PUT /api/shop/categories/{category_id}": lambda: {"position": 1},
         "POST /api/shop/products": new_product,

@@ -245,6 +245,20 @@ async def void_tickets(uow: UnitOfWork, order_id: uuid.UUID) -> None:
     )
 
 
+async def lock_if_paid(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
+    """Hold a paid order's row until this transaction ends (a no-op UPDATE takes the lock on
+    both backends), so that no cancel or refund can move it while something is written about
+    it as paid. False, and nothing held, when it is not paid."""
+    done = await uow.session.scalar(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PAID.value)
+        .values(status=Order.status)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    return done is not None
+
+
 async def status_of(uow: UnitOfWork, order_id: uuid.UUID) -> str | None:
     return await uow.session.scalar(select(Order.status).where(Order.id == order_id))
 

@@ -12,7 +12,7 @@ from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
-from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderStatus
+from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderLine, OrderStatus
 from admitone.ticketing.purchase.checkout import Buyer, checkout_request
 from admitone.ticketing.purchase.flow import pay_order, purchase
 from admitone.ticketing.purchase.flow import settle_payment as settle
@@ -38,16 +38,21 @@ from admitone.ticketing.repository import (
     by_payment_reference,
     list_for_buyer,
     list_for_event,
+    lock_if_paid,
     order_by_reference,
     order_for_viewer,
     payment_of,
     to_reconcile,
 )
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
+from admitone.ticketing.transitions import OrderHook, register_order_hook
 
 __all__ = [
     "REVENUE_STATUSES",
     "Buyer",
+    "Order",
+    "OrderHook",
+    "OrderLine",
     "OrderNotPayable",
     "OrderPayment",
     "OrderStatus",
@@ -68,6 +73,7 @@ __all__ = [
     "fail_order",
     "list_for_buyer",
     "list_for_event",
+    "lock_if_paid",
     "order_access_token",
     "order_by_reference",
     "order_for_viewer",
@@ -81,6 +87,7 @@ __all__ = [
     "record_refund_made_elsewhere",
     "record_success",
     "refuse_payment",
+    "register_order_hook",
     "schedule_refund",
     "settle",
     "to_reconcile",

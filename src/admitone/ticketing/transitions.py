@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
@@ -18,6 +18,19 @@ from admitone.ticketing import topics
 from admitone.ticketing.models import Order
 
 CANCEL_PAYMENT_JOB = "ticketing.cancel_payment"
+
+# A domain above ticketing that must react to an order's change in the same transaction (billing
+# issues a credit note when an invoiced order is cancelled) registers here at import time
+# (``admitone.wiring``): ticketing cannot import it, that would be a cycle.
+OrderHook = Callable[[UnitOfWork, Order, str], Awaitable[None]]
+_order_hooks: list[OrderHook] = []
+
+
+def register_order_hook(hook: OrderHook) -> None:
+    """``hook(uow, order, change)`` runs after every announced change (``paid``,
+    ``cancelled``, ``refunded``, ...), in the transaction that made it; it may only flush."""
+    if hook not in _order_hooks:
+        _order_hooks.append(hook)
 
 
 def reserved_lines(order: Order) -> Mapping[uuid.UUID, int]:
@@ -75,6 +88,8 @@ async def announce(uow: UnitOfWork, order: Order, change: str, **extra: str | in
         },
     )
     topics.publish_order(uow, order, change)
+    for hook in _order_hooks:
+        await hook(uow, order, change)
 
 
 async def cancel_payment_later(uow: UnitOfWork, order: Order) -> None:

@@ -1,0 +1,169 @@
+"""The billing API: thin handlers over ``admitone.billing.service``."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Response, status
+
+from admitone.billing import service
+from admitone.billing.models import DocumentKind
+from admitone.billing.schemas import (
+    InvoiceOut,
+    InvoicePage,
+    InvoiceRequest,
+    ProfileCreate,
+    ProfileList,
+    ProfileOut,
+    ProfileUpdate,
+    SettingsOut,
+    SettingsUpdate,
+)
+from admitone.core.actor import current_actor
+from admitone.http.deps import CurrentUser, StrictRateLimit, Uow, public
+from admitone.http.params import Cursor, OrderToken, PageLimit
+from admitone.http.responses import errors
+from admitone.http.routing import api_router
+
+router = api_router(tags=["billing"])
+
+PROFILES = "/me/billing-profiles"
+
+
+def _viewer(token: str | None) -> service.Viewer:
+    return service.Viewer(current_actor(), token)
+
+
+# Billing profiles: their owner's alone (staff read them through the owner's data export).
+
+
+@router.get(PROFILES, responses=errors(401))
+async def list_profiles(_: CurrentUser, uow: Uow) -> ProfileList:
+    """Your billing profiles, oldest first."""
+    profiles = await service.list_profiles(uow, current_actor())
+    return ProfileList(data=[ProfileOut.of(p) for p in profiles])
+
+
+@router.post(PROFILES, status_code=status.HTTP_201_CREATED, responses=errors(401, 409, 422))
+async def create_profile(body: ProfileCreate, _: CurrentUser, uow: Uow) -> ProfileOut:
+    """A name or a company, an address, an ISO 3166-1 alpha-2 ``country`` and an optional
+    ``vat_id`` checked against its country prefix's format (422 naming the field). Your first
+    profile is your default; ``is_default: true`` makes a later one the default."""
+    return ProfileOut.of(await service.create_profile(uow, current_actor(), body))
+
+
+@router.get(f"{PROFILES}/{{profile_id}}", responses=errors(401, 404, 422))
+async def get_profile(profile_id: uuid.UUID, _: CurrentUser, uow: Uow) -> ProfileOut:
+    return ProfileOut.of(await service.get_profile(uow, current_actor(), profile_id))
+
+
+@router.patch(f"{PROFILES}/{{profile_id}}", responses=errors(401, 404, 409, 422))
+async def update_profile(
+    profile_id: uuid.UUID, body: ProfileUpdate, _: CurrentUser, uow: Uow
+) -> ProfileOut:
+    """Change some fields; the profile is checked whole afterwards. Invoices already issued
+    keep the details they were issued with."""
+    return ProfileOut.of(await service.update_profile(uow, current_actor(), profile_id, body))
+
+
+@router.delete(
+    f"{PROFILES}/{{profile_id}}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(401, 404, 422),
+)
+async def delete_profile(profile_id: uuid.UUID, _: CurrentUser, uow: Uow) -> Response:
+    await service.delete_profile(uow, current_actor(), profile_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Organizers' billing settings
+
+
+@router.get("/me/billing-settings", responses=errors(401, 403))
+async def get_settings(_: CurrentUser, uow: Uow) -> SettingsOut:
+    """An organizer's invoicing: ``on_request`` (the default) or ``automatic``, and the
+    number prefixes (``INV`` and ``CN`` by default)."""
+    return SettingsOut.of(await service.get_settings(uow, current_actor()))
+
+
+@router.put("/me/billing-settings", responses=errors(401, 403, 422))
+async def update_settings(body: SettingsUpdate, _: CurrentUser, uow: Uow) -> SettingsOut:
+    """Change the fields given. A new prefix applies to the numbers issued from now on; the
+    sequence carries on without a gap."""
+    return SettingsOut.of(await service.update_settings(uow, current_actor(), body))
+
+
+# Invoices and credit notes
+
+
+@router.post(
+    "/orders/{order_id}/invoice",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The order's invoice, issued before"},
+        **errors(401, 404, 422, 429),
+    },
+    dependencies=[StrictRateLimit],
+)
+@public
+async def request_invoice(
+    order_id: uuid.UUID,
+    response: Response,
+    uow: Uow,
+    body: InvoiceRequest | None = None,
+    token: OrderToken = None,
+) -> InvoiceOut:
+    """Ask for a paid order's invoice, signed in as its buyer or as a guest with the order's
+    ``token``. Made out to ``billing`` (a guest's way), to ``billing_profile_id``, or to your
+    default profile (else the order's name). An order that is not yours or not paid is a 404;
+    asking again answers the invoice issued first (200)."""
+    issued = await service.request_invoice(uow, _viewer(token), order_id, body or InvoiceRequest())
+    if not issued.created:
+        response.status_code = status.HTTP_200_OK
+    return InvoiceOut.of(issued.invoice)
+
+
+@router.get("/orders/{order_id}/invoice", responses=errors(401, 404, 422))
+@public
+async def get_order_invoice(order_id: uuid.UUID, uow: Uow, token: OrderToken = None) -> InvoiceOut:
+    """The order's invoice, for its buyer (a guest with the order's token), its organizer and
+    staff; 404 while it has none."""
+    return InvoiceOut.of(await service.invoice_for_order(uow, _viewer(token), order_id))
+
+
+@router.get("/invoices", responses=errors(401, 422))
+async def list_invoices(
+    _: CurrentUser,
+    uow: Uow,
+    kind: DocumentKind | None = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
+) -> InvoicePage:
+    """Your invoices and credit notes: those you were billed, those you issued as an organizer,
+    and every one for staff. Newest first."""
+    page = await service.list_invoices(uow, current_actor(), kind=kind, limit=limit, cursor=cursor)
+    return InvoicePage(data=[InvoiceOut.of(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/invoices/{invoice_id:uuid}", responses=errors(401, 404, 422))
+@public
+async def get_invoice(invoice_id: uuid.UUID, uow: Uow, token: OrderToken = None) -> InvoiceOut:
+    return InvoiceOut.of(await service.reachable(uow, _viewer(token), invoice_id))
+
+
+@router.get(
+    "/invoices/{invoice_id:uuid}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **errors(401, 404, 422)},
+)
+@public
+async def invoice_pdf(invoice_id: uuid.UUID, uow: Uow, token: OrderToken = None) -> Response:
+    """The invoice or credit note as a PDF, for the buyer (a guest with the order's token),
+    the organizer and staff."""
+    invoice = await service.reachable(uow, _viewer(token), invoice_id)
+    return Response(
+        await service.invoice_pdf(uow, invoice),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{invoice.number}.pdf"'},
+    )

@@ -1,0 +1,304 @@
+"""Request and response bodies of billing; every limit is declared here, so the OpenAPI
+document states it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from admitone.billing import validation
+from admitone.billing.models import (
+    BillingProfile,
+    BillingSettings,
+    DocumentKind,
+    DocumentStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceMode,
+)
+from admitone.core.bodies import StrictBody
+from admitone.core.money import Money
+
+# One line of text: no control characters, not only spaces.
+_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_LINE)
+]
+City = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_LINE)
+]
+Postcode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=_LINE)
+]
+# The document states the rules the validators below apply (a contract test holds it to that).
+Country = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=2),
+    Field(
+        description="ISO 3166-1 alpha-2, e.g. DE.",
+        examples=["DE"],
+        json_schema_extra={"enum": sorted(validation.COUNTRIES)},
+    ),
+]
+VatId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=4, max_length=30),
+    Field(
+        description=(
+            "With its country prefix (EL for Greece, CHE for Switzerland), in the format that "
+            "country uses; spaces, dots and dashes are dropped."
+        ),
+        examples=["DE123456789"],
+        json_schema_extra={"pattern": validation.VAT_PATTERN},
+    ),
+]
+Prefix = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r"^[A-Z]{1,10}$")]
+
+
+class BillingDetails(StrictBody):
+    """Whom an invoice is made out to: a name or a company (or both) and an address."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["name"]}, {"required": ["company"]}]}
+    )
+
+    name: Name | SkipJsonSchema[None] = None
+    company: Name | SkipJsonSchema[None] = None
+    address_line1: Name
+    address_line2: Name | None = None
+    city: City
+    postcode: Postcode
+    country: Country
+    vat_id: VatId | None = None
+
+    @field_validator("name", "company")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # Runs only on values that were sent: the document says a string, so null is refused.
+        if value is None:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return validation.country_code(value)
+
+    @field_validator("vat_id")
+    @classmethod
+    def _vat_id(cls, value: str | None) -> str | None:
+        return None if value is None else validation.vat_id(value)
+
+    @model_validator(mode="after")
+    def _name_or_company(self) -> BillingDetails:
+        if self.name is None and self.company is None:
+            raise ValueError("give a name or a company")
+        return self
+
+
+class ProfileCreate(BillingDetails):
+    is_default: StrictBool = Field(
+        default=False, description="Make it the default; a user's first profile always is."
+    )
+
+
+class ProfileUpdate(StrictBody):
+    """The fields to change; ``null`` clears an optional one. The result is checked whole."""
+
+    name: Name | None = None
+    company: Name | None = None
+    address_line1: Name | None = None
+    address_line2: Name | None = None
+    city: City | None = None
+    postcode: Postcode | None = None
+    country: Country | None = None
+    vat_id: VatId | None = None
+    is_default: StrictBool | None = Field(default=None, description="true makes it the default.")
+
+
+class ProfileOut(BaseModel):
+    id: uuid.UUID
+    name: str | None
+    company: str | None
+    address_line1: str
+    address_line2: str | None
+    city: str
+    postcode: str
+    country: str
+    vat_id: str | None
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, profile: BillingProfile) -> ProfileOut:
+        return cls(
+            id=profile.id,
+            name=profile.name,
+            company=profile.company,
+            address_line1=profile.address_line1,
+            address_line2=profile.address_line2,
+            city=profile.city,
+            postcode=profile.postcode,
+            country=profile.country,
+            vat_id=profile.vat_id,
+            is_default=profile.is_default,
+            created_at=profile.created_at,
+            updated_at=profile.updated_at,
+        )
+
+
+class ProfileList(BaseModel):
+    data: list[ProfileOut]
+
+
+class SettingsUpdate(StrictBody):
+    invoice_mode: InvoiceMode | None = Field(
+        default=None,
+        description="automatic: every paid order gets an invoice; on_request: when the buyer asks.",
+    )
+    invoice_prefix: Prefix | None = None
+    credit_note_prefix: Prefix | None = None
+
+
+class SettingsOut(BaseModel):
+    invoice_mode: InvoiceMode
+    invoice_prefix: str
+    credit_note_prefix: str
+
+    @classmethod
+    def of(cls, settings: BillingSettings) -> SettingsOut:
+        return cls(
+            invoice_mode=InvoiceMode(settings.invoice_mode),
+            invoice_prefix=settings.invoice_prefix,
+            credit_note_prefix=settings.credit_note_prefix,
+        )
+
+
+class InvoiceRequest(StrictBody):
+    """Whom to make the invoice out to: one of your billing profiles, details given here (a
+    guest's way), or, with neither, your default profile or else the order's name."""
+
+    model_config = ConfigDict(json_schema_extra={"maxProperties": 1})
+
+    billing_profile_id: uuid.UUID | None = None
+    billing: BillingDetails | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InvoiceRequest:
+        if self.billing_profile_id is not None and self.billing is not None:
+            raise ValueError("give billing_profile_id or billing, not both")
+        return self
+
+
+class BillTo(BaseModel):
+    name: str | None
+    company: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    vat_id: str | None
+
+
+class LineOut(BaseModel):
+    position: int
+    description: str
+    quantity: int
+    unit_net: str
+    net: str
+    tax_rate_percent: str
+    tax: str
+    gross: str
+
+    @classmethod
+    def of(cls, line: InvoiceLine, currency: str) -> LineOut:
+        def money(amount: int) -> str:
+            return Money(amount, currency).to_decimal_string()
+
+        return cls(
+            position=line.position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_net=money(line.unit_net),
+            net=money(line.net),
+            tax_rate_percent=f"{line.tax_rate_bp / 100:.2f}",
+            tax=money(line.tax),
+            gross=money(line.gross),
+        )
+
+
+class InvoiceOut(BaseModel):
+    id: uuid.UUID
+    kind: DocumentKind
+    number: str
+    status: DocumentStatus
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    organizer_id: uuid.UUID | None
+    buyer_user_id: uuid.UUID | None
+    credits_invoice_id: uuid.UUID | None = Field(description="The invoice a credit note cancels.")
+    currency: str
+    net_total: str
+    tax_total: str
+    gross_total: str
+    seller_name: str
+    bill_to: BillTo
+    lines: list[LineOut]
+    issued_at: datetime
+    voided_at: datetime | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceOut:
+        def money(amount: int) -> str:
+            return Money(amount, invoice.currency).to_decimal_string()
+
+        return cls(
+            id=invoice.id,
+            kind=DocumentKind(invoice.kind),
+            number=invoice.number,
+            status=DocumentStatus(invoice.status),
+            order_id=invoice.order_id,
+            event_id=invoice.event_id,
+            organizer_id=invoice.organizer_id,
+            buyer_user_id=invoice.buyer_user_id,
+            credits_invoice_id=invoice.credits_invoice_id,
+            currency=invoice.currency,
+            net_total=money(invoice.net_total),
+            tax_total=money(invoice.tax_total),
+            gross_total=money(invoice.gross_total),
+            seller_name=invoice.seller_name,
+            bill_to=BillTo(
+                name=invoice.bill_to_name,
+                company=invoice.bill_to_company,
+                address_line1=invoice.bill_to_address_line1,
+                address_line2=invoice.bill_to_address_line2,
+                city=invoice.bill_to_city,
+                postcode=invoice.bill_to_postcode,
+                country=invoice.bill_to_country,
+                vat_id=invoice.bill_to_vat_id,
+            ),
+            lines=[LineOut.of(line, invoice.currency) for line in invoice.lines],
+            issued_at=invoice.issued_at,
+            voided_at=invoice.voided_at,
+        )
+
+
+class InvoicePage(BaseModel):
+    data: list[InvoiceOut]
+    next_cursor: str | None
