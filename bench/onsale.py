@@ -111,6 +111,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="put one shop product line (a product of the event, ample stock) in every purchase",
     )
     parser.add_argument(
+        "--shop-extras",
+        action="store_true",
+        help="the event also sells a product and has a coupon in use (one order holds both), "
+        "while the rush buys tickets only: the hot path must not pay for what it does not use",
+    )
+    parser.add_argument(
         "--presold", type=int, default=0, help="tickets of the event sold beforehand (bulk SQL)"
     )
     parser.add_argument("--gateway-latency-ms", type=float, default=0.0)
@@ -538,6 +544,29 @@ async def create_product(client: httpx.AsyncClient, email: str, event_id: uuid.U
         raise RuntimeError(f"product creation failed: {created.status_code} {created.text}")
     product_id: str = created.json()["id"]
     return product_id
+
+
+async def coupon_in_use(
+    client: httpx.AsyncClient, email: str, event_id: uuid.UUID, product_id: str
+) -> None:
+    """A 10 % coupon of the organizer, used once by an order of a ticket and the product."""
+    created = await client.post(
+        "/api/coupons",
+        json={"code": "BENCH10", "kind": "percent", "percent_off": "10"},
+        headers=await organizer_headers(client, email),
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"coupon creation failed: {created.status_code} {created.text}")
+    order = {
+        "customer_email": "coupon-buyer@example.com",
+        "customer_name": "Coupon Buyer",
+        "quantity": 1,
+        "products": [{"product_id": product_id, "quantity": 1}],
+        "coupon_code": "bench10",
+    }
+    bought = await client.post(f"/api/events/{event_id}/purchase", json={"order": order})
+    if bought.status_code != 201 or bought.json()["discount"] == "0.00":
+        raise RuntimeError(f"coupon purchase failed: {bought.status_code} {bought.text}")
 
 
 async def create_event(client: httpx.AsyncClient, email: str, capacity: int) -> uuid.UUID:
@@ -990,9 +1019,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 event_id = await create_event(client, organizer, capacity)
                 product_id = (
                     await create_product(client, organizer, event_id)
-                    if args.with_products
+                    if args.with_products or args.shop_extras
                     else None
                 )
+                if args.shop_extras:
+                    assert product_id is not None
+                    await coupon_in_use(client, organizer, event_id, product_id)
+                    if not args.with_products:
+                        product_id = None
             presell_seconds = None
             if args.presold:
                 progress(f"pre-selling {args.presold} tickets")
@@ -1053,6 +1087,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "capacity": capacity,
                 "quantity": args.quantity,
                 "with_products": args.with_products,
+                "shop_extras": args.shop_extras,
                 "presold": args.presold,
                 "presold_insert_seconds": (
                     round(presell_seconds, 1) if presell_seconds is not None else None

@@ -26,6 +26,7 @@ from admitone.shop.models import Product
 from tests.posts.conftest import POSTS, Seller, buy, create_coupon, purchase_body
 from tests.support.envelope import assert_envelope
 from tests.support.reads import jobs_of
+from tests.ticketing.conftest import make_event
 
 SEED_MESSAGE = "This event can't be deleted because it already has customer orders."
 
@@ -196,6 +197,27 @@ async def test_an_event_with_a_paid_order_keeps_everything(
     assert (await _state(runtime, seller, world))["post"] is None
     other = await client.delete(f"/api/events/{seller.event.id}", headers=seller.rival.headers)
     assert_envelope(other, 404, "event_not_found")
+
+
+async def test_a_priced_product_line_keeps_an_event_whose_tickets_were_free(
+    client: httpx.AsyncClient, runtime: Runtime, seller: Seller
+) -> None:
+    event = await make_event(runtime, seller.organizer.user, tiers=[("Free", "0.00", 10)])
+    shirt = await _product(client, seller, event_id=str(event.id))
+    free = purchase_body([(event.tier_ids[0], 1)], coupon=None)
+    assert (await buy(client, event.id, free)).status_code == 201  # free lines never block
+    body = purchase_body([(event.tier_ids[0], 1)], coupon=None, email="shirt@example.com")
+    body["order"]["products"] = [{"product_id": shirt, "quantity": 1}]
+    bought = await buy(client, event.id, body)
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["total"] == "25.00"
+
+    refused = await client.delete(f"/api/events/{event.id}", headers=seller.organizer.headers)
+
+    assert assert_envelope(refused, 400, "event_has_orders")["message"] == SEED_MESSAGE
+    async with runtime.unit_of_work(readonly=True) as uow:
+        product = await uow.session.get(Product, uuid.UUID(shirt))
+    assert product is not None and product.deleted_at is None
 
 
 async def test_the_follow_up_job_announces_each_product_deleted_with_retries(

@@ -1,6 +1,7 @@
-"""A stateful property test over carts and their orders: add and remove lines, check out, pay or
-not, expire, cancel. After every step each stock counter holds its initial stock less what the
-live orders' product lines hold, and no counter is negative; carts checked out never sell twice.
+"""A stateful property test over carts and their orders: add and remove lines, check out (with a
+coupon or not), pay or not, expire, cancel. After every step each stock counter holds its initial
+stock less what the live orders' product lines hold, and no counter is negative; the coupon's
+uses are the live orders holding it, never past its limit; carts checked out never sell twice.
 
 The machine drives the services directly on one loop, as ``tests/ticketing/test_invariants.py``
 does (hypothesis calls rules synchronously)."""
@@ -30,6 +31,9 @@ from admitone.core.actor import Actor, acting_as
 from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.payments.fake import FakeGateway
+from admitone.posts import service as posts_service
+from admitone.posts.models import Coupon
+from admitone.posts.schemas import CouponCreate
 from admitone.runtime import Runtime
 from admitone.shop import service as shop_service
 from admitone.shop.models import StockCounter
@@ -46,6 +50,7 @@ CHOICES = ({"size": "M", "colour": "red"}, {"size": "S", "colour": "blue"})
 INITIAL = (4, 3)
 METHODS = ("pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined", None)
 STAFF = ticketing_service.Viewer(is_staff=True)
+COUPON_LIMIT = 2
 
 
 @dataclass
@@ -93,6 +98,9 @@ class CartLifecycle(RuleBasedStateMachine):
         self.order_ids: list[uuid.UUID] = []
         self.event_id, self.tier_ids = store.runner.run(make_event(self.runtime, store.organizer))
         self.product_id = store.runner.run(self._product())
+        # One organizer across the examples: each machine's code is its own.
+        self.coupon_code = f"WALK{uuid.uuid4().hex[:8]}"
+        self.coupon_id = store.runner.run(self._coupon())
 
     def _actor(self, buyer: int) -> Actor:
         user = self.store.buyers[buyer]
@@ -117,6 +125,22 @@ class CartLifecycle(RuleBasedStateMachine):
             async with self.runtime.unit_of_work() as uow:
                 view = await shop_service.create_product(uow, organizer, data)
         return view.product.id
+
+    async def _coupon(self) -> uuid.UUID:
+        """10 % off, for two orders in all: racing its limit is part of the walk."""
+        organizer = Actor(self.store.organizer.id, self.store.organizer.role)
+        data = CouponCreate.model_validate(
+            {
+                "code": self.coupon_code,
+                "kind": "percent",
+                "percent_off": "10",
+                "usage_limit": COUPON_LIMIT,
+            }
+        )
+        with acting_as(organizer):
+            async with self.runtime.unit_of_work() as uow:
+                coupon = await posts_service.create_coupon(uow, organizer, data)
+        return coupon.id
 
     async def _cart(self, buyer: int) -> uuid.UUID:
         """The buyer's open cart, a new one (with a ticket) after each checkout."""
@@ -157,9 +181,9 @@ class CartLifecycle(RuleBasedStateMachine):
                     line = data.draw(st.sampled_from(products))
                     await shop_service.remove_item(uow, viewer, cart_id, line.item.id)
 
-    @rule(buyer=st.integers(0, 2), method=st.sampled_from(METHODS))
+    @rule(buyer=st.integers(0, 2), method=st.sampled_from(METHODS), coupon=st.booleans())
     @on_loop
-    async def checkout(self, buyer: int, method: str | None) -> None:
+    async def checkout(self, buyer: int, method: str | None, coupon: bool) -> None:
         cart_id = await self._cart(buyer)
         actor = self._actor(buyer)
         user = self.store.buyers[buyer]
@@ -172,7 +196,11 @@ class CartLifecycle(RuleBasedStateMachine):
                         None,
                         cart_id,
                         ticketing_service.Buyer(
-                            user.email, user.name, user.id, payment_method=method
+                            user.email,
+                            user.name,
+                            user.id,
+                            payment_method=method,
+                            coupon_code=self.coupon_code.lower() if coupon else None,
                         ),
                     )
                 result = await ticketing_service.purchase(
@@ -241,6 +269,19 @@ class CartLifecycle(RuleBasedStateMachine):
         for choice, initial in zip(CHOICES, INITIAL, strict=True):
             key = options_key(choice)
             assert counters[key] == initial - held[key] >= 0, (choice, counters[key], held[key])
+
+    @invariant()
+    @on_loop
+    async def the_coupons_uses_are_the_live_orders_holding_it(self) -> None:
+        async with self.runtime.unit_of_work(readonly=True) as uow:
+            uses = await uow.session.scalar(select(Coupon.uses).where(Coupon.id == self.coupon_id))
+            holding = (
+                await uow.session.scalars(
+                    select(Order.status).where(Order.coupon_id == self.coupon_id)
+                )
+            ).all()
+        live = sum(1 for status in holding if status in LIVE_STATUSES)
+        assert uses == live <= COUPON_LIMIT, (uses, holding)
 
 
 def test_carts_and_their_orders_keep_stock_equal_to_what_live_orders_hold(
