@@ -257,13 +257,24 @@ async def _maybe_issue_later(uow: UnitOfWork, order: ticketing_service.Order) ->
     """An organizer who invoices every paid order gets it by a job enqueued with the payment:
     the purchase's transaction never waits for the organizer's counter (a batch of purchases
     for many organizers would take their counters in any order, and could deadlock)."""
-    organizer_id = await events_service.organizer_of(uow, order.event_id)
-    settings = await repository.settings_of(uow, organizer_id)
-    if settings is None or settings.invoice_mode != InvoiceMode.AUTOMATIC.value:
+    if not await _invoices_automatically(uow, order.event_id):
         return
     await jobs_service.enqueue(
         uow, ISSUE_JOB, {"order_id": str(order.id)}, unique_key=f"{ISSUE_JOB}:{order.id}"
     )
+
+
+async def _invoices_automatically(uow: UnitOfWork, event_id: uuid.UUID) -> bool:
+    """Read once per event and unit of work: a group commit pays dozens of one event's orders in
+    one transaction, and two queries for each of them cost the on-sale a sixth of its rate."""
+    known: dict[uuid.UUID, bool] = uow.session.info.setdefault("billing.invoices_automatically", {})
+    if event_id not in known:
+        organizer_id = await events_service.organizer_of(uow, event_id)
+        settings = await repository.settings_of(uow, organizer_id)
+        known[event_id] = (
+            settings is not None and settings.invoice_mode == InvoiceMode.AUTOMATIC.value
+        )
+    return known[event_id]
 
 
 async def issue_automatically(uow: UnitOfWork, order_id: uuid.UUID) -> Invoice | None:

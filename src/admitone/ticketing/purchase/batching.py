@@ -67,11 +67,12 @@ class PurchaseGroups:
         """``flow.purchase``, grouped with the purchases in flight. The caller holds no
         transaction open: the batches run in their own (on SQLite, one would hold the write
         lock they wait for), and none may stay open across the gateway call."""
-        if request.products or request.cart is not None or request.coupon_code is not None:
-            # Stock, carts and coupons are rare next to plain tickets in an on-sale, and a
-            # coupon's use is counted with the order's writes, so that a batch never leaves out
-            # an order whose use it counted: such a purchase takes the steps alone, and the
-            # batches of the hot path stay as they were.
+        if request.cart is not None or request.coupon_code is not None:
+            # Carts and coupons are rare next to plain tickets in an on-sale: such a purchase
+            # takes the steps alone, and the batches of the hot path stay as they were. Product
+            # lines (a shirt or parking with each ticket) ride in the batches: a line short of
+            # stock refuses the batch's transaction, like seats taken since the event was read,
+            # and each of its purchases is then placed alone, where the refusal is its own.
             return await flow.purchase(self._open_uow, gateway, self._settings, request)
         actor = current_actor()
         placed = await self._group.submit(Reserving(request, gateway.name, actor))

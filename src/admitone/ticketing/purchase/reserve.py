@@ -10,8 +10,9 @@ event as this transaction read it and the lines so far.
 The writes then take their locks in one fixed order: a coupon's use (its conditional counter
 update), the event's counters, the shop's stock (products by id), and a checked-out cart is
 closed, all in the same transaction: a refusal of any rolls back the rest. Purchases with a
-coupon or shop lines are reserved alone (``batching`` hands them to ``flow``), so a batch never
-holds a use for an order it leaves out.
+coupon or from a cart are reserved alone (``batching`` hands them to ``flow``), so a batch never
+holds a use for an order it leaves out; product lines ride in batches, a batch whose stock falls
+short being placed again one purchase at a time, as when its seats were taken.
 """
 
 from __future__ import annotations
