@@ -4,10 +4,13 @@ network does), answering the Stripe v1 calls admitone's adapter makes, as Stripe
 form-encoded requests, JSON objects, Stripe's error envelope and statuses.
 
 - State: ``FakeStripe.payment_intents()`` / ``charges()`` / ``refunds()`` / ``customers()`` /
-  ``balance_transactions()``, ``net_captured()``; ``events`` are the events Stripe would send.
-- Idempotency: the same ``Idempotency-Key`` with the same parameters replays the first answer
-  (``Idempotent-Replayed: true``); with other parameters, 400 ``idempotency_error``; while the
-  first request still runs, 409.
+  ``balance_transactions()`` / ``products()`` / ``subscriptions()`` / ``invoices()``,
+  ``net_captured()``; ``events`` are the events Stripe would send.
+- Subscriptions (``fake_stripe_subscriptions``): created, retrieved, modified and cancelled
+  (``DELETE``); ``advance_period`` renews or ends one and answers the events Stripe sends.
+- Idempotency (``POST`` and ``DELETE``): the same ``Idempotency-Key`` with the same parameters
+  replays the first answer (``Idempotent-Replayed: true``); with other parameters, 400
+  ``idempotency_error``; while the first request still runs, 409.
 - Recording: every request, faults included (``requests``, ``requests_to``).
 - Faults for the next calls: ``fail_next`` (an HTTP status), ``hang_next`` (answer late, after
   the client gave up), ``drop_next`` (close the connection without an answer).
@@ -35,9 +38,11 @@ from urllib.parse import parse_qsl, urlsplit
 import stripe
 from stripe import WebhookSignature
 
-from tests.payments.fake_stripe_state import Answer, Json, StripeState, error
+from tests.payments.fake_stripe_answers import Answer, Json, error
+from tests.payments.fake_stripe_state import StripeState
 
 SECRET_KEY = "sk_test_admitone_fake_0123456789"
+_IDEMPOTENT = frozenset({"POST", "DELETE"})
 PUBLISHABLE_KEY = "pk_test_admitone_fake_0123456789"
 WEBHOOK_SECRET = "whsec_admitone_fake_0123456789"
 
@@ -203,6 +208,15 @@ class FakeStripe:
     def customers(self) -> list[Json]:
         return self.objects("customer")
 
+    def products(self) -> list[Json]:
+        return self.objects("product")
+
+    def subscriptions(self) -> list[Json]:
+        return self.objects("subscription")
+
+    def invoices(self) -> list[Json]:
+        return self.objects("invoice")
+
     def balance_transactions(self) -> list[Json]:
         return self.objects("balance_transaction")
 
@@ -249,6 +263,17 @@ class FakeStripe:
         assert status == 200, body
         return body
 
+    def advance_period(self, subscription_id: str, payment_method: str | None = None) -> list[Json]:
+        """Stripe's clock reaches the end of the subscription's period: it renews (its invoice
+        charged with ``payment_method``, else the card on file: ``invoice.paid``, or
+        ``invoice.payment_failed`` and ``past_due``), or ends when set to cancel at the period's
+        end (``customer.subscription.deleted``). Answers the events Stripe sends for it, for a
+        test to post (``post_webhook`` signs them)."""
+        with self._lock:
+            return copy.deepcopy(
+                self._data.state.subscriptions.advance_period(subscription_id, payment_method)
+            )
+
     def event_for(self, event_type: str, object_id: str) -> Json:
         """A Stripe ``Event`` of ``event_type`` whose ``data.object`` is the object now, e.g.
         ``event_for("payment_intent.succeeded", pi_id)`` or ``("charge.refunded", ch_id)``."""
@@ -267,7 +292,7 @@ class FakeStripe:
             if fault is not None and fault.kind == "status":
                 return _api_error(fault.status)
             fingerprint = _fingerprint(method, path, params)
-            if key is not None and method == "POST":
+            if key is not None and method in _IDEMPOTENT:
                 stored = data.stored.get(key)
                 if stored is not None:
                     if stored.fingerprint != fingerprint:
@@ -301,7 +326,7 @@ class FakeStripe:
                 if data is not self._data:  # reset while hanging: the test is over
                     return _api_error(500)
                 answer = _route(data.state, method, path, params)
-                if key is not None and method == "POST":
+                if key is not None and method in _IDEMPOTENT:
                     data.stored[key] = _Stored(fingerprint, *answer)
             return None if fault is not None and fault.kind == "drop" else answer
         finally:
@@ -340,7 +365,29 @@ def _route(state: StripeState, method: str, path: str, params: Json) -> Answer:
             return state.create_customer(params)
         case "GET", ["customers", customer_id]:
             return state.retrieve_customer(customer_id)
+        case _, ["products" | "subscriptions", *_]:
+            return _route_subscriptions(state, method, parts[1:], params)
     return error(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+
+
+def _route_subscriptions(state: StripeState, method: str, parts: list[str], params: Json) -> Answer:
+    subscriptions = state.subscriptions
+    match method, parts:
+        case "POST", ["products"]:
+            return subscriptions.create_product(params)
+        case "GET", ["products", product_id]:
+            return subscriptions.retrieve_product(product_id)
+        case "POST", ["subscriptions"]:
+            return subscriptions.create_subscription(params)
+        case "GET", ["subscriptions", subscription_id]:
+            return subscriptions.retrieve_subscription(subscription_id, params)
+        case "POST", ["subscriptions", subscription_id]:
+            return subscriptions.modify_subscription(subscription_id, params)
+        case "DELETE", ["subscriptions", subscription_id]:
+            return subscriptions.cancel_subscription(subscription_id, params)
+    return error(
+        404, "invalid_request_error", f"Unrecognized request URL ({method}: {'/'.join(parts)})."
+    )
 
 
 def _api_error(status: int) -> Answer:
@@ -383,6 +430,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: pytest shows failures, not every request
 
@@ -390,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        params = decode_form(url.query if method == "GET" else body)
+        params = decode_form(body if method == "POST" else url.query)
         if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
             self._send(*error(401, "invalid_request_error", "Invalid API Key provided."))
             return

@@ -1,5 +1,6 @@
 """What the fake Stripe server knows: payment intents, charges, balance transactions, refunds,
-customers and the events Stripe would send, as the JSON objects Stripe answers with.
+customers, products and subscriptions (``fake_stripe_subscriptions``) and the events Stripe
+would send, as the JSON objects Stripe answers with.
 
 Not thread-safe by itself: the server calls it under its lock. Every method answers
 ``(http_status, body)`` the way the Stripe API does, errors in Stripe's envelope.
@@ -12,12 +13,10 @@ import re
 import secrets
 import time
 from itertools import count
-from typing import Any
 
 from admitone.payments.fake import fake_fee
-
-Json = dict[str, Any]
-Answer = tuple[int, Json]
+from tests.payments.fake_stripe_answers import Answer, Json, error, missing
+from tests.payments.fake_stripe_subscriptions import Subscriptions, hide_includable
 
 SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_discover"})
 NEEDS_ACTION = frozenset({"pm_card_threeDSecure2Required", "pm_card_authenticationRequired"})
@@ -48,20 +47,6 @@ _METADATA_CLAUSE = re.compile(r"^metadata\['(?P<key>[^']+)'\]:'(?P<value>(?:[^'\
 _FIELD_CLAUSE = re.compile(r"^(?P<key>\w+):'(?P<value>(?:[^'\\]|\\.)*)'$")
 
 
-def error(status: int, kind: str, message: str, **fields: Any) -> Answer:
-    return status, {"error": {"type": kind, "message": message, **fields}}
-
-
-def missing(kind: str, object_id: str, param: str | None = None) -> Answer:
-    return error(
-        404 if param is None else 400,
-        "invalid_request_error",
-        f"No such {kind}: '{object_id}'",
-        code="resource_missing",
-        param=param,
-    )
-
-
 class StripeState:
     def __init__(self) -> None:
         self.objects: dict[str, Json] = {}  # every object by id, as Stripe stores it
@@ -70,6 +55,7 @@ class StripeState:
         # The account's settlement currency, when charges are converted into it, and the rate
         # Stripe reports for the conversion (None: a rate missing from the report).
         self.settlement: tuple[str, float | None] | None = None
+        self.subscriptions = Subscriptions(self)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -81,6 +67,7 @@ class StripeState:
         shown = copy.deepcopy(self.objects[object_id])
         for path in expand or []:
             self._expand(shown, path.split("."))
+        hide_includable(shown, expand or [])
         return shown
 
     def _expand(self, node: Json, parts: list[str]) -> None:
@@ -110,7 +97,7 @@ class StripeState:
         customer = params.get("customer")
         if customer is not None and customer not in self.objects:
             return missing("customer", customer, "customer")
-        intent_id = self._new_id("pi")
+        intent_id = self.new_id("pi")
         intent: Json = {
             "id": intent_id,
             "object": "payment_intent",
@@ -136,7 +123,7 @@ class StripeState:
             "livemode": False,
         }
         self.objects[intent_id] = intent
-        self._event("payment_intent.created", intent_id)
+        self.event("payment_intent.created", intent_id)
         method = params.get("payment_method")
         if params.get("confirm") == "true":
             if method is None:
@@ -178,7 +165,7 @@ class StripeState:
         intent["payment_method"] = method
         if method in NEEDS_ACTION:
             intent.update(status="requires_action", next_action={"type": "use_stripe_sdk"})
-            self._event("payment_intent.requires_action", intent_id)
+            self.event("payment_intent.requires_action", intent_id)
             return 200, self.view(intent_id, params.get("expand"))
         if method in DECLINES:
             return self._decline(intent, method)
@@ -206,7 +193,7 @@ class StripeState:
             cancellation_reason=params.get("cancellation_reason"),
             next_action=None,
         )
-        self._event("payment_intent.canceled", intent_id)
+        self.event("payment_intent.canceled", intent_id)
         return 200, self.view(intent_id, params.get("expand"))
 
     def retrieve_intent(self, intent_id: str, params: Json) -> Answer:
@@ -296,8 +283,8 @@ class StripeState:
                 code="amount_too_large",
                 param="amount",
             )
-        refund_id = self._new_id("re")
-        transaction_id = self._new_id("txn")
+        refund_id = self.new_id("re")
+        transaction_id = self.new_id("txn")
         self.objects[transaction_id] = {
             "id": transaction_id,
             "object": "balance_transaction",
@@ -327,14 +314,14 @@ class StripeState:
         }
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-        self._event("refund.created", refund_id)
-        self._event("charge.refunded", charge["id"])
+        self.event("refund.created", refund_id)
+        self.event("charge.refunded", charge["id"])
         return 200, self.view(refund_id, params.get("expand"))
 
     # -- customers --------------------------------------------------------------------------
 
     def create_customer(self, params: Json) -> Answer:
-        customer_id = self._new_id("cus")
+        customer_id = self.new_id("cus")
         self.objects[customer_id] = {
             "id": customer_id,
             "object": "customer",
@@ -344,7 +331,7 @@ class StripeState:
             "created": int(time.time()),
             "livemode": False,
         }
-        self._event("customer.created", customer_id)
+        self.event("customer.created", customer_id)
         return 200, self.view(customer_id)
 
     def retrieve_customer(self, customer_id: str) -> Answer:
@@ -358,7 +345,7 @@ class StripeState:
     def event_for(self, event_type: str, object_id: str) -> Json:
         """A Stripe ``Event`` for the object as it is now (``data.object`` is a snapshot)."""
         return {
-            "id": self._new_id("evt"),
+            "id": self.new_id("evt"),
             "object": "event",
             "api_version": "2025-01-01",
             "type": event_type,
@@ -369,14 +356,14 @@ class StripeState:
             "data": {"object": self.view(object_id)},
         }
 
-    def _event(self, event_type: str, object_id: str) -> None:
+    def event(self, event_type: str, object_id: str) -> None:
         self.events.append(self.event_for(event_type, object_id))
 
     # -- internals --------------------------------------------------------------------------
 
     def _succeed(self, intent: Json) -> None:
-        charge_id = self._new_id("ch")
-        transaction_id = self._new_id("txn")
+        charge_id = self.new_id("ch")
+        transaction_id = self.new_id("txn")
         amount, currency, rate = self._settled(intent["amount"], intent["currency"])
         fee = fake_fee(amount)
         self.objects[transaction_id] = {
@@ -408,8 +395,9 @@ class StripeState:
             last_payment_error=None,
             next_action=None,
         )
-        self._event("charge.succeeded", charge_id)
-        self._event("payment_intent.succeeded", intent["id"])
+        self.event("charge.succeeded", charge_id)
+        self.event("payment_intent.succeeded", intent["id"])
+        self.subscriptions.intent_settled(intent)
 
     def _settled(self, amount: int, currency: str) -> tuple[int, str, float | None]:
         """A charge's amount in the account's balance: converted at the settlement rate when the
@@ -421,7 +409,7 @@ class StripeState:
 
     def _decline(self, intent: Json, method: str) -> Answer:
         code, decline_code, message = DECLINES[method]
-        charge_id = self._new_id("ch")
+        charge_id = self.new_id("ch")
         charge = self._charge(intent, charge_id, "failed", None)
         charge.update(failure_code=code, failure_message=message)
         self.objects[charge_id] = charge
@@ -439,8 +427,9 @@ class StripeState:
             last_payment_error=payment_error,
             next_action=None,
         )
-        self._event("charge.failed", charge_id)
-        self._event("payment_intent.payment_failed", intent["id"])
+        self.event("charge.failed", charge_id)
+        self.event("payment_intent.payment_failed", intent["id"])
+        self.subscriptions.intent_settled(intent)
         return error(
             402,
             "card_error",
@@ -476,7 +465,7 @@ class StripeState:
             "livemode": False,
         }
 
-    def _new_id(self, prefix: str) -> str:
+    def new_id(self, prefix: str) -> str:
         return f"{prefix}_fake{next(self._ids):08d}{secrets.token_hex(4)}"
 
 

@@ -8,6 +8,11 @@ whose answer was lost. The processing fee is the fee of the latest charge's bala
 expanded in the same call, converted to the charge's currency when the account settles in
 another.
 
+A subscription (``SubscriptionGateway``) is a Stripe Subscription of an inline price on the
+plan's Product, a Product created once per plan under an id derived from the plan's. Stripe
+bills each period itself and says so by webhook (``subscription_webhooks``); its objects are
+read by ``stripe_subscription_shapes``, whichever API version wrote them.
+
 Every money-moving call carries the caller's idempotency key, so the SDK's own retries
 (connection errors, timeouts, 409, 5xx; ``max_network_retries``) and the caller's later retries
 never charge or refund twice. Each attempt has ``timeout_seconds``. Errors are mapped in
@@ -16,17 +21,18 @@ never charge or refund twice. Each attempt has ``timeout_seconds``. Errors are m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import stripe
 import structlog
 
 from admitone.config import Settings
 from admitone.core.money import exponent
-from admitone.payments.errors import GatewayError
+from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from admitone.payments.gateway import (
     CANCELED,
     Charge,
@@ -36,6 +42,17 @@ from admitone.payments.gateway import (
     Refund,
 )
 from admitone.payments.stripe_errors import decline_reason, to_gateway_error
+from admitone.payments.stripe_subscription_shapes import (
+    first_invoice_client_secret,
+    invoice_payment_intent_id,
+    subscription_of,
+)
+from admitone.payments.subscriptions import (
+    GatewaySubscription,
+    GatewaySubscriptionStatus,
+    PlanPrice,
+    SubscriptionRequest,
+)
 
 if TYPE_CHECKING:
     from stripe.params import (
@@ -44,6 +61,7 @@ if TYPE_CHECKING:
         PaymentIntentConfirmParams,
         PaymentIntentCreateParams,
         RefundCreateParams,
+        SubscriptionCreateParams,
     )
 
 log = structlog.get_logger(__name__)
@@ -55,10 +73,17 @@ IDEMPOTENCY_METADATA_KEY = "idempotency_key"
 # Stripe's refusal of a confirm or cancel that the intent's status does not allow.
 UNEXPECTED_STATE = "payment_intent_unexpected_state"
 _WAITING = frozenset({"requires_action", "requires_confirmation", "requires_payment_method"})
+# The first invoice's client secret (or, with its payments, the charge that paid it) in the
+# answer of the call that creates, reads or ends a subscription.
+SUBSCRIPTION_EXPAND = ("latest_invoice.confirmation_secret", "latest_invoice.payments")
+# Stripe's answers when a Product of that id exists: created earlier, or the same key reused
+# after the plan was renamed. Either way the product is there to bill.
+_PRODUCT_EXISTS = frozenset({"resource_already_exists", "idempotency_error"})
 
 
 class StripeGateway:
     name = "stripe"
+    bills_periods = True
 
     def __init__(
         self,
@@ -80,6 +105,7 @@ class StripeGateway:
             base_addresses={"api": api_base},
             max_network_retries=max_network_retries,
         )
+        self._products: set[str] = set()  # the plans' Products known to exist
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StripeGateway:
@@ -227,6 +253,124 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise to_gateway_error(exc, "create_customer") from exc
         return customer.id
+
+    # -- SubscriptionGateway ----------------------------------------------------------------
+
+    async def create_subscription(self, request: SubscriptionRequest) -> GatewaySubscription:
+        """Without a payment method the subscription starts ``incomplete`` with the client
+        secret of its first invoice for Stripe.js to confirm; with one, Stripe charges it at
+        once (``allow_incomplete``: a card that needs the buyer or is declined leaves it
+        ``incomplete`` with the secret and the failed charge, rather than failing the call).
+        During a trial nothing is charged."""
+        if request.customer_id is None:
+            raise GatewayError("customer_required", "a Stripe subscription needs a customer")
+        product = await self._plan_product(request.plan)
+        params: SubscriptionCreateParams = {
+            "customer": request.customer_id,
+            "items": [
+                {
+                    "price_data": {
+                        "currency": request.plan.currency.lower(),
+                        "unit_amount": request.plan.amount,
+                        "recurring": {"interval": request.plan.interval},
+                        "product": product,
+                    }
+                }
+            ],
+            # default_incomplete would not charge the payment method given.
+            "payment_behavior": (
+                "allow_incomplete" if request.payment_method else "default_incomplete"
+            ),
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "metadata": {
+                **request.metadata,
+                IDEMPOTENCY_METADATA_KEY: request.idempotency_key,
+            },
+            "expand": list(SUBSCRIPTION_EXPAND),
+        }
+        if request.payment_method:
+            params["default_payment_method"] = request.payment_method
+        if request.trial_days > 0:
+            params["trial_period_days"] = request.trial_days
+        found = await self._subscription_call(
+            "create_subscription",
+            self._client.v1.subscriptions.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            ),
+        )
+        subscription = subscription_of(found, client_secret=first_invoice_client_secret(found))
+        intent_id = invoice_payment_intent_id(found.get("latest_invoice") or {})
+        if request.payment_method is None or intent_id is None:
+            return subscription
+        charge = await self._intent(
+            "create_subscription",
+            self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
+            request.idempotency_key,
+        )
+        return dataclasses.replace(subscription, latest_charge=charge)
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> GatewaySubscription:
+        options: stripe.RequestOptions = {"idempotency_key": idempotency_key}
+        expand = list(SUBSCRIPTION_EXPAND)
+        call = (
+            self._client.v1.subscriptions.update_async(
+                subscription_id, {"cancel_at_period_end": True, "expand": expand}, options
+            )
+            if at_period_end
+            else self._client.v1.subscriptions.cancel_async(
+                subscription_id, {"expand": expand}, options
+            )
+        )
+        try:
+            found = await self._subscription_call("cancel_subscription", call)
+        except GatewayError as exc:
+            if isinstance(exc, GatewayTimeout | GatewayUnavailable):
+                raise
+            # Stripe refuses to change or cancel a subscription cancelled before (a webhook or
+            # the dashboard got there first): as it stands, it is the answer.
+            current = await self.retrieve_subscription(subscription_id)
+            if current.status is not GatewaySubscriptionStatus.CANCELED:
+                raise
+            return current
+        return subscription_of(found, client_secret=first_invoice_client_secret(found))
+
+    async def retrieve_subscription(self, subscription_id: str) -> GatewaySubscription:
+        found = await self._subscription_call(
+            "retrieve_subscription",
+            self._client.v1.subscriptions.retrieve_async(
+                subscription_id, {"expand": list(SUBSCRIPTION_EXPAND)}
+            ),
+        )
+        return subscription_of(found, client_secret=first_invoice_client_secret(found))
+
+    async def _plan_product(self, plan: PlanPrice) -> str:
+        """The Product that ``plan``'s prices belong to, created the first time. Its id is
+        derived from the plan's, so it is found again after the idempotency key expired (24 h)."""
+        product_id = f"admitone_plan_{plan.plan_id}"
+        if product_id in self._products:
+            return product_id
+        try:
+            await self._client.v1.products.create_async(
+                {"id": product_id, "name": plan.name, "metadata": {"plan_id": plan.plan_id}},
+                {"idempotency_key": f"admitone-plan-{plan.plan_id}-product"},
+            )
+        except stripe.StripeError as exc:
+            error = to_gateway_error(exc, "create_product")
+            if error.code not in _PRODUCT_EXISTS:
+                raise error from exc
+        self._products.add(product_id)
+        return product_id
+
+    async def _subscription_call(
+        self, operation: str, call: Awaitable[stripe.Subscription]
+    ) -> dict[str, Any]:
+        try:
+            subscription = await call
+        except stripe.StripeError as exc:
+            raise to_gateway_error(exc, operation) from exc
+        return subscription.to_dict()
 
     # -- internals --------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ class WebhookEvent:
     id: str
     type: str
     object: Mapping[str, Any]
+    # When Stripe created the event (seconds since the epoch): events arrive in any order.
+    created: int | None = None
 
 
 def verify(payload: bytes, signature: str | None, settings: Settings) -> WebhookEvent:
@@ -66,7 +68,13 @@ def verify(payload: bytes, signature: str | None, settings: Settings) -> Webhook
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret.get_secret_value())
         body = json.loads(payload)
-        return WebhookEvent(str(event.id), str(event.type), dict(body["data"]["object"]))
+        created = body.get("created")
+        return WebhookEvent(
+            str(event.id),
+            str(event.type),
+            dict(body["data"]["object"]),
+            created if isinstance(created, int) and not isinstance(created, bool) else None,
+        )
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
         # The reason stays in our logs: a forger learns nothing from the answer.
         log.warning("webhook_rejected", error=type(exc).__name__)
