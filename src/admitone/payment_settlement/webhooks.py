@@ -39,7 +39,8 @@ async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> s
         except (KeyError, ValueError, TypeError):
             outcome = "unreadable"
         else:
-            outcome = await apply_subscription_event(uow, subscription_event)
+            if subscription_event is not None:
+                outcome = await apply_subscription_event(uow, subscription_event)
     elif event.type in webhooks.HANDLED:
         try:
             subject = webhooks.subject_of(event)

@@ -18,9 +18,10 @@ _INVOICE_EVENTS = frozenset(
 )
 
 
-def subscription_event_of(event: WebhookEvent) -> SubscriptionEvent:
-    """The subscription event ``event`` reports. Raises ``KeyError``, ``ValueError`` or
-    ``TypeError`` for one that cannot be read (an invoice of no subscription among them)."""
+def subscription_event_of(event: WebhookEvent) -> SubscriptionEvent | None:
+    """The subscription event ``event`` reports; None for an invoice of no subscription (one
+    made in the dashboard, say: nothing of admitone's). Raises ``KeyError``, ``ValueError`` or
+    ``TypeError`` for one that cannot be read."""
     kind = SubscriptionEventKind(event.type)
     if event.created is None:
         raise KeyError("created")
@@ -29,7 +30,7 @@ def subscription_event_of(event: WebhookEvent) -> SubscriptionEvent:
     if kind in _INVOICE_EVENTS:
         subscription_id = shapes.invoice_subscription_id(obj)
         if subscription_id is None:
-            raise ValueError("an invoice of no subscription")
+            return None
         start, end = shapes.invoice_period(obj)
         paid = kind is SubscriptionEventKind.INVOICE_PAID
         return SubscriptionEvent(
