@@ -76,9 +76,6 @@ _WAITING = frozenset({"requires_action", "requires_confirmation", "requires_paym
 # The first invoice's client secret (or, with its payments, the charge that paid it) in the
 # answer of the call that creates, reads or ends a subscription.
 SUBSCRIPTION_EXPAND = ("latest_invoice.confirmation_secret", "latest_invoice.payments")
-# Stripe's answers when a Product of that id exists: created earlier, or the same key reused
-# after the plan was renamed. Either way the product is there to bill.
-_PRODUCT_EXISTS = frozenset({"resource_already_exists", "idempotency_error"})
 
 
 class StripeGateway:
@@ -347,7 +344,9 @@ class StripeGateway:
 
     async def _plan_product(self, plan: PlanPrice) -> str:
         """The Product that ``plan``'s prices belong to, created the first time. Its id is
-        derived from the plan's, so it is found again after the idempotency key expired (24 h)."""
+        derived from the plan's, so it is found again after the idempotency key expired (24 h):
+        Stripe then answers that it exists, or, within the 24 h for a plan renamed since, that
+        the key was used with other parameters. Either way the product is there to bill."""
         product_id = f"admitone_plan_{plan.plan_id}"
         if product_id in self._products:
             return product_id
@@ -357,9 +356,11 @@ class StripeGateway:
                 {"idempotency_key": f"admitone-plan-{plan.plan_id}-product"},
             )
         except stripe.StripeError as exc:
-            error = to_gateway_error(exc, "create_product")
-            if error.code not in _PRODUCT_EXISTS:
-                raise error from exc
+            exists = exc.code == "resource_already_exists" or isinstance(
+                exc, stripe.IdempotencyError
+            )
+            if not exists:
+                raise to_gateway_error(exc, "create_product") from exc
         self._products.add(product_id)
         return product_id
 

@@ -116,7 +116,9 @@ class SubscriptionEvent:
     current_period_start: datetime | None = None
     current_period_end: datetime | None = None
     cancel_at_period_end: bool | None = None
-    # Invoice events: the period's amount paid or due, and the payment that paid it.
+    # Invoice events: the period's amount paid or due, and the payment that paid it (the
+    # payment intent, as a ``Charge`` id; None when the event does not name it, as Stripe's
+    # invoice events since API version 2025-03-31 do not).
     amount: int | None = None
     currency: str | None = None
     charge_id: str | None = None
