@@ -132,6 +132,33 @@ async def test_a_subscriptions_life_reaches_the_handler_once_per_event_and_a_rep
     assert len(handled.events) == len(ours)
 
 
+async def test_a_first_period_paid_in_the_browser_reaches_the_handler_as_paid_then_active(
+    client: httpx.AsyncClient,
+    stripe_gateway: StripeGateway,
+    fake_stripe: FakeStripe,
+    recorded_subscription_events: RecordingHandler,
+) -> None:
+    customer = await stripe_gateway.create_customer(
+        CustomerRequest("user-1", "ann@example.com", "Ann", "admitone-user-1-customer")
+    )
+    created = await stripe_gateway.create_subscription(
+        SubscriptionRequest(PLAN, "admitone-subscription-1-create", customer_id=customer)
+    )
+    [intent] = fake_stripe.payment_intents()
+    assert created.client_secret == intent["client_secret"]
+    fake_stripe.complete_in_browser(intent["id"])
+
+    await outcomes(client, fake_stripe.events)
+
+    paid, activated = recorded_subscription_events.events
+    assert (paid.kind, paid.amount) == (SubscriptionEventKind.INVOICE_PAID, 1500)
+    assert (activated.kind, activated.status) == (
+        SubscriptionEventKind.UPDATED,
+        GatewaySubscriptionStatus.ACTIVE,
+    )
+    assert {paid.subscription_id, activated.subscription_id} == {created.id}
+
+
 async def test_events_out_of_order_reach_the_handler_with_the_time_stripe_created_them(
     client: httpx.AsyncClient,
     stripe_gateway: StripeGateway,
