@@ -205,3 +205,15 @@ async def test_subscription_charges_and_refunds_plug_in_by_their_entry_kind(
         "subscription_id": subscriptions_of_the_buyer,
     }
     assert (await statement(client, shop.stranger.headers))["data"] == []
+
+
+def test_an_entry_kind_is_read_through_one_source_only() -> None:
+    rival = transactions.Source(
+        reference="order_id",
+        column="order_id",
+        kinds={"refund": transactions.Kind(transactions.REFUND, +1)},
+        owned_by=transactions.ORDERS.owned_by,
+    )
+    with pytest.raises(ValueError, match="refund"):
+        transactions.register_source(rival)
+    transactions.register_source(transactions.ORDERS)  # the same one again: nothing changes

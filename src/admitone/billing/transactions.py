@@ -80,9 +80,15 @@ _sources: list[Source] = [ORDERS]
 
 
 def register_source(source: Source) -> None:
-    """Read ``source``'s entries on every user's statement (at import time)."""
-    if all(one.kinds.keys().isdisjoint(source.kinds) for one in _sources):
-        _sources.append(source)
+    """Read ``source``'s entries on every user's statement (at import time). An entry kind is
+    read through one source only: a second claim is a wiring mistake."""
+    if source in _sources:
+        return
+    for one in _sources:
+        if not one.kinds.keys().isdisjoint(source.kinds):
+            taken = sorted(one.kinds.keys() & source.kinds)
+            raise ValueError(f"entry kinds {taken} are already read through another source")
+    _sources.append(source)
 
 
 def unregister_source(source: Source) -> None:
