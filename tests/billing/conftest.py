@@ -19,6 +19,7 @@ from admitone.accounts.models import Role
 from admitone.activity.models import ActivityEntry
 from admitone.config import Settings
 from admitone.runtime import Runtime
+from admitone.ticketing import service as ticketing_service
 from tests.conftest import RELAXED_RATE_LIMITS
 from tests.support.users import Signed, sign_in
 from tests.ticketing.conftest import EventInfo, make_event, order_body
@@ -157,3 +158,23 @@ async def assert_activity_free_of_personal_data(runtime: Runtime) -> None:
         dumped = json.dumps([entry.action, entry.resource_type, entry.meta])
         for text in PII:
             assert text not in dumped, f"{entry.action} carries personal data"
+
+
+async def refund_part(runtime: Runtime, order_id: str, amount: int, refund_id: str) -> int:
+    """A partial refund of a paid order as the gateway reports one made in its dashboard."""
+    async with runtime.unit_of_work() as uow:
+        payment = await ticketing_service.payment_of(uow, uuid.UUID(order_id))
+        assert payment is not None and payment.payment_reference is not None
+        return await ticketing_service.record_refund_by_id(
+            uow,
+            uuid.UUID(order_id),
+            charge_id=payment.payment_reference,
+            refund_id=refund_id,
+            amount=amount,
+        )
+
+
+async def cancel(client: httpx.AsyncClient, order_id: str, headers: dict[str, str]) -> None:
+    """The buyer cancels a paid order: it is refunded in full, at once (the fake gateway)."""
+    response = await client.post(f"/api/orders/{order_id}/cancel", json={}, headers=headers)
+    assert response.status_code == 200, response.text

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Response, status
+from fastapi import Query, Response, status
 
 from admitone.billing import service
 from admitone.billing.models import DocumentKind
+from admitone.billing.payouts import MONTH_PATTERN
 from admitone.billing.schemas import (
     InvoiceOut,
     InvoicePage,
     InvoiceRequest,
+    PayoutList,
+    PayoutOut,
     ProfileCreate,
     ProfileList,
     ProfileOut,
     ProfileUpdate,
     SettingsOut,
     SettingsUpdate,
+    TransactionOut,
+    TransactionPage,
 )
 from admitone.core.actor import current_actor
 from admitone.http.deps import CurrentUser, StrictRateLimit, Uow, public
@@ -166,4 +172,57 @@ async def invoice_pdf(invoice_id: uuid.UUID, uow: Uow, token: OrderToken = None)
         await service.invoice_pdf(uow, invoice),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{invoice.number}.pdf"'},
+    )
+
+
+# A user's money and an organizer's payouts
+
+FromMonth = Annotated[
+    str | None, Query(alias="from", pattern=MONTH_PATTERN, description="YYYY-MM, included.")
+]
+ToMonth = Annotated[
+    str | None, Query(alias="to", pattern=MONTH_PATTERN, description="YYYY-MM, included.")
+]
+
+
+@router.get("/me/transactions", responses=errors(401, 422))
+async def list_transactions(
+    user: CurrentUser, uow: Uow, limit: PageLimit = None, cursor: Cursor = None
+) -> TransactionPage:
+    """Your money movements, newest first: payments and refunds of your orders, subscription
+    charges and refunds, and the credit notes made out to you. ``amount`` is signed from your
+    side: what you paid is negative, what came back is positive. A credit note documents a
+    cancel or refund whose money is listed as its own ``refund``."""
+    page = await service.list_transactions(uow, user.id, limit=limit, cursor=cursor)
+    return TransactionPage(
+        data=[TransactionOut.of(t) for t in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/payouts", responses=errors(401, 403, 422))
+async def payouts(
+    _: CurrentUser,
+    uow: Uow,
+    organizer_id: uuid.UUID | None = None,
+    event_id: uuid.UUID | None = None,
+    from_month: FromMonth = None,
+    to_month: ToMonth = None,
+) -> PayoutList:
+    """Your events' payouts per event, UTC month and currency (staff: every organizer's, or
+    ``organizer_id``'s): ``gross`` paid by buyers (tax included), ``fees`` the gateway kept,
+    ``refunds`` (tax included), ``tax`` still owed, and ``net`` = gross - fees - refunds - tax.
+    Newest month first. The window is ``from`` to ``to`` (both included, at most 12 months;
+    by default the 12 months up to this one), so the answer is bounded and not paginated."""
+    found = await service.payouts(
+        uow,
+        current_actor(),
+        organizer_id=organizer_id,
+        event_id=event_id,
+        first=from_month,
+        last=to_month,
+    )
+    return PayoutList(
+        data=[PayoutOut.of(row) for row in found.rows],
+        from_month=found.window.first,
+        to_month=found.window.last,
     )

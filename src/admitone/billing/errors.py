@@ -31,3 +31,8 @@ class DefaultProfileChanged(Conflict):
 class OrganizersOnly(PermissionDenied):
     code = "billing_organizers_only"
     default_message = "Only organizers and staff have billing settings."
+
+
+class PayoutsForOrganizers(PermissionDenied):
+    code = "billing_organizers_only"
+    default_message = "Only organizers and staff have payouts."

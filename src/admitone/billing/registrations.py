@@ -4,10 +4,11 @@ in the transaction of each change (ticketing cannot import billing: that would b
 
 from __future__ import annotations
 
-from admitone.billing import jobs, topics
+from admitone.billing import jobs, order_topics, topics
 from admitone.billing.invoices import on_order_change
 from admitone.ticketing import service as ticketing_service
 
 ticketing_service.register_order_hook(on_order_change)
+ticketing_service.register_order_hook(order_topics.on_order_change)
 
-__all__ = ["jobs", "topics"]
+__all__ = ["jobs", "order_topics", "topics"]

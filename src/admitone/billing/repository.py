@@ -4,8 +4,10 @@ else's profile or invoice is simply not found."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -176,3 +178,40 @@ async def void(uow: UnitOfWork, invoice_id: uuid.UUID) -> bool:
         .execution_options(synchronize_session=False)
     )
     return done is not None
+
+
+async def credit_notes_billed_to(
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    *,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Invoice]:
+    """Up to ``limit`` credit notes made out to ``user_id``, newest first, older than
+    ``before``: the user's statement reads them beside the ledger's entries."""
+    stmt = select(Invoice).where(
+        Invoice.buyer_user_id == user_id, Invoice.kind == DocumentKind.CREDIT_NOTE.value
+    )
+    if before is not None:
+        at, last_id = before
+        stmt = stmt.where(
+            or_(Invoice.issued_at < at, and_(Invoice.issued_at == at, Invoice.id < last_id))
+        )
+    rows = await uow.session.scalars(
+        stmt.order_by(Invoice.issued_at.desc(), Invoice.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+async def invoice_numbers_of_orders(
+    uow: UnitOfWork, order_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The number of each order's invoice, for the orders that have one."""
+    if not order_ids:
+        return {}
+    rows = await uow.session.execute(
+        select(Invoice.order_id, Invoice.number).where(
+            Invoice.order_id.in_(list(order_ids)), Invoice.kind == DocumentKind.INVOICE.value
+        )
+    )
+    return {order_id: number for order_id, number in rows.all()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -28,8 +29,10 @@ from admitone.billing.models import (
     InvoiceLine,
     InvoiceMode,
 )
+from admitone.billing.transactions import Transaction
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
+from admitone.ledger.service import PayoutRow
 
 # One line of text: no control characters, not only spaces.
 _LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
@@ -302,3 +305,84 @@ class InvoiceOut(BaseModel):
 class InvoicePage(BaseModel):
     data: list[InvoiceOut]
     next_cursor: str | None
+
+
+# A user's transactions and an organizer's payouts
+
+
+class TransactionKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+    SUBSCRIPTION_CHARGE = "subscription_charge"
+    SUBSCRIPTION_REFUND = "subscription_refund"
+    CREDIT_NOTE = "credit_note"
+
+
+class TransactionReferences(BaseModel):
+    order_id: uuid.UUID | None
+    invoice_number: str | None = Field(
+        description="The order's invoice (a credit note's own number for a credit note)."
+    )
+    subscription_id: str | None
+
+
+class TransactionOut(BaseModel):
+    id: uuid.UUID = Field(description="The ledger entry's id, or the credit note's.")
+    kind: TransactionKind
+    amount: str = Field(
+        description="Signed from your side: negative what you paid, positive what came back."
+    )
+    currency: str
+    occurred_at: datetime
+    references: TransactionReferences
+
+    @classmethod
+    def of(cls, item: Transaction) -> TransactionOut:
+        return cls(
+            id=item.id,
+            kind=TransactionKind(item.kind),
+            amount=Money(item.amount, item.currency).to_decimal_string(),
+            currency=item.currency,
+            occurred_at=item.occurred_at,
+            references=TransactionReferences.model_validate(item.references),
+        )
+
+
+class TransactionPage(BaseModel):
+    data: list[TransactionOut]
+    next_cursor: str | None
+
+
+class PayoutOut(BaseModel):
+    organizer_id: uuid.UUID
+    event_id: uuid.UUID
+    month: str = Field(description="YYYY-MM, the UTC month the money moved in.")
+    currency: str
+    gross: str = Field(description="What buyers paid, tax included.")
+    fees: str = Field(description="What the payment gateway kept.")
+    refunds: str = Field(description="What went back to buyers, tax included.")
+    tax: str = Field(description="Tax owed on what was kept.")
+    net: str = Field(description="gross - fees - refunds - tax.")
+
+    @classmethod
+    def of(cls, row: PayoutRow) -> PayoutOut:
+        def money(amount: int) -> str:
+            return Money(amount, row.currency).to_decimal_string()
+
+        return cls(
+            organizer_id=row.organizer_id,
+            event_id=row.event_id,
+            month=row.month,
+            currency=row.currency,
+            gross=money(row.gross),
+            fees=money(row.fees),
+            refunds=money(row.refunds),
+            tax=money(row.tax),
+            net=money(row.net),
+        )
+
+
+class PayoutList(BaseModel):
+    data: list[PayoutOut]
+    from_month: str = Field(description="YYYY-MM, the window's first month.")
+    to_month: str = Field(description="YYYY-MM, the window's last month (included).")

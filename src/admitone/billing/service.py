@@ -1,5 +1,6 @@
 """The use cases of billing that other domains and the boundaries call (domains meet here
-only): billing profiles, organizers' billing settings, invoices and credit notes."""
+only): billing profiles, organizers' billing settings, invoices and credit notes, a user's
+transactions and an organizer's payouts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from admitone.billing.invoices import (
     reachable,
     request_invoice,
 )
+from admitone.billing.payouts import Payouts, payouts
 from admitone.billing.profiles import (
     create_profile,
     delete_profile,
@@ -23,9 +25,12 @@ from admitone.billing.profiles import (
     update_profile,
     update_settings,
 )
+from admitone.billing.transactions import Transaction, list_transactions
 
 __all__ = [
     "Issued",
+    "Payouts",
+    "Transaction",
     "Viewer",
     "create_profile",
     "credit_order",
@@ -37,6 +42,8 @@ __all__ = [
     "issue_automatically",
     "list_invoices",
     "list_profiles",
+    "list_transactions",
+    "payouts",
     "reachable",
     "request_invoice",
     "update_profile",

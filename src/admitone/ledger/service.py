@@ -10,8 +10,9 @@ payment.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from admitone.activity import service as activity_service
@@ -19,22 +20,30 @@ from admitone.core.actor import Actor, acting_as, current_actor
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.core.money import validate_currency
-from admitone.ledger import posting, reports, repository
+from admitone.ledger import posting, reports, repository, statements
 from admitone.ledger.accounts import account_id_for
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.errors import EntryNotFound
 from admitone.ledger.models import JournalEntry
 from admitone.ledger.posting import Draft, Line, check_amount
 from admitone.ledger.reports import EventLedgerSummary, TrialBalance
+from admitone.ledger.statements import EntryView, Owned, PayoutRow, ReferenceColumn
 
 __all__ = [
+    "EntryView",
     "EventLedgerSummary",
     "Movement",
+    "Owned",
+    "PayoutRow",
+    "ReferenceColumn",
     "Transfer",
     "TrialBalance",
     "event_summary",
     "gateway_balance",
+    "latest_of_order",
     "lines_of",
+    "movements",
+    "payouts",
     "post",
     "refund_posted",
     "reverse_entry",
@@ -228,6 +237,39 @@ async def gateway_balance(uow: UnitOfWork, organizer_id: uuid.UUID, currency: st
     """What the gateway should hold for the organizer in ``currency``, in minor units: compare
     it with the gateway's own balance to reconcile."""
     return await reports.gateway_balance(uow.session, organizer_id, validate_currency(currency))
+
+
+async def movements(
+    uow: UnitOfWork,
+    owned: Sequence[Owned],
+    *,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[EntryView]:
+    """The entries of the references a party owns, newest first (a statement's page)."""
+    return await statements.movements(uow.session, owned, before=before, limit=limit)
+
+
+async def latest_of_order(
+    uow: UnitOfWork, order_id: uuid.UUID, kinds: Collection[str]
+) -> EntryView | None:
+    """The order's newest entry of one of ``kinds`` (the refund a change just posted)."""
+    return await statements.latest_of_order(uow.session, order_id, kinds)
+
+
+async def payouts(
+    uow: UnitOfWork,
+    *,
+    organizer_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    start: datetime,
+    end: datetime,
+) -> list[PayoutRow]:
+    """Gross, fees, refunds and tax per event, UTC month and currency; ``organizer_id`` scopes
+    the query to that organizer's books (rule 8), None reads every organizer's (staff)."""
+    return await statements.payouts(
+        uow.session, organizer_id=organizer_id, event_id=event_id, start=start, end=end
+    )
 
 
 async def _drafts(uow: UnitOfWork, movement: Movement, transfer: Transfer) -> list[Draft]:

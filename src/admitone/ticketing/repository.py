@@ -155,6 +155,12 @@ async def list_for_buyer(
     )
 
 
+def order_ids_of_buyer(user_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of a buyer's orders as a subquery, for a domain above that reads what it keeps
+    about them (billing's statement of the ledger) scoped by owner in its own query."""
+    return select(Order.id).where(Order.buyer_user_id == user_id)
+
+
 async def list_for_event(
     uow: UnitOfWork, event_id: uuid.UUID, *, limit: int | None, cursor: str | None
 ) -> Page[Order]:

@@ -41,10 +41,13 @@ from admitone.ticketing.repository import (
     lock_if_paid,
     order_by_reference,
     order_for_viewer,
+    order_ids_of_buyer,
     payment_of,
     to_reconcile,
 )
 from admitone.ticketing.tickets_pdf import order_tickets_pdf
+from admitone.ticketing.topics import order_message
+from admitone.ticketing.topics import user_topic as orders_topic_of
 from admitone.ticketing.transitions import OrderHook, register_order_hook
 
 __all__ = [
@@ -77,7 +80,10 @@ __all__ = [
     "order_access_token",
     "order_by_reference",
     "order_for_viewer",
+    "order_ids_of_buyer",
+    "order_message",
     "orders_due_for_expiry",
+    "orders_topic_of",
     "outcome_of",
     "paid_tickets_pdf",
     "pay_order",

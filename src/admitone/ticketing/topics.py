@@ -16,7 +16,8 @@ ALL_ORDERS = topic("billing:orders", staff(), "Every order as it changes (staff)
 USER_ORDERS = topic(
     "billing:orders:user:{user_id}",
     owner_or_staff(),
-    "The orders of one buyer as they change (the buyer and staff).",
+    "The orders of one user as they change: bought, or (paid, cancelled, refunded) of an "
+    "event they organize, published by billing (that user and staff).",
 )
 
 

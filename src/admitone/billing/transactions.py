@@ -1,0 +1,174 @@
+"""A user's statement: the money movements of their orders and subscriptions, read from the
+ledger (the books are the truth about money), and the credit notes made out to them, read from
+billing's documents; newest first, one keyset page at a time.
+
+Amounts are signed from the user's side: what they paid is negative (``-50.00``), what came
+back to them (a refund, a credit note) is positive. A credit note documents a cancel or a refund
+whose money is its own ``refund`` item: add up the ledger's kinds to get what moved.
+
+The ledger's entry kinds are mapped here by their string value, so kinds posted by another
+domain (subscriptions) plug in by registering a ``Source`` with the subquery of the references a
+user owns; the owner's scope is in the one query that reads the entries (rule 8).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select
+
+from admitone.billing import repository
+from admitone.billing.models import Invoice
+from admitone.core.db import UnitOfWork
+from admitone.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from admitone.ledger import service as ledger_service
+from admitone.ticketing import service as ticketing_service
+
+PAYMENT = "payment"
+REFUND = "refund"
+SUBSCRIPTION_CHARGE = "subscription_charge"
+SUBSCRIPTION_REFUND = "subscription_refund"
+CREDIT_NOTE = "credit_note"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """What a ledger entry kind is on a user's statement, and which way its money went."""
+
+    name: str
+    sign: int  # -1: the user paid; +1: the user got it back
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Ledger entries a user owns through one kind of reference (``order_id`` or
+    ``subscription_id``), stored in the entry's ``column``."""
+
+    reference: str
+    column: ledger_service.ReferenceColumn
+    kinds: Mapping[str, Kind]
+    owned_by: Callable[[uuid.UUID], Select[Any]]
+
+
+ORDER_KINDS: Mapping[str, Kind] = {
+    "payment_captured": Kind(PAYMENT, -1),
+    "refund": Kind(REFUND, +1),
+    # Paid after the order had expired: the user's money still moved, both ways.
+    "late_payment": Kind(PAYMENT, -1),
+    "late_payment_refunded": Kind(REFUND, +1),
+}
+ORDERS = Source(
+    reference="order_id",
+    column="order_id",
+    kinds=ORDER_KINDS,
+    owned_by=ticketing_service.order_ids_of_buyer,
+)
+
+
+# Subscription kinds by value: their EntryKind members arrive with subscriptions, which
+# register the Source (the subquery of a user's subscription ids) with ``register_source``.
+SUBSCRIPTION_KINDS: Mapping[str, Kind] = {
+    "subscription_charge": Kind(SUBSCRIPTION_CHARGE, -1),
+    "subscription_refund": Kind(SUBSCRIPTION_REFUND, +1),
+}
+
+_sources: list[Source] = [ORDERS]
+
+
+def register_source(source: Source) -> None:
+    """Read ``source``'s entries on every user's statement (at import time). An entry kind is
+    read through one source only: a second claim is a wiring mistake."""
+    if source in _sources:
+        return
+    for one in _sources:
+        if not one.kinds.keys().isdisjoint(source.kinds):
+            taken = sorted(one.kinds.keys() & source.kinds)
+            raise ValueError(f"entry kinds {taken} are already read through another source")
+    _sources.append(source)
+
+
+def unregister_source(source: Source) -> None:
+    if source in _sources:
+        _sources.remove(source)
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    id: uuid.UUID
+    kind: str
+    amount: int  # minor units, signed from the user's side
+    currency: str
+    occurred_at: datetime
+    references: dict[str, str | None] = field(default_factory=dict)
+
+
+async def list_transactions(
+    uow: UnitOfWork, user_id: uuid.UUID, *, limit: int | None, cursor: str | None
+) -> Page[Transaction]:
+    """One page of the user's statement, newest first. Each source answers at most a page past
+    the cursor; merging them and keeping the first page is exact, the key (time, id) being
+    total across both."""
+    size = clamp_limit(limit)
+    before = decode_cursor(cursor) if cursor else None
+    sources = list(_sources)
+    entries = await ledger_service.movements(
+        uow,
+        [ledger_service.Owned(s.kinds.keys(), s.column, s.owned_by(user_id)) for s in sources],
+        before=before,
+        limit=size + 1,
+    )
+    notes = await repository.credit_notes_billed_to(uow, user_id, before=before, limit=size + 1)
+    numbers = await repository.invoice_numbers_of_orders(
+        uow, {e.order_id for e in entries if e.order_id is not None}
+    )
+    found = [_of_entry(e, sources, numbers) for e in entries] + [_of_note(n) for n in notes]
+    found.sort(key=lambda t: (t.occurred_at, t.id), reverse=True)
+    page = found[:size]
+    next_cursor = None
+    if len(found) > size:
+        last = page[-1]
+        next_cursor = encode_cursor(last.occurred_at, last.id)
+    return Page(page, next_cursor)
+
+
+def _of_entry(
+    entry: ledger_service.EntryView, sources: list[Source], numbers: Mapping[uuid.UUID, str]
+) -> Transaction:
+    source = next(s for s in sources if entry.kind in s.kinds)
+    kind = source.kinds[entry.kind]
+    reference = entry.order_id if source.column == "order_id" else entry.gateway_ref
+    references: dict[str, str | None] = {
+        "order_id": None,
+        "invoice_number": None,
+        "subscription_id": None,
+    }
+    references[source.reference] = None if reference is None else str(reference)
+    if entry.order_id is not None and source.reference == "order_id":
+        references["invoice_number"] = numbers.get(entry.order_id)
+    return Transaction(
+        id=entry.id,
+        kind=kind.name,
+        amount=kind.sign * entry.amount,
+        currency=entry.currency,
+        occurred_at=entry.posted_at,
+        references=references,
+    )
+
+
+def _of_note(note: Invoice) -> Transaction:
+    return Transaction(
+        id=note.id,
+        kind=CREDIT_NOTE,
+        amount=note.gross_total,
+        currency=note.currency,
+        occurred_at=note.issued_at,
+        references={
+            "order_id": str(note.order_id),
+            "invoice_number": note.number,
+            "subscription_id": None,
+        },
+    )
