@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("gateway", sa.String(length=20), nullable=False),
         sa.Column("gateway_subscription_id", sa.String(length=255), nullable=True),
         sa.Column("gateway_customer_id", sa.String(length=255), nullable=True),
+        sa.Column("gateway_payment_method", sa.String(length=255), nullable=True),
         sa.Column("period_number", sa.Integer(), nullable=False),
         sa.Column("current_period_start", UTCDateTime(), nullable=True),
         sa.Column("current_period_end", UTCDateTime(), nullable=True),
@@ -163,6 +164,9 @@ def upgrade() -> None:
         sqlite_where=sa.text("gateway_invoice_id IS NOT NULL"),
         postgresql_where=sa.text("gateway_invoice_id IS NOT NULL"),
     )
+    # Not in batch mode: recreating the table on SQLite would drop the ledger's sealing triggers.
+    op.add_column("ledger_entries", sa.Column("subscription_id", sa.Uuid(), nullable=True))
+    op.create_index("ix_ledger_entries_subscription_id", "ledger_entries", ["subscription_id"])
     with op.batch_alter_table("tiers") as batch:
         batch.add_column(
             sa.Column(
@@ -174,6 +178,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("tiers") as batch:
         batch.drop_column("required_plan_ids")
+    op.drop_index("ix_ledger_entries_subscription_id", table_name="ledger_entries")
+    op.drop_column("ledger_entries", "subscription_id")
     op.drop_index(
         "uq_subscription_charges_gateway_invoice",
         table_name="subscription_charges",

@@ -274,6 +274,9 @@ class Subscription(UUIDPrimaryKey, Timestamps, Base):
     gateway: Mapped[str] = mapped_column(String(20))
     gateway_subscription_id: Mapped[str | None] = mapped_column(String(255))
     gateway_customer_id: Mapped[str | None] = mapped_column(String(255))
+    # What the renewals of a gateway that does not bill periods itself charge (a payment
+    # method reference, never card data).
+    gateway_payment_method: Mapped[str | None] = mapped_column(String(255))
     # The paid (or trial) period now running; its number keys the renewal's charge.
     period_number: Mapped[int] = mapped_column(Integer, default=0)
     current_period_start: Mapped[datetime | None]
