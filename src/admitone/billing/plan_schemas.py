@@ -6,27 +6,37 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from admitone.billing.models import Plan, PlanInterval
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
-from admitone.core.text import NO_NUL, SINGLE_LINE
+from admitone.core.text import NO_NUL
 
-PlanName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
-]
-PlanDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), NO_NUL]
-# A decimal string in the plan's currency ("9.00"); an integer is taken as whole units.
-PlanPrice = (
-    Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), SINGLE_LINE
-    ]
-    | int
-)
+# Text as sent, with no blank around it: the length limit then holds for what is stored, and
+# the document states exactly what is taken.
+_BLANK = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_ONE_LINE = rf"^[^{_BLANK}](?:[^\x00-\x1f\x7f]*[^{_BLANK}])?$"
+PlanName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_ONE_LINE)]
+PlanDescription = Annotated[str, StringConstraints(max_length=2000), NO_NUL]
+# A decimal string in the plan's currency ("9.00"), as every amount the API speaks.
+PlanPrice = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,6})?$")]
 PlanCurrency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-TrialDays = Annotated[int, Field(ge=0, le=730, description="Free days before the first charge.")]
+
+
+def _not_a_boolean(value: object) -> object:
+    # JSON's true and false are not numbers of days (pydantic would take them as 1 and 0).
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number of days")
+    return value
+
+
+TrialDays = Annotated[
+    int,
+    Field(ge=0, le=730, description="Free days before the first charge."),
+    BeforeValidator(_not_a_boolean),
+]
 Omitted = SkipJsonSchema[None]
 
 

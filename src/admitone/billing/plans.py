@@ -77,7 +77,7 @@ async def _own_plan(uow: UnitOfWork, actor: Actor, plan_id: uuid.UUID) -> Plan:
     return plan
 
 
-def _terms(price: str | int, currency: str, prefix: str) -> tuple[int, str]:
+def _terms(price: str, currency: str, prefix: str) -> tuple[int, str]:
     code = validate_currency(currency, field=f"{prefix}.currency")
     return Money.parse(price, code, field=f"{prefix}.price").amount, code
 
@@ -90,7 +90,7 @@ async def create_plan(uow: UnitOfWork, actor: Actor, data: PlanCreate) -> Plan:
         id=new_uuid(),
         organizer_id=organizer_id,
         name=data.name,
-        description=data.description or None,
+        description=_description(data.description),
         price=price,
         currency=currency,
         interval=data.interval.value,
@@ -111,7 +111,7 @@ async def update_plan(uow: UnitOfWork, actor: Actor, plan_id: uuid.UUID, data: P
     if data.name is not None:
         plan.name = data.name
     if "description" in sent:
-        plan.description = data.description or None
+        plan.description = _description(data.description)
     if data.trial_days is not None:
         plan.trial_days = data.trial_days
     price, currency = _terms(
@@ -144,6 +144,10 @@ async def archive_plan(uow: UnitOfWork, actor: Actor, plan_id: uuid.UUID) -> Non
     plan.updated_at = now
     await uow.flush()
     await _record(uow, "billing.plan_archived", plan)
+
+
+def _description(text: str | None) -> str | None:
+    return (text or "").strip() or None
 
 
 async def _has_subscribers(uow: UnitOfWork, plan_id: uuid.UUID) -> bool:
