@@ -326,5 +326,6 @@ async def test_a_cart_with_a_members_tier_checks_out_for_members_only(
 
     body = assert_envelope(refused, 403, "membership_required")
     assert body["details"]["tier_id"] == str(tier_id)
+    assert body["details"]["field"] == "items.0.tier_id"  # the cart's line
     assert bought.status_code == 201, bought.text
     assert bought.json()["status"] == "paid"

@@ -127,19 +127,17 @@ async def _members(uow: UnitOfWork, settings: Settings, candidate: Candidate) ->
     for tier_id, plans in required.items():
         if held.isdisjoint(plans):
             raise MembershipRequired(
-                field=_item_field(request, event, tier_id),
+                field=_item_field(request, tier_id),
                 details={"tier_id": str(tier_id), "plan_ids": [str(p) for p in plans]},
             )
 
 
-def _item_field(
-    request: PurchaseRequest, event: events_service.EventSnapshot, tier_id: uuid.UUID
-) -> str:
+def _item_field(request: PurchaseRequest, tier_id: uuid.UUID) -> str:
     """The item that bought ``tier_id``, as the buyer named it."""
-    if request.cart is not None:
-        return "items"  # the cart's lines, which the checkout names by tier
     for index, (asked, _) in enumerate(request.items):
         if asked == tier_id:
+            if index < len(request.item_fields):
+                return request.item_fields[index]
             return f"order.items.{index}.tier_id"
     return "order"  # the event's default tier, bought by quantity alone
 
