@@ -329,3 +329,20 @@ async def test_a_cart_with_a_members_tier_checks_out_for_members_only(
     assert body["details"]["field"] == "items.0.tier_id"  # the cart's line
     assert bought.status_code == 201, bought.text
     assert bought.json()["status"] == "paid"
+
+
+async def test_archiving_a_plan_keeps_its_members_buying_its_tiers(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop
+) -> None:
+    plan = await make_plan(runtime, shop.organizer.user.id)
+    tier_id = await members_tier(client, shop, plan)
+    await subscribe(runtime, shop.buyer.user.id, plan)
+
+    archived = await client.delete(f"/api/plans/{plan}", headers=shop.organizer.headers)
+
+    assert archived.status_code == 204
+    bought = await buy_tier(client, shop, tier_id, shop.buyer)
+    assert bought.status_code == 201, bought.text
+    assert_envelope(
+        await buy_tier(client, shop, tier_id, shop.stranger), 403, "membership_required"
+    )
