@@ -4,10 +4,10 @@ Random ids only ever reach a 404, and random credentials a 401: so that every op
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
 a draft event, a customer, a queued and a dead job, support requests, shop categories, a
-product and a cart holding it and a ticket, a post and its coupon), and a few operations
-get a body that can succeed (signing in needs a real password, a support request names one of
-the owner's own orders). What each operation answered is recorded, so the
-test can say which ones never succeeded.
+product and a cart holding it and a ticket, a post and its coupon, a membership plan), and a
+few operations get a body that can succeed (signing in needs a real password, a support
+request names one of the owner's own orders). What each operation answered is recorded, so
+the test can say which ones never succeeded.
 """
 
 from __future__ import annotations
@@ -196,6 +196,17 @@ class Seeder:
             self.http.post("/api/me/billing-profiles", json=billing_profile(), headers=self.auth)
         )
 
+    def plan(self) -> dict[str, Any]:
+        body = {
+            "plan": {
+                "name": "Contract members",
+                "price": "9.00",
+                "currency": "USD",
+                "interval": "month",
+            }
+        }
+        return self._ok(self.http.post("/api/plans", json=body, headers=self.auth))
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -258,6 +269,9 @@ class Seeder:
         if "profile_id" in names:
             first["profile_id"] = self.billing_profile()["id"]
             second["profile_id"] = self.billing_profile()["id"]
+        if "plan_id" in names:
+            first["plan_id"] = self.plan()["id"]
+            second["plan_id"] = self.plan()["id"]
 
 
 def new_event() -> dict[str, Any]:

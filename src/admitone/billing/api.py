@@ -10,6 +10,7 @@ from fastapi import Query, Response, status
 from admitone.billing import service
 from admitone.billing.models import DocumentKind
 from admitone.billing.payouts import MONTH_PATTERN
+from admitone.billing.plan_schemas import PlanCreateRequest, PlanOut, PlanPage, PlanUpdateRequest
 from admitone.billing.schemas import (
     InvoiceOut,
     InvoicePage,
@@ -226,3 +227,65 @@ async def payouts(
         from_month=found.window.first,
         to_month=found.window.last,
     )
+
+
+# Membership plans: public to read; their organizer (or staff) writes them.
+
+
+@router.get("/plans", responses=errors(401, 422))
+@public
+async def list_plans(
+    uow: Uow,
+    organizer_id: uuid.UUID | None = None,
+    archived: bool = False,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
+) -> PlanPage:
+    """Plans open to subscribers, newest first, optionally of one organizer. ``archived=true``
+    adds your own archived plans (all of them for staff)."""
+    page = await service.list_plans(
+        uow,
+        current_actor(),
+        organizer_id=organizer_id,
+        archived=archived,
+        limit=limit,
+        cursor=cursor,
+    )
+    return PlanPage(data=[PlanOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/plans", status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 422))
+async def create_plan(body: PlanCreateRequest, _: CurrentUser, uow: Uow) -> PlanOut:
+    """Organizers and staff: a ``price`` per ``interval`` (``month`` or ``year``) in
+    ``currency``, with an optional free trial of ``trial_days``."""
+    return PlanOut.of(await service.create_plan(uow, current_actor(), body.plan))
+
+
+@router.get("/plans/{plan_id}", responses=errors(401, 404, 422))
+@public
+async def get_plan(plan_id: uuid.UUID, uow: Uow) -> PlanOut:
+    """A plan, archived ones too (``archived: true``): their members still have it."""
+    return PlanOut.of(await service.get_plan(uow, plan_id))
+
+
+@router.patch("/plans/{plan_id}", responses=errors(401, 403, 404, 409, 422))
+async def update_plan(
+    plan_id: uuid.UUID, body: PlanUpdateRequest, _: CurrentUser, uow: Uow
+) -> PlanOut:
+    """Change the fields given. ``price``, ``currency`` and ``interval`` change only while
+    nobody ever subscribed: after that, 409 ``plan_terms_locked`` (make a new plan). Another
+    organizer's plan is a 404."""
+    return PlanOut.of(await service.update_plan(uow, current_actor(), plan_id, body.plan))
+
+
+@router.delete(
+    "/plans/{plan_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(401, 403, 404, 422),
+)
+async def archive_plan(plan_id: uuid.UUID, _: CurrentUser, uow: Uow) -> Response:
+    """Archive the plan: nobody new can subscribe; members keep their access until their
+    subscriptions end."""
+    await service.archive_plan(uow, current_actor(), plan_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -36,3 +36,16 @@ class OrganizersOnly(PermissionDenied):
 class PayoutsForOrganizers(PermissionDenied):
     code = "billing_organizers_only"
     default_message = "Only organizers and staff have payouts."
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+    default_message = "Membership plan not found."
+
+
+class PlanTermsLocked(Conflict):
+    code = "plan_terms_locked"
+    default_message = (
+        "A plan's price, currency and interval are fixed once anyone subscribed; "
+        "create a new plan instead."
+    )

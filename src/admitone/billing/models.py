@@ -196,3 +196,164 @@ class InvoiceLine(UUIDPrimaryKey, Base):
         CheckConstraint("net + tax = gross", name="line_adds_up"),
         Index("ix_invoice_lines_invoice", "invoice_id"),
     )
+
+
+class PlanInterval(StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+class SubscriptionStatus(StrEnum):
+    # Created, its first payment not taken yet (the buyer confirms it, or the provider reports).
+    INCOMPLETE = "incomplete"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    # A renewal was declined: still a member during the grace period, reminded by email.
+    PAST_DUE = "past_due"
+    # Ended by its user, an organizer or staff (now, or at the end of the paid period).
+    CANCELED = "canceled"
+    # Ended because it was not paid: the grace period ran out, or the first payment never came.
+    EXPIRED = "expired"
+
+
+# The states in which a subscription makes its user a member of its plan.
+MEMBER_STATES = (
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+)
+# The states of a subscription that has not ended: at most one per user and plan.
+LIVE_STATES = (SubscriptionStatus.INCOMPLETE, *MEMBER_STATES)
+_LIVE_SQL = "status IN ('incomplete', 'trialing', 'active', 'past_due')"
+
+
+class ChargeState(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Plan(UUIDPrimaryKey, Timestamps, Base):
+    """A membership an organizer sells: a price per month or year, with an optional trial."""
+
+    __tablename__ = "plans"
+
+    organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000))
+    price: Mapped[int] = mapped_column(BigInteger)  # minor units per period
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(10))
+    trial_days: Mapped[int] = mapped_column(Integer, default=0)
+    # A plan with subscriptions is archived, never deleted: nobody new can subscribe.
+    archived_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
+        CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days_range"),
+        Index("ix_plans_organizer", "organizer_id", "created_at"),
+    )
+
+
+class Subscription(UUIDPrimaryKey, Timestamps, Base):
+    """A user's subscription to a plan. Its price, currency and interval are copied from the
+    plan at subscribe time, so a later change of the plan never reprices it."""
+
+    __tablename__ = "subscriptions"
+
+    # Nullable for the user deletion to come (SET NULL): the ledger keeps naming the
+    # subscription, which no longer names anyone.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
+    organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    price: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    interval: Mapped[str] = mapped_column(String(10))
+    gateway: Mapped[str] = mapped_column(String(20))
+    gateway_subscription_id: Mapped[str | None] = mapped_column(String(255))
+    gateway_customer_id: Mapped[str | None] = mapped_column(String(255))
+    # What the renewals of a gateway that does not bill periods itself charge (a payment
+    # method reference, never card data).
+    gateway_payment_method: Mapped[str | None] = mapped_column(String(255))
+    # The paid (or trial) period now running; its number keys the renewal's charge.
+    period_number: Mapped[int] = mapped_column(Integer, default=0)
+    current_period_start: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
+    trial_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    past_due_since: Mapped[datetime | None]
+    grace_until: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # The creation time of the newest provider event applied: an older one arriving late
+    # never undoes a newer state.
+    last_event_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('incomplete', 'trialing', 'active', 'past_due', 'canceled', 'expired')",
+            name="status_known",
+        ),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        Index("ix_subscriptions_user", "user_id", "created_at"),
+        Index("ix_subscriptions_organizer", "organizer_id", "created_at"),
+        Index("ix_subscriptions_period_end", "status", "current_period_end"),
+        # One subscription that has not ended per user and plan, on both backends.
+        Index(
+            "uq_subscriptions_live_per_user_plan",
+            "user_id",
+            "plan_id",
+            unique=True,
+            sqlite_where=text(_LIVE_SQL),
+            postgresql_where=text(_LIVE_SQL),
+        ),
+        Index(
+            "uq_subscriptions_gateway_ref",
+            "gateway",
+            "gateway_subscription_id",
+            unique=True,
+            sqlite_where=text("gateway_subscription_id IS NOT NULL"),
+            postgresql_where=text("gateway_subscription_id IS NOT NULL"),
+        ),
+    )
+
+
+class SubscriptionCharge(UUIDPrimaryKey, Timestamps, Base):
+    """One period's payment of a subscription. Unique per subscription and period, so a renewal
+    retried (a job run again, a webhook replayed) never charges or books a period twice."""
+
+    __tablename__ = "subscription_charges"
+
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    period_number: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(20))
+    gateway_charge_id: Mapped[str | None] = mapped_column(String(255))
+    gateway_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    fee: Mapped[int | None] = mapped_column(BigInteger)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'succeeded', 'failed')", name="state_known"),
+        CheckConstraint(
+            "amount_refunded >= 0 AND amount_refunded <= amount", name="refund_within_amount"
+        ),
+        UniqueConstraint("subscription_id", "period_number", name="uq_subscription_charges_period"),
+        Index(
+            "uq_subscription_charges_gateway_invoice",
+            "gateway_invoice_id",
+            unique=True,
+            sqlite_where=text("gateway_invoice_id IS NOT NULL"),
+            postgresql_where=text("gateway_invoice_id IS NOT NULL"),
+        ),
+    )

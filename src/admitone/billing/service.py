@@ -1,6 +1,6 @@
 """The use cases of billing that other domains and the boundaries call (domains meet here
 only): billing profiles, organizers' billing settings, invoices and credit notes, a user's
-transactions and an organizer's payouts."""
+transactions and an organizer's payouts, membership plans and who is a member of them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from admitone.billing.invoices import (
     reachable,
     request_invoice,
 )
+from admitone.billing.memberships import member_plans
 from admitone.billing.payouts import Payouts, payouts
+from admitone.billing.plans import archive_plan, create_plan, get_plan, list_plans, update_plan
 from admitone.billing.profiles import (
     create_profile,
     delete_profile,
@@ -32,20 +34,26 @@ __all__ = [
     "Payouts",
     "Transaction",
     "Viewer",
+    "archive_plan",
+    "create_plan",
     "create_profile",
     "credit_order",
     "delete_profile",
+    "get_plan",
     "get_profile",
     "get_settings",
     "invoice_for_order",
     "invoice_pdf",
     "issue_automatically",
     "list_invoices",
+    "list_plans",
     "list_profiles",
     "list_transactions",
+    "member_plans",
     "payouts",
     "reachable",
     "request_invoice",
+    "update_plan",
     "update_profile",
     "update_settings",
 ]

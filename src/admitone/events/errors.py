@@ -138,3 +138,16 @@ class LastTier(Conflict):
 class TierInUse(Conflict):
     code = "tier_in_use"
     default_message = "This ticket tier is referenced by orders; set its capacity instead."
+
+
+class PlanNotFound(InvalidInput):
+    """A plan a tier would require that is missing, archived, or another organizer's: all look
+    the same, so a tier never reveals someone else's plans."""
+
+    code = "plan_not_found"
+    default_message = "Membership plan not found."
+
+
+class PlanCurrencyMismatch(InvalidInput):
+    code = "plan_currency_mismatch"
+    default_message = "A membership plan a tier requires must be in the event's currency."

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -101,6 +103,12 @@ class Tier(UUIDPrimaryKey, Timestamps, Base):
     # Set with the event's own deletion: a tier of a deleted event is kept for its orders.
     is_available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     deleted_at: Mapped[datetime | None]
+    # Plans whose active members alone may buy this tier (uuids as strings; empty: anyone).
+    # Kept on the tier, not joined, so that a purchase of a tier that requires nothing reads
+    # nothing more; the plans are billing's, checked through a registered membership check.
+    required_plan_ids: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
     __table_args__ = (
         CheckConstraint("taken >= 0", name="taken_not_negative"),

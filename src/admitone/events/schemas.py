@@ -31,6 +31,17 @@ from admitone.events.snapshots import (
 
 MAX_CAPACITY = 10_000_000
 MAX_TIERS = 50
+MAX_REQUIRED_PLANS = 20
+RequiredPlans = Annotated[
+    list[uuid.UUID],
+    Field(
+        max_length=MAX_REQUIRED_PLANS,
+        description=(
+            "Membership plans of the event's organizer, in its currency: only a member of one "
+            "of them may buy this tier (403 membership_required). Empty: anyone may."
+        ),
+    ),
+]
 
 # Stored and answered in UTC, whatever offset the client wrote; a naive time is refused.
 Moment = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
@@ -97,6 +108,7 @@ class TierCreate(StrictBody):
     sales_end: Moment | None = None
     max_per_order: MaxPerOrder | None = None
     position: Position | None = None
+    required_plan_ids: RequiredPlans = []
 
 
 # An update's field that may be omitted but not sent as null: the document declares it
@@ -112,8 +124,11 @@ class TierUpdate(StrictBody):
     sales_end: Moment | None = None
     max_per_order: MaxPerOrder | None = None
     position: Position | Omitted = None
+    required_plan_ids: RequiredPlans | Omitted = None
 
-    _not_null = field_validator("name", "price", "capacity", "position")(_refuse_null)
+    _not_null = field_validator("name", "price", "capacity", "position", "required_plan_ids")(
+        _refuse_null
+    )
 
 
 class EventCreate(StrictBody):
@@ -193,6 +208,7 @@ class TierOut(BaseModel):
     sales_end: datetime | None
     max_per_order: int | None
     position: int
+    required_plan_ids: list[uuid.UUID]
 
     @classmethod
     def build(cls, event: EventSnapshot, tier: TierSnapshot, now: datetime) -> TierOut:
@@ -211,6 +227,7 @@ class TierOut(BaseModel):
             sales_end=tier.sales_end,
             max_per_order=tier.max_per_order,
             position=tier.position,
+            required_plan_ids=list(tier.required_plan_ids),
         )
 
 

@@ -51,9 +51,12 @@ from admitone.events.errors import (
     EventHasNoTiers,
     EventNotDraft,
     NoTiers,
+    PlanCurrencyMismatch,
+    PlanNotFound,
 )
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 from admitone.events.repository import published_event_ids
+from admitone.events.required_plans import check_tier_plans, register_plan_check
 from admitone.events.schemas import EventCreate, EventUpdate, TierCreate
 from admitone.events.tiers import (
     create_tier,
@@ -68,6 +71,8 @@ __all__ = [
     "Availability",
     "EventDetail",
     "EventSnapshot",
+    "PlanCurrencyMismatch",
+    "PlanNotFound",
     "TierListing",
     "TierSnapshot",
     "availability",
@@ -93,6 +98,7 @@ __all__ = [
     "register_after_delete",
     "register_delete_step",
     "register_order_checker",
+    "register_plan_check",
     "release",
     "reserve",
     "run_after_delete",
@@ -145,6 +151,8 @@ async def create_event(uow: UnitOfWork, organizer: Actor, data: EventCreate) -> 
         new_tier(event, item, position=index, now=now, field=field, price_field=price_field)
         for index, (field, price_field, item) in enumerate(tier_inputs)
     ]
+    for (field, _, _), tier in zip(tier_inputs, tiers, strict=True):
+        await check_tier_plans(uow, event, tier, field)
     uow.session.add_all(tiers)
     await uow.flush()
     await activity_service.record(
@@ -236,8 +244,13 @@ async def update_event(
     tiers = await repository.tiers_of(uow, event.id)
     sent = changes.model_fields_set
     now = uow.clock.now()
-    if changes.currency is not None:
-        _change_currency(event, tiers, validation.currency(changes.currency))
+    if changes.currency is not None and event.currency != (
+        code := validation.currency(changes.currency)
+    ):
+        _change_currency(event, tiers, code)
+        # The plans a tier requires must stay in the event's currency.
+        for index, tier in enumerate(tiers):
+            await check_tier_plans(uow, event, tier, f"event.tiers.{index}")
     for name in ("name", "venue", "description"):
         if name in sent:
             setattr(event, name, getattr(changes, name))

@@ -24,6 +24,8 @@ class TierSnapshot:
     sales_start: datetime | None
     sales_end: datetime | None
     position: int
+    # The plans whose members alone may buy it; empty: anyone may.
+    required_plan_ids: tuple[uuid.UUID, ...] = ()
 
     @property
     def remaining(self) -> int:
@@ -50,6 +52,9 @@ class EventSnapshot:
     tiers: tuple[TierSnapshot, ...]
     refund_policy: RefundPolicy = RefundPolicy.UNTIL_START
     refund_deadline: datetime | None = None
+    # The tiers that require a membership, worked out once per read: a purchase of an event
+    # that has none pays one truth test for the membership check.
+    members_only: tuple[uuid.UUID, ...] = ()
 
     @property
     def refunds_until(self) -> datetime | None:
@@ -151,11 +156,13 @@ def tier_snapshot(tier: Tier, currency: str) -> TierSnapshot:
         sales_start=tier.sales_start,
         sales_end=tier.sales_end,
         position=tier.position,
+        required_plan_ids=tuple(uuid.UUID(plan_id) for plan_id in tier.required_plan_ids or ()),
     )
 
 
 def event_snapshot(event: Event, tiers: list[Tier]) -> EventSnapshot:
     ordered = sorted(tiers, key=lambda t: (t.position, t.created_at, t.id))
+    snapshots = tuple(tier_snapshot(t, event.currency) for t in ordered)
     return EventSnapshot(
         id=event.id,
         organizer_id=event.organizer_id,
@@ -168,10 +175,11 @@ def event_snapshot(event: Event, tiers: list[Tier]) -> EventSnapshot:
         status=event.status,
         max_attendees=event.max_attendees,
         taken=event.taken,
-        tiers=tuple(tier_snapshot(t, event.currency) for t in ordered),
+        tiers=snapshots,
         # An event not flushed yet has no default applied.
         refund_policy=RefundPolicy(event.refund_policy or RefundPolicy.UNTIL_START),
         refund_deadline=event.refund_deadline,
+        members_only=tuple(t.id for t in snapshots if t.required_plan_ids),
     )
 
 

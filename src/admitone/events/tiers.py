@@ -23,6 +23,7 @@ from admitone.events.errors import (
     TierNotFound,
 )
 from admitone.events.models import Event, Tier
+from admitone.events.required_plans import check_tier_plans, distinct
 from admitone.events.schemas import TierCreate, TierUpdate
 
 
@@ -47,6 +48,7 @@ def new_tier(
         sales_end=data.sales_end,
         max_per_order=data.max_per_order,
         position=data.position if data.position is not None else position,
+        required_plan_ids=distinct(data.required_plan_ids),
         created_at=now,
         updated_at=now,
     )
@@ -75,6 +77,7 @@ async def create_tier(
     )
     now = uow.clock.now()
     tier = new_tier(event, data, position=0 if last is None else last + 1, now=now, field="tier")
+    await check_tier_plans(uow, event, tier, "tier")
     uow.session.add(tier)
     event.updated_at = now
     await uow.flush()
@@ -112,6 +115,10 @@ async def update_tier(
             setattr(tier, name, getattr(changes, name))
     if changes.position is not None:
         tier.position = changes.position
+    if changes.required_plan_ids is not None:
+        # Tickets already sold stay valid: the plans only gate the sales to come.
+        tier.required_plan_ids = distinct(changes.required_plan_ids)
+        await check_tier_plans(uow, event, tier, "tier")
     validation.sales_window(tier.sales_start, tier.sales_end, "tier")
     tier.updated_at = now
     event.updated_at = now

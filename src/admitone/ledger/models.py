@@ -80,6 +80,8 @@ class JournalEntry(UUIDPrimaryKey, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     event_id: Mapped[uuid.UUID | None]
     order_id: Mapped[uuid.UUID | None]
+    # A subscription's charge or refund (billing's; no foreign key: the ledger sits below it).
+    subscription_id: Mapped[uuid.UUID | None]
     gateway_ref: Mapped[str | None] = mapped_column(String(255))
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_entries.id"))
     posted_at: Mapped[datetime]
@@ -88,6 +90,7 @@ class JournalEntry(UUIDPrimaryKey, Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_ledger_entries_event_id", "event_id"),
         Index("ix_ledger_entries_order_id", "order_id"),
+        Index("ix_ledger_entries_subscription_id", "subscription_id"),
         Index("ix_ledger_entries_organizer_posted", "organizer_id", "posted_at"),
     )
 

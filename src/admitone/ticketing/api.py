@@ -69,7 +69,7 @@ def _viewer(user: User | None, token: str | None) -> service.Viewer:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 404, 409, 422, 429, 503),
+        **errors(402, 403, 404, 409, 422, 429, 503),
     },
     dependencies=[StrictRateLimit],
 )
@@ -94,7 +94,9 @@ async def purchase(
     pending with its seats until it expires, to be paid with another card (``/pay``; a guest
     gets the order's token in the error's details); otherwise the capacity is back.
     429 ``too_many_pending_orders`` when the client's address already has as many orders (or
-    seats) of this event waiting for payment as it may (``details.cap`` says which)."""
+    seats) of this event waiting for payment as it may (``details.cap`` says which).
+    403 ``membership_required`` for a members-only tier bought by anyone but a signed-in
+    member of one of its plans."""
     order = body.order
     key = _idempotency_key(order.idempotency_key, idempotency_key)
     email, name = _buyer(order.customer_email, order.customer_name, user)
@@ -137,7 +139,7 @@ async def purchase(
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 404, 409, 422, 429, 503),
+        **errors(402, 403, 404, 409, 422, 429, 503),
     },
     dependencies=[StrictRateLimit],
     tags=["shop"],

@@ -9,6 +9,7 @@ from admitone.core.errors import (
     DomainError,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     RateLimited,
     ServiceUnavailable,
 )
@@ -151,3 +152,11 @@ class ProductNotSoldHere(InvalidInput):
         "The product is not sold with this event: it belongs to another event, organizer or "
         "currency."
     )
+
+
+class MembershipRequired(PermissionDenied):
+    """A members-only tier, bought by someone who is not signed in as a member of one of its
+    plans (a guest, or a subscription canceled, expired or never taken)."""
+
+    code = "membership_required"
+    default_message = "This ticket tier is for members of one of its plans; sign in as a member."

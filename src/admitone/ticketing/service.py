@@ -12,6 +12,7 @@ from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
 from admitone.ticketing.idempotency import charge_key
+from admitone.ticketing.memberships import MembershipLookup, register_membership_lookup
 from admitone.ticketing.models import REVENUE_STATUSES, Order, OrderLine, OrderStatus
 from admitone.ticketing.purchase.checkout import Buyer, checkout_request
 from admitone.ticketing.purchase.flow import pay_order, purchase
@@ -53,6 +54,7 @@ from admitone.ticketing.transitions import OrderHook, register_order_hook
 __all__ = [
     "REVENUE_STATUSES",
     "Buyer",
+    "MembershipLookup",
     "Order",
     "OrderHook",
     "OrderLine",
@@ -93,6 +95,7 @@ __all__ = [
     "record_refund_made_elsewhere",
     "record_success",
     "refuse_payment",
+    "register_membership_lookup",
     "register_order_hook",
     "schedule_refund",
     "settle",

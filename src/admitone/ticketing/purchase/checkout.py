@@ -49,6 +49,7 @@ async def checkout_request(
     )
     events: set[uuid.UUID] = set()
     items: list[Item] = []
+    fields: list[str] = []
     for line in tickets:
         assert line.tier_id is not None
         listing = listings.get(line.tier_id)
@@ -56,6 +57,7 @@ async def checkout_request(
             raise shop_service.TierNotFound(field=f"items.{line.index}.tier_id")
         events.add(listing.tier.event_id)
         items.append((line.tier_id, line.quantity))
+        fields.append(f"items.{line.index}.tier_id")
     if len(events) > 1:
         raise CartMixedEvents(field="items")
     [event_id] = events
@@ -75,4 +77,5 @@ async def checkout_request(
         coupon_code=buyer.coupon_code,
         products=products,
         cart=CartClaim(cart.id, cart.updated_at),
+        item_fields=fields,
     )

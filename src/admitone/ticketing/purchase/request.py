@@ -52,6 +52,9 @@ class PurchaseRequest:
     coupon_code: str | None = None
     products: Sequence[ProductItem] = ()
     cart: CartClaim | None = None
+    # What names each of ``items`` to the buyer in an error, when not ``order.items.N`` (a
+    # cart's ``items.N``).
+    item_fields: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

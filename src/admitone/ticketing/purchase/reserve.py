@@ -3,9 +3,10 @@ in the caller's transaction, with one INSERT per table and one conditional UPDAT
 for the whole batch (rule 5). A purchase alone is a batch of one.
 
 Each request goes through ``CHECKS`` in turn; a refusal answers that request alone and the rest
-of the batch goes on. Shop lines are one (``_products``), coupons another (``_coupon``);
-members-only tiers and waiting-list holds are checks to add there: each sees the request, the
-event as this transaction read it and the lines so far.
+of the batch goes on. Members-only tiers are one (``_members``, a single truth test for an
+event none of whose tiers requires a plan), shop lines another (``_products``), coupons a third
+(``_coupon``); waiting-list holds are a check to add there: each sees the request, the event as
+this transaction read it and the lines so far.
 
 The writes then take their locks in one fixed order: a coupon's use (its conditional counter
 update), the event's counters, the shop's stock (products by id), and a checked-out cart is
@@ -36,8 +37,9 @@ from admitone.posts import service as posts_service
 from admitone.shop import service as shop_service
 from admitone.ticketing import expiry, repository
 from admitone.ticketing.access import order_access_token
-from admitone.ticketing.errors import InvalidOrderQuantity, ProductNotSoldHere
+from admitone.ticketing.errors import InvalidOrderQuantity, MembershipRequired, ProductNotSoldHere
 from admitone.ticketing.idempotency import buyer_key
+from admitone.ticketing.memberships import member_plans
 from admitone.ticketing.models import Order, OrderLine, OrderStatus
 from admitone.ticketing.purchase import settle
 from admitone.ticketing.purchase.request import (
@@ -104,6 +106,42 @@ async def _on_sale(uow: UnitOfWork, settings: Settings, candidate: Candidate) ->
     )
 
 
+async def _members(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
+    """Each members-only tier bought needs the buyer signed in as a member of one of its
+    plans, looked up in one query per such purchase. What was bought before stays bought when
+    a membership lapses: only the purchase checks it."""
+    event = candidate.snapshot
+    if not event.members_only:
+        return
+    gated = [tier_id for tier_id in candidate.lines if tier_id in event.members_only]
+    if not gated:
+        return
+    request = candidate.item.request
+    required = {tier_id: _tier(event, tier_id).required_plan_ids for tier_id in gated}
+    user_id = request.buyer_user_id
+    held = (
+        await member_plans(uow, user_id, {p for plans in required.values() for p in plans})
+        if user_id is not None
+        else frozenset()
+    )
+    for tier_id, plans in required.items():
+        if held.isdisjoint(plans):
+            raise MembershipRequired(
+                field=_item_field(request, tier_id),
+                details={"tier_id": str(tier_id), "plan_ids": [str(p) for p in plans]},
+            )
+
+
+def _item_field(request: PurchaseRequest, tier_id: uuid.UUID) -> str:
+    """The item that bought ``tier_id``, as the buyer named it."""
+    for index, (asked, _) in enumerate(request.items):
+        if asked == tier_id:
+            if index < len(request.item_fields):
+                return request.item_fields[index]
+            return f"order.items.{index}.tier_id"
+    return "order"  # the event's default tier, bought by quantity alone
+
+
 async def _products(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> None:
     """Shop products sold with the tickets, priced as sold now: each a live, public product of
     the event's organizer, in its currency, of this event or of none."""
@@ -161,13 +199,17 @@ async def _coupon(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> 
 
 
 def _price(event: events_service.EventSnapshot, tier_id: uuid.UUID) -> int:
+    return _tier(event, tier_id).price
+
+
+def _tier(event: events_service.EventSnapshot, tier_id: uuid.UUID) -> events_service.TierSnapshot:
     tier = event.tier(tier_id)
     assert tier is not None  # the lines passed ``_on_sale``
-    return tier.price
+    return tier
 
 
 # In this order: a refusal is the first one met.
-CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _products, _coupon)
+CHECKS: tuple[Check, ...] = (_quantities, _tiers, _on_sale, _members, _products, _coupon)
 
 
 async def reserve_orders(
