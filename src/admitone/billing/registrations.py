@@ -4,10 +4,12 @@ in the transaction of each change (ticketing cannot import billing: that would b
 
 from __future__ import annotations
 
-from admitone.billing import jobs, topics
+from admitone.billing import jobs, subscription_events, topics
 from admitone.billing.invoices import on_order_change
+from admitone.payments.subscriptions import register_subscription_handler
 from admitone.ticketing import service as ticketing_service
 
 ticketing_service.register_order_hook(on_order_change)
+register_subscription_handler(subscription_events.apply)
 
 __all__ = ["jobs", "topics"]
