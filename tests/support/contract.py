@@ -4,7 +4,8 @@ Random ids only ever reach a 404, and random credentials a 401: so that every op
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
 a draft event, a customer, a queued and a dead job, support requests, shop categories, a
-product and a cart holding it and a ticket, a post and its coupon), and a few operations
+product and a cart holding it and a ticket, a post and its coupon, a subscription to one of the
+plans seeded in the database), and a few operations
 get a body that can succeed (signing in needs a real password, a support request names one of
 the owner's own orders). What each operation answered is recorded, so the
 test can say which ones never succeeded.
@@ -28,6 +29,7 @@ import httpx
 
 from admitone.accounts import service as accounts_service
 from admitone.accounts.models import Role
+from admitone.billing.models import Plan
 from admitone.config import Settings
 from admitone.core.actor import SYSTEM, acting_as
 from admitone.jobs import service as jobs_service
@@ -55,9 +57,18 @@ SERVER_SETTINGS = {
 }
 
 
+# Plans the owner sells, made in the database (the plans API is not here yet): one per
+# subscription the seeder makes, so each can succeed (one live subscription per user and plan).
+CONTRACT_PLANS = 64
+
+
+def contract_plan_id(number: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"admitone-contract-plan-{number}"))
+
+
 async def seed_database(database_url: str) -> str:
-    """The owner the fuzzer signs in as, and a dead job (nothing over HTTP makes one); answers
-    the job's id."""
+    """The owner the fuzzer signs in as, a dead job (nothing over HTTP makes one) and the
+    owner's plans; answers the job's id."""
     settings = Settings(
         env="test", secret_key=SERVER_SETTINGS["ADMITONE_SECRET_KEY"], database_url=database_url
     )
@@ -65,13 +76,28 @@ async def seed_database(database_url: str) -> str:
     try:
         async with runtime.unit_of_work() as uow:
             with acting_as(SYSTEM):
-                await accounts_service.create_user(
+                owner = await accounts_service.create_user(
                     uow,
                     settings,
                     email=OWNER_EMAIL,
                     name="Contract Owner",
                     password=OWNER_PASSWORD,
                     role=Role.OWNER,
+                )
+                now = uow.clock.now()
+                uow.session.add_all(
+                    Plan(
+                        id=uuid.UUID(contract_plan_id(number)),
+                        organizer_id=owner.id,
+                        name=f"Contract plan {number}",
+                        price=1000,
+                        currency="EUR",
+                        interval="month",
+                        trial_days=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for number in range(CONTRACT_PLANS)
                 )
                 job = await jobs_service.enqueue(uow, "payments.reconcile", {}, max_attempts=1)
                 job.state = JobState.DEAD
@@ -101,6 +127,7 @@ class Seeder:
     token: str
     _users: Iterator[int] = field(default_factory=itertools.count)
     _owner_order_id: str | None = None
+    _plans: Iterator[int] = field(default_factory=lambda: itertools.cycle(range(CONTRACT_PLANS)))
 
     @property
     def auth(self) -> dict[str, str]:
@@ -196,6 +223,14 @@ class Seeder:
             self.http.post("/api/me/billing-profiles", json=billing_profile(), headers=self.auth)
         )
 
+    def plan_id(self) -> str:
+        """The next seeded plan (they come round again once all are taken: then a 409)."""
+        return contract_plan_id(next(self._plans))
+
+    def subscription(self) -> dict[str, Any]:
+        body = {"subscription": {"plan_id": self.plan_id(), "payment_method": "pm_card_visa"}}
+        return self._ok(self.http.post("/api/subscriptions", json=body, headers=self.auth))
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -258,6 +293,9 @@ class Seeder:
         if "profile_id" in names:
             first["profile_id"] = self.billing_profile()["id"]
             second["profile_id"] = self.billing_profile()["id"]
+        if "subscription_id" in names:
+            first["subscription_id"] = self.subscription()["id"]
+            second["subscription_id"] = self.subscription()["id"]
 
 
 def new_event() -> dict[str, Any]:
@@ -345,6 +383,11 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
         "PATCH /api/me/billing-profiles/{profile_id}": lambda: {"city": "Potsdam"},
         "PUT /api/me/billing-settings": lambda: {"invoice_mode": "on_request"},
         "POST /api/orders/{order_id}/invoice": lambda: {},
+        "POST /api/subscriptions": lambda: {
+            "subscription": {"plan_id": seeder.plan_id(), "payment_method": "pm_card_visa"}
+        },
+        # At the period's end: the subscription stays live, so the next case can succeed too.
+        "POST /api/subscriptions/{subscription_id}/cancel": lambda: {"at_period_end": True},
         "POST /api/shop/categories": lambda: {"name": f"Category {uuid.uuid4().hex[:8]}"},
         "PUT /api/shop/categories/{category_id}": lambda: {"position": 1},
         "POST /api/shop/products": new_product,
