@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from admitone.accounts.models import Role
+from admitone.activity.models import ActivityEntry
 from admitone.billing.models import Subscription
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
@@ -232,3 +234,38 @@ async def test_the_organizer_cancels_now_with_a_full_refund_booked(
     refunds = [e for e in await entries(runtime, sub["id"]) if e.kind == "subscription_refund"]
     assert [e.amount for e in refunds] == [2000]
     assert (await load(runtime, sub["id"])).ended_at is not None
+
+
+async def test_changes_reach_the_topics_and_the_activity_log_without_personal_data(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Signed,
+    subscriber: Signed,
+    published: list[tuple[str, dict[str, Any]]],
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    await client.post(
+        f"{SUBSCRIPTIONS}/{sub['id']}/cancel",
+        json={"at_period_end": False},
+        headers=subscriber.headers,
+    )
+    topics = {topic for topic, _ in published if topic.startswith("billing:subscriptions")}
+    assert topics == {
+        "billing:subscriptions",
+        f"billing:subscriptions:user:{organizer.id}",
+        f"billing:subscriptions:user:{subscriber.id}",
+    }
+    async with runtime.unit_of_work(readonly=True) as uow:
+        actions = [
+            (e.action, e.meta.get("new_status"))
+            for e in await uow.session.scalars(
+                select(ActivityEntry)
+                .where(ActivityEntry.resource_type == "subscription")
+                .order_by(ActivityEntry.created_at, ActivityEntry.action)
+            )
+        ]
+    assert sorted(actions) == [
+        ("billing.subscription_canceled", "canceled"),
+        ("billing.subscription_created", "active"),
+    ]
