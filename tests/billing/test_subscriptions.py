@@ -15,6 +15,7 @@ from sqlalchemy import select
 from admitone.accounts.models import Role
 from admitone.activity.models import ActivityEntry
 from admitone.billing.models import Subscription
+from admitone.ledger import service as ledger_service
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
@@ -234,6 +235,10 @@ async def test_the_organizer_cancels_now_with_a_full_refund_booked(
     refunds = [e for e in await entries(runtime, sub["id"]) if e.kind == "subscription_refund"]
     assert [e.amount for e in refunds] == [2000]
     assert (await load(runtime, sub["id"])).ended_at is not None
+    async with runtime.unit_of_work(readonly=True) as uow:
+        # In, the fee out, the refund out: the gateway holds minus its fee for the organizer.
+        held = await ledger_service.gateway_balance(uow, organizer.user.id, "EUR")
+    assert held == -(charge.fee or 0)
 
 
 async def test_changes_reach_the_topics_and_the_activity_log_without_personal_data(
