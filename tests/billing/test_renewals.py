@@ -4,6 +4,7 @@ clock is moved, never slept on."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from admitone.accounts.models import Role
+from admitone.billing import renewals
 from admitone.core.clock import FrozenClock
 from admitone.notifications import service as notifications_service
 from admitone.payments.fake import FakeGateway
@@ -196,3 +198,33 @@ async def test_cancel_at_period_end_ends_it_then_without_a_charge(
     ended = await load(runtime, sub["id"])
     assert ended.status == "canceled"
     assert len(fake(runtime).charges) == 1
+
+
+async def test_two_racing_renewals_of_one_period_charge_once(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    clock.advance(days=31)
+    outcomes = await asyncio.gather(
+        *(
+            renewals.renew(
+                runtime.unit_of_work,
+                runtime.gateway,
+                runtime.settings,
+                uuid.UUID(sub["id"]),
+                period=2,
+                attempt=1,
+            )
+            for _ in range(3)
+        ),
+        return_exceptions=True,
+    )
+    assert outcomes.count("renewed") == 1, outcomes
+    assert len(fake(runtime).succeeded_charges()) == 2
+    assert [c.period_number for c in await charges(runtime, sub["id"])] == [1, 2]
+    assert (await load(runtime, sub["id"])).period_number == 2

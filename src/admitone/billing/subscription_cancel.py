@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from admitone.billing import subscriptions
+from admitone.billing import subscriptions, topics
 from admitone.billing.errors import RefundNotAllowed, SubscriptionEnded, SubscriptionGatewayDown
 from admitone.billing.models import ChargeState, Subscription, SubscriptionStatus
 from admitone.core.actor import Actor
@@ -100,6 +100,8 @@ async def cancel(
             subscription.canceled_at = uow.clock.now()
             subscription.updated_at = uow.clock.now()
             await uow.flush()
+            # Still a member until the period ends, when the renewal ends it (``_canceled``).
+            topics.publish_subscription(uow, subscription, "subscription_updated")
             return subscription
         await subscriptions.become(
             uow,
