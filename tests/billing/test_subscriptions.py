@@ -127,6 +127,18 @@ async def test_a_declined_first_payment_is_a_402_and_the_subscription_expired(
     assert again["status"] == "active"
 
 
+async def test_a_payment_method_the_gateway_refuses_is_a_402_with_nothing_kept(
+    client: httpx.AsyncClient, runtime: Runtime, organizer: Signed, subscriber: Signed
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id)
+    refused = await subscribe(
+        client, subscriber.headers, plan.id, payment_method="pm_nonsense", expect=402
+    )
+    assert refused["details"] == {"reason": "payment_method_unknown", "field": "payment_method"}
+    async with runtime.unit_of_work(readonly=True) as uow:
+        assert list(await uow.session.scalars(select(Subscription))) == []
+
+
 async def test_the_gateway_down_is_a_503_with_nothing_kept(
     client: httpx.AsyncClient, runtime: Runtime, organizer: Signed, subscriber: Signed
 ) -> None:

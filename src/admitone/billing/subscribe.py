@@ -38,7 +38,7 @@ from admitone.billing.subscriptions import Paid, add_interval
 from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.ids import new_uuid
 from admitone.payments import customers as payment_customers
-from admitone.payments.errors import GatewayError
+from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from admitone.payments.gateway import Charge, ChargeStatus, CustomerGateway, PaymentGateway
 from admitone.payments.subscriptions import (
     GatewaySubscription,
@@ -82,10 +82,18 @@ async def subscribe(
         return await _with_gateway(
             open_uow, gateway, user, subscription, price=price, trial_days=plan.trial_days
         )
-    except GatewayError as exc:
+    except (GatewayTimeout, GatewayUnavailable) as exc:
         log.warning("subscription_gateway_down", subscription_id=str(subscription.id))
         await _forget(open_uow, subscription.id)
         raise SubscriptionGatewayDown(details={"reason": exc.code}) from exc
+    except GatewayError as exc:
+        # Refused outright (an unknown payment method, say): nothing was charged or kept.
+        await _forget(open_uow, subscription.id)
+        raise SubscriptionPaymentFailed(
+            "The payment gateway refused the payment; nothing was charged.",
+            details={"reason": exc.code},
+            field="payment_method",
+        ) from exc
 
 
 async def _with_gateway(
