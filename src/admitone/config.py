@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     max_pending_orders_per_address: int = Field(default=10, ge=1)
     max_pending_seats_per_address: int = Field(default=40, ge=1)
     payment_gateway: Literal["fake", "stripe"] = "fake"
+    # A declined renewal leaves the subscriber a member this long, retried every few days and
+    # reminded by email, before the subscription expires.
+    subscription_grace_days: int = Field(default=7, ge=0, le=60)
+    subscription_retry_days: int = Field(default=2, ge=1, le=30)
     fake_gateway_latency_ms: float = Field(default=0.0, ge=0)
     # A purchase body may name no payment method; the fake then charges this test card.
     # None makes such orders wait for the buyer to confirm a payment intent instead.

@@ -4,10 +4,10 @@ Random ids only ever reach a 404, and random credentials a 401: so that every op
 reaches its success path, half of the schema-valid cases are aimed at resources seeded over the
 API itself (each operation gets fresh ones: a published event with a paid and a pending order,
 a draft event, a customer, a queued and a dead job, support requests, shop categories, a
-product and a cart holding it and a ticket, a post and its coupon, a membership plan), and a
-few operations get a body that can succeed (signing in needs a real password, a support
-request names one of the owner's own orders). What each operation answered is recorded, so
-the test can say which ones never succeeded.
+product and a cart holding it and a ticket, a post and its coupon, a membership plan and a
+subscription to it), and a few operations get a body that can succeed (signing in needs a real
+password, a support request names one of the owner's own orders). What each operation answered
+is recorded, so the test can say which ones never succeeded.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ SERVER_SETTINGS = {
 
 
 async def seed_database(database_url: str) -> str:
-    """The owner the fuzzer signs in as, and a dead job (nothing over HTTP makes one); answers
+    """The owner the fuzzer signs in as and a dead job (nothing over HTTP makes one); answers
     the job's id."""
     settings = Settings(
         env="test", secret_key=SERVER_SETTINGS["ADMITONE_SECRET_KEY"], database_url=database_url
@@ -207,6 +207,11 @@ class Seeder:
         }
         return self._ok(self.http.post("/api/plans", json=body, headers=self.auth))
 
+    def subscription(self) -> dict[str, Any]:
+        # A plan of its own each: one live subscription per user and plan.
+        body = {"subscription": {"plan_id": self.plan()["id"], "payment_method": "pm_card_visa"}}
+        return self._ok(self.http.post("/api/subscriptions", json=body, headers=self.auth))
+
     def refresh_token(self) -> str:
         credentials = {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}
         token: str = self._ok(self.http.post("/api/auth/login", json=credentials))["refresh_token"]
@@ -272,6 +277,9 @@ class Seeder:
         if "plan_id" in names:
             first["plan_id"] = self.plan()["id"]
             second["plan_id"] = self.plan()["id"]
+        if "subscription_id" in names:
+            first["subscription_id"] = self.subscription()["id"]
+            second["subscription_id"] = self.subscription()["id"]
 
 
 def new_event() -> dict[str, Any]:
@@ -359,6 +367,11 @@ def signed_in_bodies(seeder: Seeder) -> dict[str, Callable[[], dict[str, Any]]]:
         "PATCH /api/me/billing-profiles/{profile_id}": lambda: {"city": "Potsdam"},
         "PUT /api/me/billing-settings": lambda: {"invoice_mode": "on_request"},
         "POST /api/orders/{order_id}/invoice": lambda: {},
+        "POST /api/subscriptions": lambda: {
+            "subscription": {"plan_id": seeder.plan()["id"], "payment_method": "pm_card_visa"}
+        },
+        # At the period's end: the subscription stays live, so the next case can succeed too.
+        "POST /api/subscriptions/{subscription_id}/cancel": lambda: {"at_period_end": True},
         "POST /api/shop/categories": lambda: {"name": f"Category {uuid.uuid4().hex[:8]}"},
         "PUT /api/shop/categories/{category_id}": lambda: {"position": 1},
         "POST /api/shop/products": new_product,

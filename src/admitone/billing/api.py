@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from admitone.billing import service
-from admitone.billing.models import DocumentKind
+from admitone.billing.models import DocumentKind, SubscriptionStatus
 from admitone.billing.payouts import MONTH_PATTERN
 from admitone.billing.plan_schemas import PlanCreateRequest, PlanOut, PlanPage, PlanUpdateRequest
 from admitone.billing.schemas import (
@@ -26,8 +26,14 @@ from admitone.billing.schemas import (
     TransactionOut,
     TransactionPage,
 )
+from admitone.billing.subscription_schemas import (
+    CancelBody,
+    SubscriptionCreateBody,
+    SubscriptionOut,
+    SubscriptionPage,
+)
 from admitone.core.actor import current_actor
-from admitone.http.deps import CurrentUser, StrictRateLimit, Uow, public
+from admitone.http.deps import AppRuntime, CurrentUser, StrictRateLimit, Uow, public
 from admitone.http.params import Cursor, OrderToken, PageLimit
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
@@ -289,3 +295,83 @@ async def archive_plan(plan_id: uuid.UUID, _: CurrentUser, uow: Uow) -> Response
     subscriptions end."""
     await service.archive_plan(uow, current_actor(), plan_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# Subscriptions. Subscribing and cancelling are flows that run their own short transactions
+# around the gateway (rule 4): the request's unit of work is ended before they start.
+
+SUBSCRIPTIONS = "/subscriptions"
+
+
+@router.post(
+    SUBSCRIPTIONS,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 402, 404, 409, 422, 503),
+)
+async def subscribe(
+    body: SubscriptionCreateBody, user: CurrentUser, uow: Uow, runtime: AppRuntime
+) -> SubscriptionOut:
+    """Subscribe to a plan: ``trialing`` during its trial (nothing charged yet), else ``active``
+    with the first period charged. A declined card is a 402 (``details.reason``) and the
+    subscription ends ``expired``; a live subscription to the plan already is a 409
+    ``already_subscribed``; an archived plan a 422 ``plan_archived``; the gateway down a 503
+    with nothing kept."""
+    await uow.commit()
+    subscribed = await service.subscribe(
+        runtime.unit_of_work,
+        runtime.gateway,
+        user,
+        body.subscription.plan_id,
+        body.subscription.payment_method,
+    )
+    return SubscriptionOut.of(subscribed.subscription, subscribed.client_secret)
+
+
+@router.get(SUBSCRIPTIONS, responses=errors(401, 422))
+async def list_subscriptions(
+    _: CurrentUser,
+    uow: Uow,
+    status: SubscriptionStatus | None = None,
+    plan_id: uuid.UUID | None = None,
+    limit: PageLimit = None,
+    cursor: Cursor = None,
+) -> SubscriptionPage:
+    """Your subscriptions; an organizer's also those to their plans; staff every one. Newest
+    first."""
+    page = await service.list_subscriptions(
+        uow, current_actor(), status=status, plan_id=plan_id, limit=limit, cursor=cursor
+    )
+    return SubscriptionPage(
+        data=[SubscriptionOut.of(s) for s in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(f"{SUBSCRIPTIONS}/{{subscription_id}}", responses=errors(401, 404, 422))
+async def get_subscription(subscription_id: uuid.UUID, _: CurrentUser, uow: Uow) -> SubscriptionOut:
+    return SubscriptionOut.of(await service.get_subscription(uow, current_actor(), subscription_id))
+
+
+@router.post(
+    f"{SUBSCRIPTIONS}/{{subscription_id}}/cancel", responses=errors(401, 403, 404, 409, 422, 503)
+)
+async def cancel_subscription(
+    subscription_id: uuid.UUID,
+    _: CurrentUser,
+    uow: Uow,
+    runtime: AppRuntime,
+    body: CancelBody | None = None,
+) -> SubscriptionOut:
+    """Cancel, by the subscriber, the plan's organizer or staff: at the end of the paid period
+    (the default) or now (``"at_period_end": false``). The organizer and staff may add
+    ``"refund": true`` to end it now and refund the current period's charge in full."""
+    wanted = body or CancelBody()
+    await uow.commit()
+    subscription = await service.cancel_subscription(
+        runtime.unit_of_work,
+        runtime.gateway,
+        current_actor(),
+        subscription_id,
+        at_period_end=wanted.at_period_end,
+        refund=wanted.refund,
+    )
+    return SubscriptionOut.of(subscription)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from admitone.core.errors import Conflict, NotFound, PermissionDenied
+from admitone.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 
 
 class BillingProfileNotFound(NotFound):
@@ -49,3 +56,39 @@ class PlanTermsLocked(Conflict):
         "A plan's price, currency and interval are fixed once anyone subscribed; "
         "create a new plan instead."
     )
+
+
+class PlanArchived(InvalidInput):
+    code = "plan_archived"
+    default_message = "The plan is archived: nobody new can subscribe to it."
+
+
+class AlreadySubscribed(Conflict):
+    code = "already_subscribed"
+    default_message = "You already have a subscription to this plan that has not ended."
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription_not_found"
+    default_message = "Subscription not found."
+
+
+class SubscriptionEnded(Conflict):
+    code = "subscription_ended"
+    default_message = "The subscription has already ended."
+
+
+class RefundNotAllowed(PermissionDenied):
+    code = "subscription_refund_forbidden"
+    default_message = "Only the plan's organizer and staff can refund a subscription."
+
+
+class SubscriptionPaymentFailed(DomainError):
+    status_code = 402
+    code = "payment_failed"
+    default_message = "The first payment did not go through; the subscription has ended."
+
+
+class SubscriptionGatewayDown(ServiceUnavailable):
+    code = "payment_gateway_unavailable"
+    default_message = "The payment gateway is unavailable; nothing was charged. Try again."

@@ -1,12 +1,13 @@
 """Job handlers of billing: issuing an invoice an organizer wants for every paid order, and
-emailing a document with its PDF."""
+emailing a document with its PDF, and renewing subscriptions (a sweep every minute and one
+job per subscription and period)."""
 
 from __future__ import annotations
 
 import uuid
 
-from admitone.billing import emails, invoices
-from admitone.jobs.registry import JobContext, job_handler
+from admitone.billing import emails, invoices, renewals
+from admitone.jobs.registry import JobContext, cron, job_handler
 
 
 @job_handler(invoices.ISSUE_JOB, max_attempts=20, backoff_base=5.0, backoff_cap=1800.0)
@@ -22,3 +23,27 @@ async def issue_invoice_job(ctx: JobContext) -> None:
 async def send_document_job(ctx: JobContext) -> None:
     async with ctx.runtime.unit_of_work() as uow:
         await emails.send(uow, ctx.runtime.settings, uuid.UUID(str(ctx.args["invoice_id"])))
+
+
+@job_handler(renewals.SWEEP_JOB, max_attempts=3)
+async def sweep_subscriptions_job(ctx: JobContext) -> None:
+    async with ctx.runtime.unit_of_work() as uow:
+        await renewals.sweep(uow, ctx.runtime.gateway)
+
+
+# A gateway down or a lost answer raises: the job's own retry asks again with the same
+# idempotency key, so the period is charged at most once.
+@job_handler(renewals.RENEW_JOB, max_attempts=20, backoff_base=30.0, backoff_cap=3600.0)
+async def renew_subscription_job(ctx: JobContext) -> None:
+    runtime = ctx.runtime
+    await renewals.renew(
+        runtime.unit_of_work,
+        runtime.gateway,
+        runtime.settings,
+        uuid.UUID(str(ctx.args["subscription_id"])),
+        period=int(ctx.args["period"]),
+        attempt=int(ctx.args["attempt"]),
+    )
+
+
+cron("* * * * *", renewals.SWEEP_JOB)

@@ -5,15 +5,17 @@ plans a tier requires (ticketing and events cannot import billing: that would be
 
 from __future__ import annotations
 
-from admitone.billing import jobs, order_topics, topics
+from admitone.billing import jobs, order_topics, subscription_events, topics
 from admitone.billing.invoices import on_order_change
 from admitone.billing.memberships import check_required_plans, member_plans
 from admitone.events import service as events_service
+from admitone.payments.subscriptions import register_subscription_handler
 from admitone.ticketing import service as ticketing_service
 
 ticketing_service.register_order_hook(on_order_change)
 ticketing_service.register_order_hook(order_topics.on_order_change)
 ticketing_service.register_membership_lookup(member_plans)
 events_service.register_plan_check(check_required_plans)
+register_subscription_handler(subscription_events.apply)
 
-__all__ = ["jobs", "order_topics", "topics"]
+__all__ = ["jobs", "order_topics", "subscription_events", "topics"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from admitone.billing.models import BillingProfile, Invoice
+from admitone.billing.models import BillingProfile, Invoice, Subscription
 from admitone.core.db import UnitOfWork
 from admitone.realtime import service as realtime_service
 from admitone.realtime.topics import owner_or_staff, staff, topic
@@ -23,6 +23,16 @@ USER_PROFILES = topic(
     "billing:profiles:user:{user_id}",
     owner_or_staff(),
     "The billing profiles of one user as they change (that user and staff).",
+)
+
+SUBSCRIPTIONS = topic(
+    "billing:subscriptions", staff(), "Every subscription as its state changes (staff)."
+)
+USER_SUBSCRIPTIONS = topic(
+    "billing:subscriptions:user:{user_id}",
+    owner_or_staff(),
+    "The subscriptions of one user as they change: theirs, or to their plans (that user and "
+    "staff).",
 )
 
 INVOICE_ISSUED = "invoice_issued"
@@ -63,6 +73,23 @@ def publish_profile(uow: UnitOfWork, profile: BillingProfile, kind: str) -> None
     }
     realtime_service.publish(uow, PROFILES.name(), kind, payload)
     realtime_service.publish(uow, USER_PROFILES.name(user_id=profile.user_id), kind, payload)
+
+
+def publish_subscription(uow: UnitOfWork, subscription: Subscription, kind: str) -> None:
+    """``kind`` on the staff topic and those of the subscriber and the plan's organizer."""
+    payload = {
+        "subscription_id": str(subscription.id),
+        "plan_id": str(subscription.plan_id),
+        "status": subscription.status,
+        "period_number": subscription.period_number,
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "price": subscription.price,
+        "currency": subscription.currency,
+    }
+    realtime_service.publish(uow, SUBSCRIPTIONS.name(), kind, payload)
+    for user_id in {subscription.user_id, subscription.organizer_id} - {None}:
+        assert user_id is not None
+        realtime_service.publish(uow, USER_SUBSCRIPTIONS.name(user_id=user_id), kind, payload)
 
 
 def _str(value: uuid.UUID | None) -> str | None:

@@ -33,6 +33,9 @@ class AccountCode(StrEnum):
     PROCESSING_FEES = "processing_fees"
     REFUNDS = "refunds"
     REFUND_LIABILITY = "refund_liability"
+    SUBSCRIPTION_REVENUE = "subscription_revenue"
+    SUBSCRIPTION_FEES = "subscription_fees"
+    SUBSCRIPTION_REFUNDS = "subscription_refunds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,28 @@ CHART: Mapping[AccountCode, AccountSpec] = {
             description="Payments that arrived after their order expired or was cancelled: "
             "owed back to the buyer, never revenue.",
         ),
+        # A subscription belongs to a plan, not to an event: its accounts are the organizer's.
+        AccountSpec(
+            AccountCode.SUBSCRIPTION_REVENUE,
+            AccountType.REVENUE,
+            Side.CREDIT,
+            per_event=False,
+            description="Payments captured for the periods of the organizer's subscriptions.",
+        ),
+        AccountSpec(
+            AccountCode.SUBSCRIPTION_FEES,
+            AccountType.EXPENSE,
+            Side.DEBIT,
+            per_event=False,
+            description="What the gateway kept for processing subscription payments.",
+        ),
+        AccountSpec(
+            AccountCode.SUBSCRIPTION_REFUNDS,
+            AccountType.CONTRA_REVENUE,
+            Side.DEBIT,
+            per_event=False,
+            description="Subscription revenue given back to subscribers.",
+        ),
     )
 }
 
@@ -102,6 +127,8 @@ class EntryKind(StrEnum):
     LATE_PAYMENT = "late_payment"
     LATE_PAYMENT_REFUNDED = "late_payment_refunded"
     REVERSAL = "reversal"
+    SUBSCRIPTION_CHARGE = "subscription_charge"
+    SUBSCRIPTION_REFUND = "subscription_refund"
 
 
 def normal_balance(code: str, debits: int, credits: int) -> int:

@@ -44,6 +44,7 @@ class Draft:
     order_id: uuid.UUID | None = None
     gateway_ref: str | None = None
     reverses_id: uuid.UUID | None = None
+    subscription_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ def _rows(uow: UnitOfWork, draft: Draft) -> _Rows:
         "amount": balance_of(draft.lines),
         "event_id": draft.event_id,
         "order_id": draft.order_id,
+        "subscription_id": draft.subscription_id,
         "gateway_ref": draft.gateway_ref,
         "reverses_id": draft.reverses_id,
         "posted_at": uow.clock.now(),
@@ -177,6 +179,7 @@ def _same_movement(existing: JournalEntry, draft: Draft, amount: int) -> Journal
         existing.amount,
         existing.event_id,
         existing.order_id,
+        existing.subscription_id,
     )
     replayed = (
         draft.kind.value,
@@ -185,6 +188,7 @@ def _same_movement(existing: JournalEntry, draft: Draft, amount: int) -> Journal
         amount,
         draft.event_id,
         draft.order_id,
+        draft.subscription_id,
     )
     if recorded != replayed:
         raise EntryKeyConflict(details={"key": draft.key, "entry_id": str(existing.id)})

@@ -36,6 +36,7 @@ __all__ = [
     "Owned",
     "PayoutRow",
     "ReferenceColumn",
+    "SubscriptionMoney",
     "Transfer",
     "TrialBalance",
     "event_summary",
@@ -47,6 +48,8 @@ __all__ = [
     "post",
     "refund_posted",
     "reverse_entry",
+    "subscription_charged",
+    "subscription_refunded",
     "trial_balance",
 ]
 
@@ -174,6 +177,89 @@ async def post(
     return [posted[first].entry for first in firsts]
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionMoney:
+    """A subscription's payment or refund: the organizer's, across events."""
+
+    organizer_id: uuid.UUID
+    subscription_id: uuid.UUID
+    amount: int
+    currency: str
+    gateway_ref: str  # the charge's id for a payment, the refund's for a refund
+    fee: int | None = None
+
+
+async def subscription_charged(uow: UnitOfWork, money: SubscriptionMoney) -> JournalEntry:
+    """A period's payment as subscription revenue, and the gateway's fee, in one posting; keyed
+    by the charge, so a replayed webhook or a retried job posts nothing twice."""
+    ref = _ref(money.gateway_ref)
+    drafts = [
+        await _subscription_draft(
+            uow,
+            money,
+            key=f"subscription_payment:{ref}",
+            kind=EntryKind.SUBSCRIPTION_CHARGE,
+            debit=AccountCode.GATEWAY_BALANCE,
+            credit=AccountCode.SUBSCRIPTION_REVENUE,
+            amount=check_amount(money.amount),
+        )
+    ]
+    if money.fee:
+        drafts.append(
+            await _subscription_draft(
+                uow,
+                money,
+                key=f"subscription_fee:{ref}",
+                kind=EntryKind.PROCESSING_FEE,
+                debit=AccountCode.SUBSCRIPTION_FEES,
+                credit=AccountCode.GATEWAY_BALANCE,
+                amount=check_amount(money.fee, "fee"),
+            )
+        )
+    posted = await posting.post_all(uow, drafts)
+    return posted[0].entry
+
+
+async def subscription_refunded(uow: UnitOfWork, money: SubscriptionMoney) -> JournalEntry:
+    """Subscription revenue given back, keyed by the gateway's refund."""
+    draft = await _subscription_draft(
+        uow,
+        money,
+        key=f"subscription_refund:{_ref(money.gateway_ref)}",
+        kind=EntryKind.SUBSCRIPTION_REFUND,
+        debit=AccountCode.SUBSCRIPTION_REFUNDS,
+        credit=AccountCode.GATEWAY_BALANCE,
+        amount=check_amount(money.amount),
+    )
+    return (await posting.post(uow, draft)).entry
+
+
+async def _subscription_draft(
+    uow: UnitOfWork,
+    money: SubscriptionMoney,
+    *,
+    key: str,
+    kind: EntryKind,
+    debit: AccountCode,
+    credit: AccountCode,
+    amount: int,
+) -> Draft:
+    code = validate_currency(money.currency)
+    organizer = money.organizer_id
+    return Draft(
+        key=key,
+        kind=kind,
+        organizer_id=organizer,
+        currency=code,
+        lines=(
+            Line(await account_id_for(uow, organizer, code, debit), debit=amount),
+            Line(await account_id_for(uow, organizer, code, credit), credit=amount),
+        ),
+        gateway_ref=_ref(money.gateway_ref),
+        subscription_id=money.subscription_id,
+    )
+
+
 async def refund_posted(uow: UnitOfWork, gateway_ref: str) -> bool:
     """Whether a refund (of revenue or of a late payment) is posted under the gateway's
     reference: how a caller that must count each refund once learns it has been."""
@@ -201,6 +287,7 @@ async def reverse_entry(uow: UnitOfWork, entry_id: uuid.UUID) -> JournalEntry:
             order_id=original.order_id,
             gateway_ref=original.gateway_ref,
             reverses_id=original.id,
+            subscription_id=original.subscription_id,
         ),
     )
     if posted.created:

@@ -14,11 +14,17 @@ import hashlib
 import json
 import secrets
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Literal
 
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from admitone.payments.gateway import CANCELED, Charge, ChargeRequest, ChargeStatus, Refund
+from admitone.payments.subscriptions import (
+    GatewaySubscription,
+    GatewaySubscriptionStatus,
+    SubscriptionRequest,
+)
 
 SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "pm_card_amex", "pm_card_discover"})
 DECLINES = {
@@ -40,6 +46,8 @@ FailureMode = Literal[
 
 class FakeGateway:
     name = "fake"
+    # The fake only records subscriptions: billing's renewal job charges each period itself.
+    bills_periods = False
 
     def __init__(
         self, *, latency_seconds: float = 0.0, default_payment_method: str | None = None
@@ -53,6 +61,8 @@ class FakeGateway:
         self._refunds: dict[str, Refund] = {}
         self._charge_keys: dict[str, tuple[str, str]] = {}  # key -> (request digest, charge id)
         self._refund_keys: dict[str, tuple[str, str]] = {}
+        self._subscriptions: dict[str, GatewaySubscription] = {}
+        self._subscription_keys: dict[str, str] = {}  # key -> subscription id
         self._ids = count(1)
         # Stripe's ids are unique across every client; so are these across processes (two app
         # processes in one test share a database and its ledger, keyed by these ids).
@@ -88,6 +98,8 @@ class FakeGateway:
         self._refunds.clear()
         self._charge_keys.clear()
         self._refund_keys.clear()
+        self._subscriptions.clear()
+        self._subscription_keys.clear()
         self.calls.clear()
 
     # -- PaymentGateway ---------------------------------------------------------------------
@@ -227,6 +239,68 @@ class FakeGateway:
         self._charges[charge_id] = replace(charge, amount_refunded=charge.amount_refunded + wanted)
         return refund
 
+    # -- SubscriptionGateway ----------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> list[GatewaySubscription]:
+        return list(self._subscriptions.values())
+
+    async def create_subscription(self, request: SubscriptionRequest) -> GatewaySubscription:
+        self.calls.append("create_subscription")
+        await self._wait()
+        known = self._subscription_keys.get(request.idempotency_key)
+        if known is not None:
+            return self._subscriptions[known]
+        self._refuse_when_down()
+        # Its periods are only a record: billing keeps the ones it charges by.
+        start = datetime.now(UTC)
+        trial = request.trial_days > 0
+        end = start + timedelta(days=request.trial_days if trial else _DAYS[request.plan.interval])
+        subscription = GatewaySubscription(
+            id=f"sub_fake_{self._instance}{next(self._ids):06d}",
+            status=(
+                GatewaySubscriptionStatus.TRIALING if trial else GatewaySubscriptionStatus.ACTIVE
+            ),
+            current_period_start=start,
+            current_period_end=end,
+            metadata=dict(request.metadata),
+        )
+        self._subscriptions[subscription.id] = subscription
+        self._subscription_keys[request.idempotency_key] = subscription.id
+        return subscription
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
+    ) -> GatewaySubscription:
+        self.calls.append("cancel_subscription")
+        await self._wait()
+        subscription = self._subscription(subscription_id)
+        if subscription.status is GatewaySubscriptionStatus.CANCELED:
+            return subscription
+        self._refuse_when_down()
+        if at_period_end:
+            subscription = replace(subscription, cancel_at_period_end=True)
+        else:
+            subscription = replace(subscription, status=GatewaySubscriptionStatus.CANCELED)
+        self._subscriptions[subscription_id] = subscription
+        return subscription
+
+    async def retrieve_subscription(self, subscription_id: str) -> GatewaySubscription:
+        await self._wait()
+        return self._subscription(subscription_id)
+
+    def _subscription(self, subscription_id: str) -> GatewaySubscription:
+        subscription = self._subscriptions.get(subscription_id)
+        if subscription is None:
+            raise GatewayError("resource_missing", f"no such subscription: {subscription_id}")
+        return subscription
+
+    def _refuse_when_down(self) -> None:
+        if self.failure_mode in ("timeout", "timeout_after_charge"):
+            raise GatewayTimeout()
+        if self.failure_mode == "unavailable":
+            raise GatewayUnavailable()
+
     # -- internals --------------------------------------------------------------------------
 
     async def _wait(self) -> None:
@@ -255,6 +329,9 @@ class FakeGateway:
         if charge is None:
             raise GatewayError("resource_missing", f"no such charge: {charge_id}")
         return charge
+
+
+_DAYS = {"month": 30, "year": 365}
 
 
 def _confirmable(charge: Charge) -> bool:
