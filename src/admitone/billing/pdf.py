@@ -7,7 +7,9 @@ the email that carries the PDF.
 from __future__ import annotations
 
 from admitone.billing.models import DocumentKind, Invoice
+from admitone.billing.schemas import rate_totals
 from admitone.core.money import Money
+from admitone.core.tax_schemas import percent_text
 
 TITLES = {DocumentKind.INVOICE.value: "INVOICE", DocumentKind.CREDIT_NOTE.value: "CREDIT NOTE"}
 
@@ -80,6 +82,16 @@ def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -
             pdf.cell(width, 6, value, align=align)
         pdf.ln()
     pdf.ln(4)
+    pdf.set_font("Helvetica", "", 9)
+    for total in rate_totals(invoice):
+        pdf.cell(
+            155,
+            5,
+            f"Tax {percent_text(total.rate_bp)} %: net {money(total.net)}, tax",
+            align="R",
+        )
+        pdf.cell(35, 5, money(total.tax), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
     pdf.set_font("Helvetica", "", 10)
     for label, amount in (
         ("Net", invoice.net_total),

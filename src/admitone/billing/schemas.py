@@ -30,6 +30,8 @@ from admitone.billing.models import (
 )
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
+from admitone.core.tax import RateTotal, totals_per_rate
+from admitone.core.tax_schemas import RateTotalOut
 
 # One line of text: no control characters, not only spaces.
 _LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
@@ -257,6 +259,7 @@ class InvoiceOut(BaseModel):
     net_total: str
     tax_total: str
     gross_total: str
+    taxes: list[RateTotalOut] = Field(description="Net, tax and gross per tax rate.")
     seller_name: str
     bill_to: BillTo
     lines: list[LineOut]
@@ -282,6 +285,7 @@ class InvoiceOut(BaseModel):
             net_total=money(invoice.net_total),
             tax_total=money(invoice.tax_total),
             gross_total=money(invoice.gross_total),
+            taxes=[RateTotalOut.of(total, invoice.currency) for total in rate_totals(invoice)],
             seller_name=invoice.seller_name,
             bill_to=BillTo(
                 name=invoice.bill_to_name,
@@ -302,3 +306,10 @@ class InvoiceOut(BaseModel):
 class InvoicePage(BaseModel):
     data: list[InvoiceOut]
     next_cursor: str | None
+
+
+def rate_totals(invoice: Invoice) -> list[RateTotal]:
+    """The invoice's lines added up per tax rate (its lines were rounded one by one)."""
+    return totals_per_rate(
+        (None, line.tax_rate_bp, None, line.net, line.tax, line.gross) for line in invoice.lines
+    )

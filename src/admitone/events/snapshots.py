@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from admitone.core.tax import TaxRate
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 
 
@@ -24,6 +25,7 @@ class TierSnapshot:
     sales_start: datetime | None
     sales_end: datetime | None
     position: int
+    tax: TaxRate | None = None  # its own rate; ``EventSnapshot.tax_of`` falls back to the event's
 
     @property
     def remaining(self) -> int:
@@ -50,6 +52,10 @@ class EventSnapshot:
     tiers: tuple[TierSnapshot, ...]
     refund_policy: RefundPolicy = RefundPolicy.UNTIL_START
     refund_deadline: datetime | None = None
+    default_tax: TaxRate | None = None  # for tiers and products without a rate of their own
+
+    def tax_of(self, tier: TierSnapshot) -> TaxRate | None:
+        return tier.tax if tier.tax is not None else self.default_tax
 
     @property
     def refunds_until(self) -> datetime | None:
@@ -151,6 +157,7 @@ def tier_snapshot(tier: Tier, currency: str) -> TierSnapshot:
         sales_start=tier.sales_start,
         sales_end=tier.sales_end,
         position=tier.position,
+        tax=tier.tax_rate,
     )
 
 
@@ -172,6 +179,7 @@ def event_snapshot(event: Event, tiers: list[Tier]) -> EventSnapshot:
         # An event not flushed yet has no default applied.
         refund_policy=RefundPolicy(event.refund_policy or RefundPolicy.UNTIL_START),
         refund_deadline=event.refund_deadline,
+        default_tax=event.tax_rate,
     )
 
 

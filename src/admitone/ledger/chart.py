@@ -33,6 +33,7 @@ class AccountCode(StrEnum):
     PROCESSING_FEES = "processing_fees"
     REFUNDS = "refunds"
     REFUND_LIABILITY = "refund_liability"
+    TAX_PAYABLE = "tax_payable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,14 @@ CHART: Mapping[AccountCode, AccountSpec] = {
             per_event=True,
             description="Payments that arrived after their order expired or was cancelled: "
             "owed back to the buyer, never revenue.",
+        ),
+        AccountSpec(
+            AccountCode.TAX_PAYABLE,
+            AccountType.LIABILITY,
+            Side.CREDIT,
+            per_event=True,
+            description="Tax collected with the event's payments and owed to the tax office; "
+            "a refund takes its share back out of it.",
         ),
     )
 }
