@@ -96,6 +96,36 @@ async def test_rates_are_set_on_tiers_and_as_the_event_default_and_shown_by_the_
     assert (await client.get(f"/api/events/{shop.event.id}")).json()["default_tax_rate"] is None
 
 
+async def test_an_event_is_created_with_a_default_rate_and_tiers_of_their_own(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    tiers: list[dict[str, Any]] = [
+        {"name": "Standing", "price": "40.00", "capacity": 10},
+        {"name": "Seated", "price": "60.00", "capacity": 10, "tax_rate": REDUCED},
+    ]
+    body: dict[str, Any] = {
+        "event": {
+            "name": "Gala",
+            "venue": "Hall",
+            "date": "2030-06-01T20:00:00Z",
+            "default_tax_rate": VAT,
+            "tiers": tiers,
+        }
+    }
+
+    created = await client.post("/api/events", json=body, headers=shop.organizer.headers)
+
+    assert created.status_code == 201, created.text
+    event = created.json()
+    assert event["default_tax_rate"] == VAT
+    assert [tier["tax_rate"] for tier in event["tiers"]] == [None, REDUCED]
+    body["event"]["default_tax_rate"] = {**VAT, "percent": "20.001"}
+    refused = await client.post("/api/events", json=body, headers=shop.organizer.headers)
+    assert assert_envelope(refused, 422, "validation_error")["details"]["field"] == (
+        "event.default_tax_rate.percent"
+    )
+
+
 @pytest.mark.parametrize(
     ("rate", "field"),
     [

@@ -13,7 +13,7 @@ from admitone.core.money import Money
 from admitone.core.tax import RateTotal, TaxRate
 from admitone.core.text import SINGLE_LINE
 
-PERCENT_PATTERN = r"^\s*(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)\s*$"
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"
 
 TaxName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), SINGLE_LINE
@@ -30,8 +30,8 @@ def _whole_number_as_text(value: object) -> object:
 # One type, so a refusal names the field alone ("tier.tax_rate.percent").
 Percent = Annotated[
     str,
-    BeforeValidator(_whole_number_as_text),
     StringConstraints(pattern=PERCENT_PATTERN),
+    BeforeValidator(_whole_number_as_text),
 ]
 
 
@@ -45,7 +45,7 @@ class TaxRateIn(StrictBody):
     )
 
     def rate(self) -> TaxRate:
-        basis_points = int(Decimal(self.percent.strip()) * 100)
+        basis_points = int(Decimal(self.percent) * 100)
         return TaxRate(self.name, basis_points, self.inclusive)
 
 
