@@ -7,8 +7,10 @@ is held paid while that transaction runs (``ticketing_service.lock_if_paid``), s
 refund either comes after it, and finds the invoice to credit, or before it, and the order is
 no longer paid and gets none.
 
-A cancel or a refund of an invoiced order voids the invoice (one conditional UPDATE: one
-winner) and issues the credit note that cancels it, in the transaction of that change.
+A cancel or a full refund of an invoiced order voids the invoice (one conditional UPDATE: one
+winner) and issues the credit note for what it still held, in the transaction of that change. A
+partial refund issues a credit note for what it gave back and leaves the invoice issued; its
+lines and tax are split as ``_credit`` says, so the credit notes never exceed the invoice.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ TITLES = {DocumentKind.INVOICE.value: "INVOICE", DocumentKind.CREDIT_NOTE.value:
 
 def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -> bytes:
     """``invoice`` with its lines loaded; ``credits_number``: for a credit note, the number of
-    the invoice it cancels."""
+    the invoice it credits (all of it, or the part a refund gave back)."""
     # Imported when a PDF is made: fpdf2 is a heavy import a web worker rarely needs.
     from fpdf import FPDF  # noqa: PLC0415
 
@@ -35,7 +35,7 @@ def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -
         f"Date: {invoice.issued_at:%Y-%m-%d}",
     ]
     if credits_number is not None:
-        header.append(f"Cancels invoice: {credits_number}")
+        header.append(f"Credits invoice: {credits_number}")
     if invoice.status == "voided":
         header.append("VOIDED by a credit note")
     for line in header:

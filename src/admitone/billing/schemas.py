@@ -254,7 +254,10 @@ class InvoiceOut(BaseModel):
     event_id: uuid.UUID
     organizer_id: uuid.UUID | None
     buyer_user_id: uuid.UUID | None
-    credits_invoice_id: uuid.UUID | None = Field(description="The invoice a credit note cancels.")
+    credits_invoice_id: uuid.UUID | None = Field(
+        description="The invoice a credit note credits: all of what it still held (a cancel or "
+        "full refund, which voids it), or the part a partial refund gave back."
+    )
     currency: str
     net_total: str
     tax_total: str

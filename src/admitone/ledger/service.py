@@ -250,17 +250,17 @@ async def _drafts(uow: UnitOfWork, movement: Movement, transfer: Transfer) -> li
         if step.kind in _PRODUCT_SPLIT and (transfer.products > 0 or transfer.tax > 0):
             tax = min(transfer.tax, amount)
             shop = min(transfer.products, amount - tax)
-            products = await account_id_for(
-                uow, organizer_id, code, AccountCode.PRODUCT_REVENUE, event_id
-            )
-            owed = await account_id_for(uow, organizer_id, code, AccountCode.TAX_PAYABLE, event_id)
-            lines = _split(
-                step,
-                amount=amount,
-                shares=((products, shop), (owed, tax)),
-                debit=debit,
-                credit=credit,
-            )
+            # Only the accounts a share moves money in: none is opened to stay empty.
+            shares: list[tuple[uuid.UUID, int]] = []
+            for account, share in (
+                (AccountCode.PRODUCT_REVENUE, shop),
+                (AccountCode.TAX_PAYABLE, tax),
+            ):
+                if share > 0:
+                    shares.append(
+                        (await account_id_for(uow, organizer_id, code, account, event_id), share)
+                    )
+            lines = _split(step, amount=amount, shares=shares, debit=debit, credit=credit)
         drafts.append(
             Draft(
                 key=f"{step.key_space}:{ref}",
@@ -284,7 +284,7 @@ def _split(
     step: _Leg,
     *,
     amount: int,
-    shares: tuple[tuple[uuid.UUID, int], ...],
+    shares: Sequence[tuple[uuid.UUID, int]],
     debit: uuid.UUID,
     credit: uuid.UUID,
 ) -> tuple[Line, ...]:
