@@ -16,6 +16,7 @@ from admitone.ledger import service as ledger
 from admitone.ledger.chart import AccountCode
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
+from admitone.ticketing.purchase import batching, reserve
 from tests.billing.conftest import INVOICES, Shop, ask_invoice, buy
 from tests.shop.test_checkout import revenue
 from tests.support.envelope import assert_envelope
@@ -220,9 +221,17 @@ async def test_partial_refunds_take_tax_back_in_proportion_and_a_full_refund_the
 
 
 async def test_batched_purchases_each_store_their_own_tax(
-    client: httpx.AsyncClient, runtime: Runtime, shop: Shop
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await set_default(client, shop, SALES_TAX)
+    sizes: list[int] = []
+    place = reserve.reserve_orders
+
+    async def placing(uow: Any, settings: Any, items: Any, *rest: Any) -> Any:
+        sizes.append(len(items))
+        return await place(uow, settings, items, *rest)
+
+    monkeypatch.setattr(batching, "reserve_orders", placing)
     bodies = [order_body(n % 3 + 1, email=f"guest{n}@example.com") for n in range(6)]
 
     responses = await asyncio.gather(
@@ -238,6 +247,7 @@ async def test_batched_purchases_each_store_their_own_tax(
         assert placed["net"] == f"{net / 100:.2f}"
         assert placed["tax"] == f"{tax / 100:.2f}"
         assert placed["total"] == f"{(net + tax) / 100:.2f}"
+    assert max(sizes) > 1  # some were reserved together
     books = await revenue(runtime, shop.event.id)
     orders = [await load_order(runtime, r.json()["id"]) for r in responses]
     assert -books[AccountCode.TAX_PAYABLE] == sum(o.tax_total for o in orders)
