@@ -1,7 +1,7 @@
 """billing: membership plans, subscriptions and their charges; tiers name the plans they require
 
 Revision ID: 0021_memberships
-Revises: 0019_billing
+Revises: 0020_taxes
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from admitone.core.orm import UTCDateTime
 
 revision: str = "0021_memberships"
-down_revision: str | None = "0019_billing"
+down_revision: str | None = "0020_taxes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

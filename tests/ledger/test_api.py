@@ -50,6 +50,7 @@ async def test_the_organizer_sees_the_events_result_as_decimal_strings(
                 "refunds": "50.00",
                 "net": "48.25",
                 "refund_liability": "50.00",
+                "tax_payable": "0.00",
             }
         ],
     }

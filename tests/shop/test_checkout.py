@@ -117,6 +117,10 @@ async def test_a_guest_checks_out_tickets_and_a_product_with_options_as_one_paid
         "quantity": 2,
         "unit_price": "25.00",
         "discount": "0.00",
+        "tax_rate": None,
+        "net": "50.00",
+        "tax": "0.00",
+        "gross": "50.00",
     }
     assert order["access_token"]
     assert await stock(runtime, product["id"], RED_M) == 3
@@ -443,14 +447,14 @@ async def test_a_product_of_another_organizer_is_not_sold_with_the_event(
 
 
 def test_partial_refunds_take_the_products_share_back_in_proportion_and_exactly_in_full() -> None:
-    order = Order(total_amount=10_000, refunded_amount=0)
+    order = Order(total_amount=10_000, refunded_amount=0, tax_total=0)
     order.lines = [
-        OrderLine(tier_id=uuid.uuid4(), quantity=1, unit_price=7_000, discount_amount=0),
-        OrderLine(product_id=uuid.uuid4(), quantity=3, unit_price=1_000, discount_amount=0),
+        OrderLine(tier_id=uuid.uuid4(), quantity=1, unit_price=7_000, net=7_000, gross=7_000),
+        OrderLine(product_id=uuid.uuid4(), quantity=3, unit_price=1_000, net=3_000, gross=3_000),
     ]
     shares = []
     for amount in (3_333, 3_333, 3_334):
-        shares.append(books._products_share(order, amount))
+        shares.append(books._refund_shares(order, amount)["products"])
         order.refunded_amount += amount
     assert shares == [999, 1_000, 1_001]
     assert sum(shares) == books.products_total(order) == 3_000

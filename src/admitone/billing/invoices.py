@@ -7,8 +7,10 @@ is held paid while that transaction runs (``ticketing_service.lock_if_paid``), s
 refund either comes after it, and finds the invoice to credit, or before it, and the order is
 no longer paid and gets none.
 
-A cancel or a refund of an invoiced order voids the invoice (one conditional UPDATE: one
-winner) and issues the credit note that cancels it, in the transaction of that change.
+A cancel or a full refund of an invoiced order voids the invoice (one conditional UPDATE: one
+winner) and issues the credit note for what it still held, in the transaction of that change. A
+partial refund issues a credit note for what it gave back and leaves the invoice issued; its
+lines and tax are split as ``_credit`` says, so the credit notes never exceed the invoice.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from admitone.core.db import UnitOfWork
 from admitone.core.errors import NotFound
 from admitone.core.ids import new_uuid
 from admitone.core.pagination import Page
+from admitone.core.tax import TaxRate, line_tax, split, taken_so_far
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.ticketing import service as ticketing_service
 
 ISSUE_JOB = "billing.issue_invoice"
 CREDITING_CHANGES = frozenset({"cancelled", "refunded"})
+PARTIAL_REFUND = "partially_refunded"
 _BILL_TO = (
     "name",
     "company",
@@ -144,13 +148,13 @@ async def issue(uow: UnitOfWork, order_id: uuid.UUID, bill_to: Mapping[str, str 
             position=position,
             description=_describe(event.name, line),
             quantity=line.quantity,
-            unit_net=line.unit_price,
-            # Net of the line's share of a coupon's discount: the invoice adds up to what was
-            # paid, as the ledger's revenue does.
-            net=line.unit_price * line.quantity - line.discount_amount,
-            tax_rate_bp=0,
-            tax=0,
-            gross=line.unit_price * line.quantity - line.discount_amount,
+            unit_net=_unit_net(line),
+            # As the order line was sold, after its share of a coupon's discount: the invoice
+            # adds up to what was paid, as the ledger does.
+            net=line.net,
+            tax_rate_bp=line.tax_rate_bp,
+            tax=line.tax,
+            gross=line.gross,
         )
         for position, line in enumerate(order.lines)
     ]
@@ -211,6 +215,13 @@ async def _new_document(
     )
 
 
+def _unit_net(line: ticketing_service.OrderLine) -> int:
+    """One unit without tax, before any discount: an inclusive price has its tax taken out."""
+    if not line.tax_inclusive or line.tax_rate_bp == 0:
+        return line.unit_price
+    return line_tax(line.unit_price, TaxRate(line.tax_name or "", line.tax_rate_bp, True)).net
+
+
 def _describe(event_name: str, line: ticketing_service.OrderLine) -> str:
     """A ticket line names the event and tier, a product line the product and its options."""
     if line.tier_id is not None:
@@ -251,6 +262,8 @@ async def on_order_change(uow: UnitOfWork, order: ticketing_service.Order, chang
         await _maybe_issue_later(uow, order)
     elif change in CREDITING_CHANGES:
         await credit_order(uow, order)
+    elif change == PARTIAL_REFUND:
+        await credit_refunded(uow, order.id)
 
 
 async def _maybe_issue_later(uow: UnitOfWork, order: ticketing_service.Order) -> None:
@@ -291,11 +304,46 @@ async def issue_automatically(uow: UnitOfWork, order_id: uuid.UUID) -> Invoice |
 
 
 async def credit_order(uow: UnitOfWork, order: ticketing_service.Order) -> Invoice | None:
-    """Void the order's invoice, if it has one still standing, by a credit note for all of it."""
+    """The order is cancelled or refunded in full: a credit note for what its invoice still
+    holds (all of it, or what partial refunds have not credited yet), which voids it."""
     invoice = await repository.invoice_of_order(uow, order.id)
     if invoice is None or invoice.status != DocumentStatus.ISSUED.value:
         return None
-    if not await repository.void(uow, invoice.id):
+    credited = await repository.credited_amount(uow, invoice.id)
+    return await _credit(uow, order, invoice, credited, invoice.gross_total - credited)
+
+
+async def credit_refunded(uow: UnitOfWork, order_id: uuid.UUID) -> Invoice | None:
+    """A partial refund: a credit note for what the order's refunds gave back and its
+    invoice's credit notes have not credited yet. Runs while the refund holds the order's row,
+    so two refunds of one order credit one after the other."""
+    invoice = await repository.invoice_of_order(uow, order_id)
+    if invoice is None or invoice.status != DocumentStatus.ISSUED.value:
+        return None
+    order = await ticketing_service.order_for_viewer(
+        uow, order_id, ticketing_service.Viewer(is_staff=True), tickets=False
+    )
+    credited = await repository.credited_amount(uow, invoice.id)
+    amount = min(order.refunded_amount, invoice.gross_total) - credited
+    return await _credit(uow, order, invoice, credited, amount)
+
+
+async def _credit(
+    uow: UnitOfWork,
+    order: ticketing_service.Order,
+    invoice: Invoice,
+    credited: int,
+    amount: int,
+) -> Invoice | None:
+    """A credit note for ``amount`` (gross) of ``invoice``, of which ``credited`` was credited
+    before. Its lines take the invoice's lines and their tax in proportion
+    (``core.tax.split``, counted on what all credit notes took), so the credit notes of an
+    invoice never credit more than any line, its tax or its rate held, and the one that
+    credits the rest takes exactly what is left. Crediting the rest voids the invoice."""
+    if amount <= 0:
+        return None
+    whole = amount == invoice.gross_total - credited
+    if whole and not await repository.void(uow, invoice.id):
         return None  # another change of the order credited it first
     credit = await _new_document(
         uow,
@@ -307,33 +355,44 @@ async def credit_order(uow: UnitOfWork, order: ticketing_service.Order) -> Invoi
         credits=invoice,
     )
     credit.currency = invoice.currency
-    credit.lines = [
-        InvoiceLine(
-            id=new_uuid(),
-            invoice_id=credit.id,
-            position=line.position,
-            description=line.description,
-            quantity=line.quantity,
-            unit_net=line.unit_net,
-            net=line.net,
-            tax_rate_bp=line.tax_rate_bp,
-            tax=line.tax,
-            gross=line.gross,
+    grosses = [line.gross for line in invoice.lines]
+    shares = split(grosses, credited, amount)
+    taken = taken_so_far(grosses, credited)
+    credit.lines = []
+    for line, share, before in zip(invoice.lines, shares, taken, strict=True):
+        if share == 0:
+            continue
+        tax, net = split([line.tax, line.net], before, share)
+        credit.lines.append(
+            InvoiceLine(
+                id=new_uuid(),
+                invoice_id=credit.id,
+                position=line.position,
+                description=line.description
+                if share == line.gross
+                else f"{line.description} (part)"[:300],
+                quantity=line.quantity,
+                unit_net=line.unit_net,
+                net=net,
+                tax_rate_bp=line.tax_rate_bp,
+                tax=tax,
+                gross=share,
+            )
         )
-        for line in invoice.lines
-    ]
     _total(credit)
     uow.session.add(credit)
     await uow.flush()
-    voided = await repository.get_invoice(uow, invoice.id)
-    assert voided is not None
-    await activity_service.record(
-        uow,
-        "billing.invoice_voided",
-        resource_type="invoice",
-        resource_uuid=voided.id,
-        metadata=_metadata(voided),
-    )
+    if whole:
+        voided = await repository.get_invoice(uow, invoice.id)
+        assert voided is not None
+        await activity_service.record(
+            uow,
+            "billing.invoice_voided",
+            resource_type="invoice",
+            resource_uuid=voided.id,
+            metadata=_metadata(voided),
+        )
+        topics.publish_invoice(uow, voided, topics.INVOICE_VOIDED)
     await activity_service.record(
         uow,
         "billing.credit_note_issued",
@@ -341,7 +400,6 @@ async def credit_order(uow: UnitOfWork, order: ticketing_service.Order) -> Invoi
         resource_uuid=credit.id,
         metadata=_metadata(credit),
     )
-    topics.publish_invoice(uow, voided, topics.INVOICE_VOIDED)
     topics.publish_invoice(uow, credit, topics.CREDIT_NOTE_ISSUED)
     await emails.schedule(uow, credit)
     return credit

@@ -159,7 +159,7 @@ class Invoice(UUIDPrimaryKey, Base):
         CheckConstraint("(status = 'voided') = (voided_at IS NOT NULL)", name="voided_when"),
         CheckConstraint("net_total + tax_total = gross_total", name="totals_add_up"),
         UniqueConstraint("organizer_id", "kind", "year", "sequence", name="uq_invoices_number"),
-        # One invoice per order, and one credit note per invoice.
+        # One invoice per order; an invoice may have several credit notes (partial refunds).
         Index(
             "uq_invoices_one_per_order",
             "order_id",
@@ -167,7 +167,7 @@ class Invoice(UUIDPrimaryKey, Base):
             sqlite_where=text("kind = 'invoice'"),
             postgresql_where=text("kind = 'invoice'"),
         ),
-        Index("uq_invoices_one_credit", "credits_invoice_id", unique=True),
+        Index("ix_invoices_credits", "credits_invoice_id"),
         Index("ix_invoices_created", "issued_at", "id"),
         Index("ix_invoices_buyer", "buyer_user_id", "issued_at"),
         Index("ix_invoices_organizer", "organizer_id", "issued_at"),
@@ -184,7 +184,7 @@ class InvoiceLine(UUIDPrimaryKey, Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_net: Mapped[int] = mapped_column(BigInteger)
     net: Mapped[int] = mapped_column(BigInteger)
-    # Basis points (2000 = 20 %); 0 until taxes exist.
+    # Basis points (2000 = 20 %), as the order line was sold; 0: no tax.
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
     tax: Mapped[int] = mapped_column(BigInteger)
     gross: Mapped[int] = mapped_column(BigInteger)

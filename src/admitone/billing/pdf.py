@@ -7,14 +7,16 @@ the email that carries the PDF.
 from __future__ import annotations
 
 from admitone.billing.models import DocumentKind, Invoice
+from admitone.billing.schemas import rate_totals
 from admitone.core.money import Money
+from admitone.core.tax_schemas import percent_text
 
 TITLES = {DocumentKind.INVOICE.value: "INVOICE", DocumentKind.CREDIT_NOTE.value: "CREDIT NOTE"}
 
 
 def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -> bytes:
     """``invoice`` with its lines loaded; ``credits_number``: for a credit note, the number of
-    the invoice it cancels."""
+    the invoice it credits (all of it, or the part a refund gave back)."""
     # Imported when a PDF is made: fpdf2 is a heavy import a web worker rarely needs.
     from fpdf import FPDF  # noqa: PLC0415
 
@@ -33,7 +35,7 @@ def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -
         f"Date: {invoice.issued_at:%Y-%m-%d}",
     ]
     if credits_number is not None:
-        header.append(f"Cancels invoice: {credits_number}")
+        header.append(f"Credits invoice: {credits_number}")
     if invoice.status == "voided":
         header.append("VOIDED by a credit note")
     for line in header:
@@ -80,6 +82,16 @@ def render_invoice_pdf(invoice: Invoice, *, credits_number: str | None = None) -
             pdf.cell(width, 6, value, align=align)
         pdf.ln()
     pdf.ln(4)
+    pdf.set_font("Helvetica", "", 9)
+    for total in rate_totals(invoice):
+        pdf.cell(
+            155,
+            5,
+            f"Tax {percent_text(total.rate_bp)} %: net {money(total.net)}, tax",
+            align="R",
+        )
+        pdf.cell(35, 5, money(total.tax), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
     pdf.set_font("Helvetica", "", 10)
     for label, amount in (
         ("Net", invoice.net_total),

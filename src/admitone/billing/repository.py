@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -146,10 +146,14 @@ async def invoice_of_order(uow: UnitOfWork, order_id: uuid.UUID) -> Invoice | No
     )
 
 
-async def credit_note_of(uow: UnitOfWork, invoice_id: uuid.UUID) -> Invoice | None:
-    return await uow.session.scalar(
-        _with_lines(select(Invoice).where(Invoice.credits_invoice_id == invoice_id))
+async def credited_amount(uow: UnitOfWork, invoice_id: uuid.UUID) -> int:
+    """What the invoice's credit notes have credited so far (gross)."""
+    total = await uow.session.scalar(
+        select(func.coalesce(func.sum(Invoice.gross_total), 0)).where(
+            Invoice.credits_invoice_id == invoice_id
+        )
     )
+    return int(total or 0)
 
 
 async def list_invoices(

@@ -32,6 +32,8 @@ from admitone.billing.models import (
 from admitone.billing.transactions import Transaction
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
+from admitone.core.tax import RateTotal, totals_per_rate
+from admitone.core.tax_schemas import RateTotalOut
 from admitone.ledger.service import PayoutRow
 
 # One line of text: no control characters, not only spaces.
@@ -255,11 +257,15 @@ class InvoiceOut(BaseModel):
     event_id: uuid.UUID
     organizer_id: uuid.UUID | None
     buyer_user_id: uuid.UUID | None
-    credits_invoice_id: uuid.UUID | None = Field(description="The invoice a credit note cancels.")
+    credits_invoice_id: uuid.UUID | None = Field(
+        description="The invoice a credit note credits: all of what it still held (a cancel or "
+        "full refund, which voids it), or the part a partial refund gave back."
+    )
     currency: str
     net_total: str
     tax_total: str
     gross_total: str
+    taxes: list[RateTotalOut] = Field(description="Net, tax and gross per tax rate.")
     seller_name: str
     bill_to: BillTo
     lines: list[LineOut]
@@ -285,6 +291,7 @@ class InvoiceOut(BaseModel):
             net_total=money(invoice.net_total),
             tax_total=money(invoice.tax_total),
             gross_total=money(invoice.gross_total),
+            taxes=[RateTotalOut.of(total, invoice.currency) for total in rate_totals(invoice)],
             seller_name=invoice.seller_name,
             bill_to=BillTo(
                 name=invoice.bill_to_name,
@@ -386,3 +393,10 @@ class PayoutList(BaseModel):
     data: list[PayoutOut]
     from_month: str = Field(description="YYYY-MM, the window's first month.")
     to_month: str = Field(description="YYYY-MM, the window's last month (included).")
+
+
+def rate_totals(invoice: Invoice) -> list[RateTotal]:
+    """The invoice's lines added up per tax rate (its lines were rounded one by one)."""
+    return totals_per_rate(
+        (None, line.tax_rate_bp, None, line.net, line.tax, line.gross) for line in invoice.lines
+    )

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
+from admitone.core.tax_columns import TaxRateColumns, tax_rate_check
 
 
 class EventStatus(StrEnum):
@@ -45,7 +46,9 @@ REFUND_POLICY_CHECK = "refund_policy IN ('until_start', 'until_deadline', 'none'
 REFUND_DEADLINE_CHECK = "(refund_policy = 'until_deadline') = (refund_deadline IS NOT NULL)"
 
 
-class Event(UUIDPrimaryKey, Timestamps, Base):
+class Event(TaxRateColumns, UUIDPrimaryKey, Timestamps, Base):
+    """The tax rate columns hold the event's default rate, for tiers and products without one."""
+
     __tablename__ = "events"
 
     organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -78,6 +81,7 @@ class Event(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("max_attendees IS NULL OR max_attendees >= 0", name="max_attendees"),
         CheckConstraint(REFUND_POLICY_CHECK, name="refund_policy"),
         CheckConstraint(REFUND_DEADLINE_CHECK, name="refund_deadline"),
+        tax_rate_check(),
         # The public list: live events of one status, newest first (keyset pagination).
         Index("ix_events_status_created", "status", "created_at", "id"),
         Index("ix_events_organizer_created", "organizer_id", "created_at", "id"),
@@ -86,7 +90,7 @@ class Event(UUIDPrimaryKey, Timestamps, Base):
     )
 
 
-class Tier(UUIDPrimaryKey, Timestamps, Base):
+class Tier(TaxRateColumns, UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "tiers"
 
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -116,5 +120,6 @@ class Tier(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("max_per_order IS NULL OR max_per_order >= 1", name="max_per_order"),
+        tax_rate_check(),
         Index("ix_tiers_event_position", "event_id", "position"),
     )

@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
+from admitone.core.tax_schemas import TaxRateIn, TaxRateOut
 from admitone.core.text import NO_NUL, SINGLE_LINE
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 from admitone.events.snapshots import (
@@ -92,6 +93,12 @@ REFUND_DEADLINE_DESCRIPTION = (
 )
 
 
+TIER_TAX_DESCRIPTION = "The tier's tax rate; null: the event's default_tax_rate applies."
+EVENT_TAX_DESCRIPTION = (
+    "The tax rate of tiers and shop products that have none of their own; null: no tax."
+)
+
+
 def _refuse_null(value: object) -> object:
     # Only runs on values that were sent: an omitted field keeps its stored value, an explicit
     # null on a required column is an error rather than a silent no-op.
@@ -109,6 +116,7 @@ class TierCreate(StrictBody):
     max_per_order: MaxPerOrder | None = None
     position: Position | None = None
     required_plan_ids: RequiredPlans = []
+    tax_rate: TaxRateIn | None = Field(default=None, description=TIER_TAX_DESCRIPTION)
 
 
 # An update's field that may be omitted but not sent as null: the document declares it
@@ -125,6 +133,7 @@ class TierUpdate(StrictBody):
     max_per_order: MaxPerOrder | None = None
     position: Position | Omitted = None
     required_plan_ids: RequiredPlans | Omitted = None
+    tax_rate: TaxRateIn | None = Field(default=None, description=TIER_TAX_DESCRIPTION)
 
     _not_null = field_validator("name", "price", "capacity", "position", "required_plan_ids")(
         _refuse_null
@@ -147,6 +156,7 @@ class EventCreate(StrictBody):
         default=RefundPolicy.UNTIL_START, description=REFUND_POLICY_DESCRIPTION
     )
     refund_deadline: Moment | None = Field(default=None, description=REFUND_DEADLINE_DESCRIPTION)
+    default_tax_rate: TaxRateIn | None = Field(default=None, description=EVENT_TAX_DESCRIPTION)
 
 
 class EventUpdate(StrictBody):
@@ -164,6 +174,7 @@ class EventUpdate(StrictBody):
         default=None, description=REFUND_POLICY_DESCRIPTION
     )
     refund_deadline: Moment | None = Field(default=None, description=REFUND_DEADLINE_DESCRIPTION)
+    default_tax_rate: TaxRateIn | None = Field(default=None, description=EVENT_TAX_DESCRIPTION)
 
     _not_null = field_validator(
         "name",
@@ -209,6 +220,7 @@ class TierOut(BaseModel):
     max_per_order: int | None
     position: int
     required_plan_ids: list[uuid.UUID]
+    tax_rate: TaxRateOut | None = Field(description=TIER_TAX_DESCRIPTION)
 
     @classmethod
     def build(cls, event: EventSnapshot, tier: TierSnapshot, now: datetime) -> TierOut:
@@ -228,6 +240,7 @@ class TierOut(BaseModel):
             max_per_order=tier.max_per_order,
             position=tier.position,
             required_plan_ids=list(tier.required_plan_ids),
+            tax_rate=TaxRateOut.of(tier.tax),
         )
 
 
@@ -255,6 +268,7 @@ class EventOut(BaseModel):
     refunds_until: datetime | None = Field(
         description="When buyers' cancellations for a refund close (null: no refunds)."
     )
+    default_tax_rate: TaxRateOut | None = Field(description=EVENT_TAX_DESCRIPTION)
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -291,6 +305,7 @@ class EventOut(BaseModel):
             refund_policy=from_capacity.refund_policy,
             refund_deadline=from_capacity.refund_deadline,
             refunds_until=from_capacity.refunds_until,
+            default_tax_rate=TaxRateOut.of(from_capacity.default_tax),
             published_at=event.published_at,
             created_at=event.created_at,
             updated_at=event.updated_at,

@@ -143,6 +143,9 @@ async def create_event(uow: UnitOfWork, organizer: Actor, data: EventCreate) -> 
         refund_deadline=validation.refund_deadline(
             data.refund_policy, data.refund_deadline, data.date
         ),
+        tax_name=data.default_tax_rate.name if data.default_tax_rate else None,
+        tax_rate_bp=data.default_tax_rate.rate().rate_bp if data.default_tax_rate else None,
+        tax_inclusive=data.default_tax_rate.inclusive if data.default_tax_rate else None,
         created_at=now,
         updated_at=now,
     )
@@ -261,6 +264,9 @@ async def update_event(
     validation.schedule(starts_at, ends_at, now, check_start=changes.date is not None)
     event.starts_at, event.ends_at = starts_at, ends_at
     _set_refund_policy(event, changes)
+    if "default_tax_rate" in sent:
+        rate = changes.default_tax_rate
+        event.tax_rate = rate.rate() if rate else None
     if "max_attendees" in sent:
         await _set_max_attendees(uow, event, changes.max_attendees)
     first = tiers[0] if tiers else None

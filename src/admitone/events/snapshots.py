@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from admitone.core.tax import TaxRate
 from admitone.events.models import Event, EventStatus, RefundPolicy, Tier
 
 
@@ -26,6 +27,8 @@ class TierSnapshot:
     position: int
     # The plans whose members alone may buy it; empty: anyone may.
     required_plan_ids: tuple[uuid.UUID, ...] = ()
+
+    tax: TaxRate | None = None  # its own rate; ``EventSnapshot.tax_of`` falls back to the event's
 
     @property
     def remaining(self) -> int:
@@ -55,6 +58,11 @@ class EventSnapshot:
     # The tiers that require a membership, worked out once per read: a purchase of an event
     # that has none pays one truth test for the membership check.
     members_only: tuple[uuid.UUID, ...] = ()
+
+    default_tax: TaxRate | None = None  # for tiers and products without a rate of their own
+
+    def tax_of(self, tier: TierSnapshot) -> TaxRate | None:
+        return tier.tax if tier.tax is not None else self.default_tax
 
     @property
     def refunds_until(self) -> datetime | None:
@@ -157,6 +165,7 @@ def tier_snapshot(tier: Tier, currency: str) -> TierSnapshot:
         sales_end=tier.sales_end,
         position=tier.position,
         required_plan_ids=tuple(uuid.UUID(plan_id) for plan_id in tier.required_plan_ids or ()),
+        tax=tier.tax_rate,
     )
 
 
@@ -180,6 +189,7 @@ def event_snapshot(event: Event, tiers: list[Tier]) -> EventSnapshot:
         refund_policy=RefundPolicy(event.refund_policy or RefundPolicy.UNTIL_START),
         refund_deadline=event.refund_deadline,
         members_only=tuple(t.id for t in snapshots if t.required_plan_ids),
+        default_tax=event.tax_rate,
     )
 
 

@@ -49,6 +49,9 @@ def new_tier(
         max_per_order=data.max_per_order,
         position=data.position if data.position is not None else position,
         required_plan_ids=distinct(data.required_plan_ids),
+        tax_name=data.tax_rate.name if data.tax_rate else None,
+        tax_rate_bp=data.tax_rate.rate().rate_bp if data.tax_rate else None,
+        tax_inclusive=data.tax_rate.inclusive if data.tax_rate else None,
         created_at=now,
         updated_at=now,
     )
@@ -113,6 +116,9 @@ async def update_tier(
     for name in ("sales_start", "sales_end", "max_per_order"):
         if name in sent:
             setattr(tier, name, getattr(changes, name))
+    if "tax_rate" in sent:
+        # Orders keep the tax they were sold with; only future sales see the new rate.
+        tier.tax_rate = changes.tax_rate.rate() if changes.tax_rate else None
     if changes.position is not None:
         tier.position = changes.position
     if changes.required_plan_ids is not None:

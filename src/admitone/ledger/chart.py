@@ -36,6 +36,7 @@ class AccountCode(StrEnum):
     SUBSCRIPTION_REVENUE = "subscription_revenue"
     SUBSCRIPTION_FEES = "subscription_fees"
     SUBSCRIPTION_REFUNDS = "subscription_refunds"
+    TAX_PAYABLE = "tax_payable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,14 @@ CHART: Mapping[AccountCode, AccountSpec] = {
             Side.DEBIT,
             per_event=False,
             description="Subscription revenue given back to subscribers.",
+        ),
+        AccountSpec(
+            AccountCode.TAX_PAYABLE,
+            AccountType.LIABILITY,
+            Side.CREDIT,
+            per_event=True,
+            description="Tax collected with the event's payments and owed to the tax office; "
+            "a refund takes its share back out of it.",
         ),
     )
 }

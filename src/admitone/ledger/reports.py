@@ -33,6 +33,7 @@ class CurrencySummary:
     fees: int
     refunds: int
     refund_liability: int  # late payments not yet given back: held, but not the organizer's
+    tax_payable: int = 0  # tax collected, less refunds: owed to the tax office
 
     @property
     def net(self) -> int:
@@ -131,6 +132,7 @@ async def event_summary(
                 fees=by_code.get(AccountCode.PROCESSING_FEES, 0),
                 refunds=by_code.get(AccountCode.REFUNDS, 0),
                 refund_liability=by_code.get(AccountCode.REFUND_LIABILITY, 0),
+                tax_payable=by_code.get(AccountCode.TAX_PAYABLE, 0),
             )
             for currency, by_code in sorted(balances.items())
         ],

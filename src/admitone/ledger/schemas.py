@@ -30,6 +30,10 @@ class CurrencySummaryOut(BaseModel):
         description="Late payments (after the order expired) still owed back to buyers; "
         "never part of revenue or net."
     )
+    tax_payable: str = Field(
+        description="Tax collected with the event's payments, less refunds: owed to the tax "
+        "office, never part of revenue or net."
+    )
 
     @classmethod
     def of(cls, s: CurrencySummary) -> CurrencySummaryOut:
@@ -40,6 +44,7 @@ class CurrencySummaryOut(BaseModel):
             refunds=_decimal(s.refunds, s.currency),
             net=_decimal(s.net, s.currency),
             refund_liability=_decimal(s.refund_liability, s.currency),
+            tax_payable=_decimal(s.tax_payable, s.currency),
         )
 
 

@@ -137,6 +137,9 @@ class Transfer:
     # The part of ``amount`` that is shop products (a payment or a refund of an order with
     # product lines): credited to, or taken back out of, product revenue instead of tickets'.
     products: int = 0
+    # The part of ``amount`` that is tax: owed to the tax office (``tax_payable``), never
+    # revenue; a refund takes it back out of that liability.
+    tax: int = 0
 
 
 async def post(
@@ -373,14 +376,20 @@ async def _drafts(uow: UnitOfWork, movement: Movement, transfer: Transfer) -> li
         debit = await account_id_for(uow, organizer_id, code, step.debit, event_id)
         credit = await account_id_for(uow, organizer_id, code, step.credit, event_id)
         lines: tuple[Line, ...] = (Line(debit, debit=amount), Line(credit, credit=amount))
-        shop = min(transfer.products, amount) if step.kind in _PRODUCT_SPLIT else 0
-        if shop > 0:
-            products = await account_id_for(
-                uow, organizer_id, code, AccountCode.PRODUCT_REVENUE, event_id
-            )
-            lines = _split(
-                step, amount=amount, shop=shop, debit=debit, credit=credit, products=products
-            )
+        if step.kind in _PRODUCT_SPLIT and (transfer.products > 0 or transfer.tax > 0):
+            tax = min(transfer.tax, amount)
+            shop = min(transfer.products, amount - tax)
+            # Only the accounts a share moves money in: none is opened to stay empty.
+            shares: list[tuple[uuid.UUID, int]] = []
+            for account, share in (
+                (AccountCode.PRODUCT_REVENUE, shop),
+                (AccountCode.TAX_PAYABLE, tax),
+            ):
+                if share > 0:
+                    shares.append(
+                        (await account_id_for(uow, organizer_id, code, account, event_id), share)
+                    )
+            lines = _split(step, amount=amount, shares=shares, debit=debit, credit=credit)
         drafts.append(
             Draft(
                 key=f"{step.key_space}:{ref}",
@@ -404,23 +413,24 @@ def _split(
     step: _Leg,
     *,
     amount: int,
-    shop: int,
+    shares: Sequence[tuple[uuid.UUID, int]],
     debit: uuid.UUID,
     credit: uuid.UUID,
-    products: uuid.UUID,
 ) -> tuple[Line, ...]:
-    """A payment credits tickets and products their own share; a refund takes the product share
-    back out of product revenue (reversing it) and the rest to refunds, as before. A zero share
-    is no line (the ledger refuses empty lines)."""
-    rest = amount - shop
+    """A payment credits each share (product revenue, tax owed) to its own account and tickets
+    the rest; a refund takes each share back out of its account (reversing it) and the rest to
+    refunds, as before. A zero share is no line (the ledger refuses empty lines)."""
+    rest = amount - sum(share for _, share in shares)
     if step.kind is EntryKind.PAYMENT_CAPTURED:
-        legs = [Line(debit, debit=amount), Line(products, credit=shop)]
+        legs = [Line(debit, debit=amount)]
+        legs += [Line(account, credit=share) for account, share in shares if share]
         if rest:
             legs.append(Line(credit, credit=rest))
     else:
-        legs = [Line(products, debit=shop), Line(credit, credit=amount)]
+        legs = [Line(account, debit=share) for account, share in shares if share]
         if rest:
-            legs.insert(1, Line(debit, debit=rest))
+            legs.append(Line(debit, debit=rest))
+        legs.append(Line(credit, credit=amount))
     return tuple(legs)
 
 

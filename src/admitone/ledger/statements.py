@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.models import JournalEntry, JournalLine, LedgerAccount
 
 ReferenceColumn = Literal["order_id", "gateway_ref"]
@@ -98,11 +99,11 @@ async def latest_of_order(
 
 # Payouts
 
-REVENUE_CODES = frozenset({"ticket_revenue", "product_revenue"})
-TAX_CODE = "tax_payable"  # opened by taxes; an organizer without it owes no tax
-REFUNDS_CODE = "refunds"
-FEES_CODE = "processing_fees"
-REFUND_KINDS = frozenset({"refund"})
+REVENUE_CODES = frozenset({AccountCode.TICKET_REVENUE, AccountCode.PRODUCT_REVENUE})
+TAX_CODE = AccountCode.TAX_PAYABLE  # opened by the first taxed payment of the event
+REFUNDS_CODE = AccountCode.REFUNDS
+FEES_CODE = AccountCode.PROCESSING_FEES
+REFUND_KINDS = frozenset({EntryKind.REFUND})
 
 
 @dataclass(slots=True)

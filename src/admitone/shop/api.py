@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, status
 from admitone.accounts.models import Role, User
 from admitone.core.actor import current_actor
 from admitone.core.money import Money
+from admitone.core.tax_schemas import TaxRateOut
 from admitone.http.deps import CurrentUser, Uow, public, require_roles
 from admitone.http.params import URL_SAFE_PATTERN, Cursor, PageLimit
 from admitone.http.responses import errors
@@ -78,6 +79,7 @@ def _product_out(view: service.ProductView) -> ProductOut:
             if tracking == StockTracking.OPTIONS and c.options_key != NO_OPTIONS_KEY
         ],
         is_available=product.is_available,
+        tax_rate=TaxRateOut.of(product.tax_rate),
         created_at=product.created_at,
         updated_at=product.updated_at,
     )

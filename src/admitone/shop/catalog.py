@@ -213,6 +213,9 @@ async def create_product(uow: UnitOfWork, actor: Actor, data: ProductCreate) -> 
         options=_options(data.options, currency),
         stock_tracking=data.stock_tracking.value,
         is_available=data.is_available,
+        tax_name=data.tax_rate.name if data.tax_rate else None,
+        tax_rate_bp=data.tax_rate.rate().rate_bp if data.tax_rate else None,
+        tax_inclusive=data.tax_rate.inclusive if data.tax_rate else None,
         deleted_at=None,
         created_at=now,
         updated_at=now,
@@ -244,6 +247,9 @@ async def update_product(
         product.options = _options(changes.options, product.currency)
     if changes.is_available is not None:
         product.is_available = changes.is_available
+    if "tax_rate" in sent:
+        # Orders keep the tax they were sold with; only future sales see the new rate.
+        product.tax_rate = changes.tax_rate.rate() if changes.tax_rate else None
     if "category_id" in sent:
         if changes.category_id is not None:
             await _check_category(uow, product.organizer_id, changes.category_id)

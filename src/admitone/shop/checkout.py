@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from admitone.activity import service as activity_service
 from admitone.core.db import UnitOfWork
+from admitone.core.tax import TaxRate
 from admitone.shop import options, repository
 from admitone.shop.carts import CartViewer
 from admitone.shop.errors import CartChanged, CartNotOpen, ProductNotFound
@@ -57,6 +58,7 @@ class ProductSale:
     currency: str
     options: dict[str, str]
     unit_price: int  # the price with the chosen options' modifiers
+    tax: TaxRate | None = None  # its own rate; the event's default applies without one
 
 
 async def cart_for_checkout(
@@ -114,6 +116,7 @@ async def price_products(
                 currency=product.currency,
                 options=chosen,
                 unit_price=product.price + options.price_modifier(product.options, chosen),
+                tax=product.tax_rate,
             )
         )
     return sales

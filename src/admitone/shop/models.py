@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
+from admitone.core.tax_columns import TaxRateColumns, tax_rate_check
 
 
 class StockTracking(StrEnum):
@@ -69,7 +70,7 @@ class Category(UUIDPrimaryKey, Timestamps, Base):
     )
 
 
-class Product(UUIDPrimaryKey, Timestamps, Base):
+class Product(TaxRateColumns, UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "shop_products"
 
     organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
@@ -91,6 +92,7 @@ class Product(UUIDPrimaryKey, Timestamps, Base):
 
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
+        tax_rate_check(),
         CheckConstraint(_one_of("stock_tracking", StockTracking), name="stock_tracking_known"),
         Index("ix_shop_products_organizer_created", "organizer_id", "created_at", "id"),
         Index("ix_shop_products_event", "event_id"),

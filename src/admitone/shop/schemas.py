@@ -12,6 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
+from admitone.core.tax_schemas import TaxRateIn, TaxRateOut
 from admitone.core.text import NO_NUL, SINGLE_LINE, SINGLE_LINE_PATTERN
 from admitone.shop.models import StockReason, StockTracking
 
@@ -133,6 +134,11 @@ STOCK_DESCRIPTION = (
 )
 
 
+PRODUCT_TAX_DESCRIPTION = (
+    "The product's tax rate; null: the default_tax_rate of the event it is sold with applies."
+)
+
+
 class ProductCreate(StrictBody):
     name: ProductName
     description: Description = ""
@@ -151,6 +157,7 @@ class ProductCreate(StrictBody):
         Annotated[list[StockEntryIn], Field(max_length=MAX_STOCKED_COMBINATIONS)] | None
     ) = None
     is_available: bool = True
+    tax_rate: TaxRateIn | None = Field(default=None, description=PRODUCT_TAX_DESCRIPTION)
 
 
 class ProductUpdate(StrictBody):
@@ -160,6 +167,7 @@ class ProductUpdate(StrictBody):
     category_id: uuid.UUID | None = None
     options: Annotated[list[OptionIn], Field(max_length=MAX_OPTIONS)] | Omitted = None
     is_available: bool | Omitted = None
+    tax_rate: TaxRateIn | None = Field(default=None, description=PRODUCT_TAX_DESCRIPTION)
 
     _not_null = field_validator("name", "description", "price", "options", "is_available")(
         _refuse_null
@@ -197,6 +205,7 @@ class ProductOut(BaseModel):
         description="With stock_tracking options: what is left of each stocked combination."
     )
     is_available: bool
+    tax_rate: TaxRateOut | None = Field(description=PRODUCT_TAX_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from admitone.core.actor import Actor
 from admitone.core.db import UnitOfWork
+from admitone.core.tax import split
 from admitone.events import service as events_service
 from admitone.jobs import service as jobs_service
 from admitone.ledger import service as ledger
@@ -54,7 +55,7 @@ async def payments_captured(uow: UnitOfWork, captured: Sequence[Captured]) -> No
                 gateway_ref=one.charge_id,
                 fee=_known(one.fee),
                 actor=one.actor,
-                products=min(products_total(one.order), one.amount),
+                **_payment_shares(one.order, one.amount),
             )
             for one in captured
         ],
@@ -108,7 +109,7 @@ async def refund_issued(
         amount=wanted,
         currency=order.currency,
         gateway_ref=refund_id,
-        products=_products_share(order, wanted),
+        **_refund_shares(order, wanted),
     )
     await repository.add_refunded(uow, order.id, wanted)
     return wanted
@@ -153,6 +154,7 @@ async def _post(
     gateway_ref: str,
     fee: int | None = None,
     products: int = 0,
+    tax: int = 0,
 ) -> None:
     """One order's ``movement``, as the current actor."""
     transfer = ledger.Transfer(
@@ -164,30 +166,42 @@ async def _post(
         gateway_ref=gateway_ref,
         fee=fee,
         products=products,
+        tax=tax,
     )
     await ledger.post(uow, movement, [transfer])
 
 
 def products_total(order: Order) -> int:
     """What the order's shop product lines brought in, in minor units: net of their share of a
-    coupon's discount, as revenue is booked net of it."""
-    return sum(
-        line.unit_price * line.quantity - line.discount_amount
-        for line in order.lines
-        if not line.is_ticket
-    )
+    coupon's discount and of their tax, as revenue is booked net of both."""
+    return sum(line.net for line in order.lines if not line.is_ticket)
 
 
-def _products_share(order: Order, amount: int) -> int:
-    """The products' share of a refund of ``amount``: in proportion to the order's total,
-    counted on what all refunds so far give back, so partial refunds round down each time yet
-    a full refund always takes exactly what the products brought in."""
-    products = products_total(order)
-    if products == 0 or order.total_amount == 0:
-        return 0
-    before = order.refunded_amount
-    total = order.total_amount
-    return (before + amount) * products // total - before * products // total
+def _revenue(order: Order) -> list[int]:
+    """The order's gross as the ledger splits it: product revenue, tax owed, ticket revenue
+    (what is left). The order of the list is the order ``core.tax.split`` rounds in."""
+    products, tax = products_total(order), order.tax_total
+    return [products, tax, max(order.total_amount - products - tax, 0)]
+
+
+def _payment_shares(order: Order, amount: int) -> dict[str, int]:
+    """A payment's products and tax; one that is not the order's total (never expected: the
+    charge is for the total) keeps both within it."""
+    products, tax, _ = _revenue(order)
+    tax = min(tax, amount)
+    return {"products": min(products, amount - tax), "tax": tax}
+
+
+def _refund_shares(order: Order, amount: int) -> dict[str, int]:
+    """A refund of ``amount`` takes products, tax and tickets back in proportion to the order's
+    gross, counted on what all refunds so far gave back (``core.tax.split``): partial refunds
+    round down each time yet a full refund takes exactly what each brought in, and none is ever
+    left negative."""
+    totals = _revenue(order)
+    if sum(totals) != order.total_amount or order.total_amount == 0:
+        return {"products": 0, "tax": 0}
+    products, tax, _ = split(totals, order.refunded_amount, amount)
+    return {"products": products, "tax": tax}
 
 
 def _known(fee: int | None) -> int | None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,6 +104,9 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     # the lines keep their unit prices as sold.
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupons.id"))
+    # The lines' sums as sold; the gross is ``total_amount`` (exclusive tax is charged on top).
+    net_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
@@ -119,6 +123,7 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
         CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
+        CheckConstraint("net_total >= 0 AND tax_total >= 0", name="tax_totals_not_negative"),
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= total_amount", name="refunded_within_total"
         ),
@@ -172,6 +177,14 @@ class OrderLine(UUIDPrimaryKey, Base):
     # This line's share of the order's coupon discount, as computed at purchase: what the line
     # brought in is ``unit_price * quantity - discount_amount`` (the ledger splits revenue by it).
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The tax as sold (``core.tax``): the rate's name, basis points and kind, and the line after
+    # its discount as net + tax = gross. No rate: tax 0 and net = gross.
+    tax_name: Mapped[str | None] = mapped_column(String(50))
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    net: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    gross: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -187,6 +200,7 @@ class OrderLine(UUIDPrimaryKey, Base):
             "discount_amount >= 0 AND discount_amount <= unit_price * quantity",
             name="discount_within_line",
         ),
+        CheckConstraint("net + tax = gross AND tax >= 0 AND net >= 0", name="line_tax_adds_up"),
         Index("ix_order_lines_order_id", "order_id"),
         Index("ix_order_lines_tier_id", "tier_id"),
         Index("ix_order_lines_product_id", "product_id"),

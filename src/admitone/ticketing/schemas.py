@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -18,6 +18,8 @@ from pydantic import (
 from admitone.core.bodies import StrictBody
 from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
+from admitone.core.tax import TaxRate, totals_per_rate
+from admitone.core.tax_schemas import RateTotalOut, TaxRateOut
 from admitone.core.text import NO_NUL, SINGLE_LINE
 from admitone.ticketing.models import CancelReason, Order, OrderLine, TicketStatus
 
@@ -145,28 +147,37 @@ class OrderLineOut(BaseModel):
     quantity: int
     unit_price: str = Field(description="As sold, with the chosen options' price modifiers.")
     discount: str = Field(description="This line's share of the order's coupon discount.")
+    tax_rate: TaxRateOut | None = Field(description="The rate as sold; null: no tax.")
+    net: str = Field(description="The line after its discount, without tax.")
+    tax: str
+    gross: str = Field(description="net + tax: what the line costs the buyer.")
 
     @classmethod
     def of(cls, line: OrderLine, currency: str) -> Self:
-        price = Money(line.unit_price, currency).to_decimal_string()
-        discount = Money(line.discount_amount, currency).to_decimal_string()
+        def money(amount: int) -> str:
+            return Money(amount, currency).to_decimal_string()
+
+        common: dict[str, Any] = {
+            "quantity": line.quantity,
+            "unit_price": money(line.unit_price),
+            "discount": money(line.discount_amount),
+            "tax_rate": TaxRateOut.of(
+                TaxRate(line.tax_name, line.tax_rate_bp, line.tax_inclusive)
+                if line.tax_name is not None
+                else None
+            ),
+            "net": money(line.net),
+            "tax": money(line.tax),
+            "gross": money(line.gross),
+        }
         if line.tier_id is not None:
-            return cls(
-                kind="ticket",
-                tier_id=line.tier_id,
-                tier_name=line.tier_name,
-                quantity=line.quantity,
-                unit_price=price,
-                discount=discount,
-            )
+            return cls(kind="ticket", tier_id=line.tier_id, tier_name=line.tier_name, **common)
         return cls(
             kind="product",
             product_id=line.product_id,
             product_name=line.product_name,
             options=line.options or {},
-            quantity=line.quantity,
-            unit_price=price,
-            discount=discount,
+            **common,
         )
 
 
@@ -183,7 +194,10 @@ class OrderOut(BaseModel):
     event_id: uuid.UUID
     status: str
     quantity: int
-    total: str
+    total: str = Field(description="What the buyer pays: the lines' gross, exclusive tax included.")
+    net: str = Field(description="The lines' net: the total without tax.")
+    tax: str = Field(description="The lines' tax.")
+    taxes: list[RateTotalOut] = Field(description="Net, tax and gross per tax rate.")
     # A coupon's discount: ``total`` is the lines' total less this (the lines keep their prices).
     discount: str
     coupon_id: uuid.UUID | None
@@ -214,6 +228,22 @@ class OrderOut(BaseModel):
             status=order.status,
             quantity=order.quantity,
             total=money(order.total_amount),
+            net=money(order.net_total),
+            tax=money(order.tax_total),
+            taxes=[
+                RateTotalOut.of(total, order.currency)
+                for total in totals_per_rate(
+                    (
+                        ln.tax_name,
+                        ln.tax_rate_bp,
+                        ln.tax_inclusive if ln.tax_name else None,
+                        ln.net,
+                        ln.tax,
+                        ln.gross,
+                    )
+                    for ln in order.lines
+                )
+            ],
             discount=money(order.discount_amount),
             coupon_id=order.coupon_id,
             refunded=money(order.refunded_amount),

@@ -32,6 +32,7 @@ from admitone.core.actor import Actor, acting_as
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import DomainError
 from admitone.core.ids import sha256_hex, short_reference
+from admitone.core.tax import TaxRate, line_tax
 from admitone.events import service as events_service
 from admitone.posts import service as posts_service
 from admitone.shop import service as shop_service
@@ -361,13 +362,7 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         customer_name=request.customer_name.strip(),
         status=OrderStatus.PENDING.value,
         quantity=sum(lines.values()),
-        # A discount never makes a total negative (``check_coupon`` caps it at the lines').
-        total_amount=max(
-            sum(tiers[t].price * q for t, q in lines.items())
-            + sum(sale.unit_price * item.quantity for item, sale in candidate.products)
-            - discount,
-            0,
-        ),
+        total_amount=0,  # the lines' gross, below
         discount_amount=discount,
         coupon_id=candidate.coupon.coupon_id if candidate.coupon else None,
         currency=event.currency,
@@ -410,7 +405,26 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         )
         for position, (item, sale) in enumerate(candidate.products)
     ]
+    rates = [event.tax_of(tiers[line.tier_id]) for line in order.lines if line.tier_id]
+    rates += [sale.tax or event.default_tax for _, sale in candidate.products]
+    _tax(order, rates)
     return order, token
+
+
+def _tax(order: Order, rates: list[TaxRate | None]) -> None:
+    """Each line's tax as sold, from its rate (``core.tax``: per line, half-up), and the order's
+    totals: the buyer pays the lines' gross, exclusive tax included. A coupon's share comes off
+    a line before its tax (a discount lowers what is taxed). A discount never makes a total
+    negative (``check_coupon`` caps each share at its line)."""
+    for line, rate in zip(order.lines, rates, strict=True):
+        amounts = line_tax(line.unit_price * line.quantity - line.discount_amount, rate)
+        line.tax_name = rate.name if rate else None
+        line.tax_rate_bp = rate.rate_bp if rate else 0
+        line.tax_inclusive = rate.inclusive if rate else True
+        line.net, line.tax, line.gross = amounts.net, amounts.tax, amounts.gross
+    order.net_total = sum(line.net for line in order.lines)
+    order.tax_total = sum(line.tax for line in order.lines)
+    order.total_amount = sum(line.gross for line in order.lines)
 
 
 # The shop's own naming of a refused line, replaced by the buyer's.
