@@ -65,9 +65,13 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices") as batch:
         batch.drop_index("uq_invoices_one_credit")
         batch.create_index("ix_invoices_credits", ["credits_invoice_id"], unique=False)
+    with op.batch_alter_table("invoice_lines") as batch:
+        batch.add_column(sa.Column("tax_name", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("invoice_lines") as batch:
+        batch.drop_column("tax_name")
     with op.batch_alter_table("invoices") as batch:
         batch.drop_index("ix_invoices_credits")
         batch.create_index("uq_invoices_one_credit", ["credits_invoice_id"], unique=True)

@@ -278,9 +278,11 @@ async def test_an_invoice_shows_each_line_at_its_rate_and_totals_per_rate(
         ("20.00", "8.33", "50.00"),
         ("7.00", "1.40", "21.40"),
     ]
-    assert [(t["percent"], t["net"], t["tax"], t["gross"]) for t in invoice["taxes"]] == [
-        ("20.00", "41.67", "8.33", "50.00"),
-        ("7.00", "20.00", "1.40", "21.40"),
+    assert [
+        (t["name"], t["percent"], t["net"], t["tax"], t["gross"]) for t in invoice["taxes"]
+    ] == [
+        (VAT["name"], "20.00", "41.67", "8.33", "50.00"),
+        (REDUCED["name"], "7.00", "20.00", "1.40", "21.40"),
     ]
     assert (invoice["net_total"], invoice["tax_total"], invoice["gross_total"]) == (
         "61.67",

@@ -153,6 +153,7 @@ async def issue(uow: UnitOfWork, order_id: uuid.UUID, bill_to: Mapping[str, str 
             # adds up to what was paid, as the ledger does.
             net=line.net,
             tax_rate_bp=line.tax_rate_bp,
+            tax_name=line.tax_name,
             tax=line.tax,
             gross=line.gross,
         )
@@ -375,6 +376,7 @@ async def _credit(
                 unit_net=line.unit_net,
                 net=net,
                 tax_rate_bp=line.tax_rate_bp,
+                tax_name=line.tax_name,
                 tax=tax,
                 gross=share,
             )

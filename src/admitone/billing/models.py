@@ -186,6 +186,7 @@ class InvoiceLine(UUIDPrimaryKey, Base):
     net: Mapped[int] = mapped_column(BigInteger)
     # Basis points (2000 = 20 %), as the order line was sold; 0: no tax.
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    tax_name: Mapped[str | None] = mapped_column(String(100))  # the rate's name as sold
     tax: Mapped[int] = mapped_column(BigInteger)
     gross: Mapped[int] = mapped_column(BigInteger)
 

@@ -228,6 +228,7 @@ class LineOut(BaseModel):
     unit_net: str
     net: str
     tax_rate_percent: str
+    tax_name: str | None
     tax: str
     gross: str
 
@@ -243,6 +244,7 @@ class LineOut(BaseModel):
             unit_net=money(line.unit_net),
             net=money(line.net),
             tax_rate_percent=f"{line.tax_rate_bp / 100:.2f}",
+            tax_name=line.tax_name,
             tax=money(line.tax),
             gross=money(line.gross),
         )
@@ -398,5 +400,6 @@ class PayoutList(BaseModel):
 def rate_totals(invoice: Invoice) -> list[RateTotal]:
     """The invoice's lines added up per tax rate (its lines were rounded one by one)."""
     return totals_per_rate(
-        (None, line.tax_rate_bp, None, line.net, line.tax, line.gross) for line in invoice.lines
+        (line.tax_name, line.tax_rate_bp, None, line.net, line.tax, line.gross)
+        for line in invoice.lines
     )
