@@ -31,8 +31,13 @@ typecheck: env
 # Without PYTHONDONTWRITEBYTECODE (set in some images), pytest keeps the test modules it rewrites
 # for assertions and every app, worker or CLI process the tests start keeps its compiled src;
 # both caches are gitignored. With it, each run compiles them all again (~10 s of CPU).
+#
+# The tests wait (PostgreSQL, app and worker processes, SMTP, the browser) more than they compute,
+# so pytest-xdist runs them in parallel processes; each has its own database templates and
+# databases. A -n or --dist in PYTEST_ARGS wins: `make unit PYTEST_ARGS="-n0 tests/web"`.
+PYTEST_XDIST := -n 3 --dist worksteal
 unit: env
-	env -u PYTHONDONTWRITEBYTECODE $(RUN) pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(RUN) pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

@@ -6,6 +6,7 @@ Without PostgreSQL or Redis those runs skip with a loud notice; under ``CI=true`
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -44,7 +45,10 @@ RELAXED_RATE_LIMITS: dict[str, Any] = {
     "rate_limit_strict": "100000/minute",
     "rate_limit_default": "100000/minute",
 }
+# Services whose tests skipped, read from the skip reports: under pytest-xdist the skips happen
+# in the workers, and only the reports reach the process that prints the summary.
 _skipped: set[str] = set()
+_SERVICE_MISSING = re.compile(r"(\w+) is not reachable: the \1 runs of this test were NOT executed")
 
 
 def require_service(name: str, available: bool) -> None:
@@ -52,7 +56,6 @@ def require_service(name: str, available: bool) -> None:
         return
     if IN_CI:
         pytest.fail(f"{name} is required under CI=true but is not reachable", pytrace=False)
-    _skipped.add(name)
     pytest.skip(f"{name} is not reachable: the {name} runs of this test were NOT executed")
 
 
@@ -60,6 +63,13 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_logging(json=False, level="WARNING")
     use_cheap_password_hashing()  # argon2 at full cost would dominate the suite's run time
     activity_service.set_strict(True)  # unsafe activity metadata fails the test that logs it
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not (report.skipped and isinstance(report.longrepr, tuple)):
+        return
+    if missing := _SERVICE_MISSING.search(str(report.longrepr[2])):
+        _skipped.add(missing.group(1))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     rate_limit_login_per_account: str = "5/minute"
     rate_limit_login_per_ip: str = "20/minute"
     rate_limit_key_prefix: str = "admitone"
+    # How long a request waits on Redis for its rate limits and pending-order counts before it
+    # goes ahead without them: a slow or dead Redis must cost a request milliseconds, not seconds.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0)
     # Request bodies (bytes), refused with 413 before they are read: JSON bodies are small, and
     # only Stripe's webhook (events with many lines) needs more.
     max_body_bytes: int = Field(default=65_536, ge=1024)

@@ -3,49 +3,37 @@ coupon or not), pay or not, expire, cancel. After every step each stock counter 
 stock less what the live orders' product lines hold, and no counter is negative; the coupon's
 uses are the live orders holding it, never past its limit; carts checked out never sell twice.
 
-The machine drives the services directly on one loop, as ``tests/ticketing/test_invariants.py``
-does (hypothesis calls rules synchronously)."""
+The machine runs on one loop and one runtime for all its examples (tests/support/loop_machines.py),
+with the same three buyers throughout."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job kinds must be registered to enqueue them
 from admitone.accounts.models import Role, User
-from admitone.config import Settings
 from admitone.core.actor import Actor, acting_as
-from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.payments.fake import FakeGateway
 from admitone.posts import service as posts_service
 from admitone.posts.models import Coupon
 from admitone.posts.schemas import CouponCreate
-from admitone.runtime import Runtime
 from admitone.shop import service as shop_service
 from admitone.shop.models import StockCounter
 from admitone.shop.options import options_key
 from admitone.shop.schemas import CartItemIn, ProductCreate
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import LIVE_STATUSES, CancelReason, Order
-from tests.conftest import TEST_SECRET, create_user
+from tests.conftest import create_user
 from tests.shop.conftest import COLOURS, SIZES, make_event
+from tests.support.loop_machines import LoopMachine, Venue, on_loop, open_venue, run_machine
 
-P = ParamSpec("P")
-T = TypeVar("T")
 CHOICES = ({"size": "M", "colour": "red"}, {"size": "S", "colour": "blue"})
 INITIAL = (4, 3)
 METHODS = ("pm_card_visa", "pm_card_visa", "pm_card_chargeDeclined", None)
@@ -53,57 +41,21 @@ STAFF = ticketing_service.Viewer(is_staff=True)
 COUPON_LIMIT = 2
 
 
-@dataclass
-class Store:
-    runner: asyncio.Runner
-    runtime: Runtime
-    clock: FrozenClock
-    organizer: User
-    buyers: list[User]
-
-
-@contextmanager
-def open_store(database_url: str) -> Iterator[Store]:
-    clock = FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
-    app_settings = Settings(
-        env="test", secret_key=TEST_SECRET, database_url=database_url, run_worker_in_process=False
-    )
-    runtime = Runtime.build(app_settings, clock)
-    with asyncio.Runner() as runner:
-        try:
-            organizer = runner.run(create_user(runtime, Role.ORGANIZER))
-            buyers = [runner.run(create_user(runtime, Role.CUSTOMER)) for _ in range(3)]
-            yield Store(runner, runtime, clock, organizer, buyers)
-        finally:
-            runner.run(runtime.close())
-
-
-def on_loop(
-    step: Callable[Concatenate[CartLifecycle, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[CartLifecycle, P], T]:
-    @functools.wraps(step)
-    def run(machine: CartLifecycle, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return machine.store.runner.run(step(machine, *args, **kwargs))
-
-    return run
-
-
-class CartLifecycle(RuleBasedStateMachine):
-    def __init__(self, store: Store) -> None:
-        super().__init__()
-        self.store = store
-        self.runtime = store.runtime
+class CartLifecycle(LoopMachine):
+    def __init__(self, venue: Venue, buyers: list[User]) -> None:
+        super().__init__(venue)
+        self.buyers = buyers
         self.gateway = FakeGateway()  # no default card: None leaves the order pending
         self.carts: dict[int, uuid.UUID] = {}  # each buyer's open cart
         self.order_ids: list[uuid.UUID] = []
-        self.event_id, self.tier_ids = store.runner.run(make_event(self.runtime, store.organizer))
-        self.product_id = store.runner.run(self._product())
+        self.event_id, self.tier_ids = venue.run(make_event(self.runtime, venue.organizer))
+        self.product_id = venue.run(self._product())
         # One organizer across the examples: each machine's code is its own.
         self.coupon_code = f"WALK{uuid.uuid4().hex[:8]}"
-        self.coupon_id = store.runner.run(self._coupon())
+        self.coupon_id = venue.run(self._coupon())
 
     def _actor(self, buyer: int) -> Actor:
-        user = self.store.buyers[buyer]
+        user = self.buyers[buyer]
         return Actor(user.id, user.role)
 
     async def _product(self) -> uuid.UUID:
@@ -120,7 +72,7 @@ class CartLifecycle(RuleBasedStateMachine):
                 ],
             }
         )
-        organizer = Actor(self.store.organizer.id, self.store.organizer.role)
+        organizer = Actor(self.venue.organizer.id, self.venue.organizer.role)
         with acting_as(organizer):
             async with self.runtime.unit_of_work() as uow:
                 view = await shop_service.create_product(uow, organizer, data)
@@ -128,7 +80,7 @@ class CartLifecycle(RuleBasedStateMachine):
 
     async def _coupon(self) -> uuid.UUID:
         """10 % off, for two orders in all: racing its limit is part of the walk."""
-        organizer = Actor(self.store.organizer.id, self.store.organizer.role)
+        organizer = Actor(self.venue.organizer.id, self.venue.organizer.role)
         data = CouponCreate.model_validate(
             {
                 "code": self.coupon_code,
@@ -186,7 +138,7 @@ class CartLifecycle(RuleBasedStateMachine):
     async def checkout(self, buyer: int, method: str | None, coupon: bool) -> None:
         cart_id = await self._cart(buyer)
         actor = self._actor(buyer)
-        user = self.store.buyers[buyer]
+        user = self.buyers[buyer]
         with acting_as(actor):
             try:
                 async with self.runtime.unit_of_work() as uow:
@@ -217,7 +169,7 @@ class CartLifecycle(RuleBasedStateMachine):
     @rule()
     @on_loop
     async def time_passes_and_pending_orders_expire(self) -> None:
-        self.store.clock.advance(minutes=16)
+        self.venue.clock.advance(minutes=16)
         async with self.runtime.unit_of_work(readonly=True) as uow:
             due = await ticketing_service.orders_due_for_expiry(uow)
         for order_id in due:
@@ -287,18 +239,6 @@ class CartLifecycle(RuleBasedStateMachine):
 def test_carts_and_their_orders_keep_stock_equal_to_what_live_orders_hold(
     database_url: str,
 ) -> None:
-    with open_store(database_url) as store:
-
-        class InThisStore(CartLifecycle):
-            def __init__(self) -> None:
-                super().__init__(store)
-
-        run_state_machine_as_test(
-            InThisStore,
-            settings=settings(
-                max_examples=10,
-                stateful_step_count=20,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-            ),
-        )
+    with open_venue(database_url) as venue:
+        buyers = [venue.run(create_user(venue.runtime, Role.CUSTOMER)) for _ in range(3)]
+        run_machine(lambda: CartLifecycle(venue, buyers), max_examples=10)

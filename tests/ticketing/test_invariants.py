@@ -3,43 +3,28 @@ directly. After every step: each counter equals the sum of the live orders' rese
 stays within its cap, every paid order has exactly its valid tickets, and no money is kept for
 an order that is not paid.
 
-Hypothesis calls rules and invariants synchronously: the machine runs the services' coroutines
-on the loop of its ``Shop`` (an ``asyncio.Runner`` and a runtime bound to it, which every run
-of the machine shares, as a real shop would)."""
+The machine runs on one loop and one runtime for all its examples (tests/support/loop_machines.py);
+each example sells a new event."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule
 from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job kinds must be registered to enqueue them
-from admitone.accounts.models import Role, User
-from admitone.config import Settings
-from admitone.core.clock import FrozenClock
 from admitone.core.errors import DomainError
 from admitone.payments.fake import FakeGateway
-from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from admitone.ticketing.models import LIVE_STATUSES, CancelReason, Order, OrderStatus, Ticket
 from admitone.ticketing.purchase.settle import PaymentOutcome
-from tests.conftest import TEST_SECRET, create_user
+from tests.support.loop_machines import LoopMachine, Venue, on_loop, open_venue, run_machine
 from tests.support.reads import counters
 from tests.ticketing.conftest import make_event
 
-P = ParamSpec("P")
-T = TypeVar("T")
 TIER_CAPS = (5, 4)
 EVENT_CAP = 7
 BUYERS = ("ann@example.com", "bob@example.com", "cy@example.com")
@@ -53,55 +38,16 @@ METHODS = (
 STAFF = ticketing_service.Viewer(is_staff=True)
 
 
-@dataclass
-class Shop:
-    """An organizer selling on one runtime, on one loop. Each example sells a new event."""
-
-    runner: asyncio.Runner
-    runtime: Runtime
-    clock: FrozenClock
-    organizer: User
-
-
-@contextmanager
-def open_shop(database_url: str) -> Iterator[Shop]:
-    clock = FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
-    app_settings = Settings(
-        env="test", secret_key=TEST_SECRET, database_url=database_url, run_worker_in_process=False
-    )
-    runtime = Runtime.build(app_settings, clock)
-    with asyncio.Runner() as runner:
-        try:
-            organizer = runner.run(create_user(runtime, Role.ORGANIZER))
-            yield Shop(runner, runtime, clock, organizer)
-        finally:
-            runner.run(runtime.close())
-
-
-def on_loop(
-    step: Callable[Concatenate[OrderLifecycle, P], Coroutine[Any, Any, T]],
-) -> Callable[Concatenate[OrderLifecycle, P], T]:
-    """A coroutine method run to its end on the shop's loop, as hypothesis needs."""
-
-    @functools.wraps(step)
-    def run(machine: OrderLifecycle, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return machine.shop.runner.run(step(machine, *args, **kwargs))
-
-    return run
-
-
-class OrderLifecycle(RuleBasedStateMachine):
-    def __init__(self, shop: Shop) -> None:
-        super().__init__()
-        self.shop = shop
-        self.runtime = shop.runtime
-        self.settings = shop.runtime.settings
+class OrderLifecycle(LoopMachine):
+    def __init__(self, venue: Venue) -> None:
+        super().__init__(venue)
+        self.settings = venue.runtime.settings
         self.gateway = FakeGateway()  # no default card: None leaves a payment intent
         self.order_ids: list[uuid.UUID] = []
-        self.event = shop.runner.run(
+        self.event = venue.run(
             make_event(
                 self.runtime,
-                shop.organizer,
+                venue.organizer,
                 tiers=[("A", "10.00", TIER_CAPS[0]), ("B", "15.00", TIER_CAPS[1])],
                 max_attendees=EVENT_CAP,
             )
@@ -181,7 +127,7 @@ class OrderLifecycle(RuleBasedStateMachine):
     @rule()
     @on_loop
     async def time_passes_and_pending_orders_expire(self) -> None:
-        self.shop.clock.advance(minutes=16)
+        self.venue.clock.advance(minutes=16)
         async with self.runtime.unit_of_work(readonly=True) as uow:
             due = await ticketing_service.orders_due_for_expiry(uow)
         for order_id in due:
@@ -261,18 +207,5 @@ class OrderLifecycle(RuleBasedStateMachine):
 
 
 def test_order_lifecycle_keeps_counters_and_money_true(database_url: str) -> None:
-    with open_shop(database_url) as shop:
-
-        class InThisShop(OrderLifecycle):
-            def __init__(self) -> None:
-                super().__init__(shop)
-
-        run_state_machine_as_test(
-            InThisShop,
-            settings=settings(
-                max_examples=12,
-                stateful_step_count=20,
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-            ),
-        )
+    with open_venue(database_url) as venue:
+        run_machine(lambda: OrderLifecycle(venue), max_examples=12)

@@ -27,7 +27,6 @@ from admitone.config import Settings
 from admitone.core.clock import Clock
 
 log = structlog.get_logger(__name__)
-_REDIS_TIMEOUT_SECONDS = 0.5
 _STORE_RETRY_SECONDS = 5.0
 
 Cap = Literal["orders_per_address", "seats_per_address"]
@@ -90,13 +89,9 @@ return redis.call('DEL', KEYS[1])
 
 
 class _RedisStore:
-    def __init__(self, url: str, prefix: str, caps: _Caps) -> None:
+    def __init__(self, url: str, prefix: str, caps: _Caps, timeout: float) -> None:
         self._caps = caps
-        self._redis = Redis.from_url(
-            url,
-            socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-            socket_timeout=_REDIS_TIMEOUT_SECONDS,
-        )
+        self._redis = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         self._prefix = prefix
         self._check = self._redis.register_script(_CHECK)
         self._add = self._redis.register_script(_ADD)
@@ -177,7 +172,12 @@ class PendingHolds:
         self._prefix = f"{settings.rate_limit_key_prefix}:pending"
         self._clock = clock
         self._store: _Store = (
-            _RedisStore(settings.redis_url, settings.rate_limit_key_prefix, caps)
+            _RedisStore(
+                settings.redis_url,
+                settings.rate_limit_key_prefix,
+                caps,
+                settings.redis_timeout_seconds,
+            )
             if settings.redis_url
             else _MemoryStore(caps)
         )

@@ -13,7 +13,6 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from admitone.config import Settings
 
 log = structlog.get_logger(__name__)
-_REDIS_TIMEOUT_SECONDS = 0.5
 _STORE_RETRY_SECONDS = 5.0
 
 
@@ -38,9 +37,8 @@ class RateLimiter:
                 "async+" + settings.redis_url,
                 implementation="redispy",
                 key_prefix=settings.rate_limit_key_prefix,
-                # A slow or dead Redis must cost a request milliseconds, not seconds.
-                socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-                socket_timeout=_REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=settings.redis_timeout_seconds,
+                socket_timeout=settings.redis_timeout_seconds,
             )
         else:
             self.storage = MemoryStorage()

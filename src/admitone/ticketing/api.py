@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Header, Path, Request, Response, status
+from fastapi import Depends, Header, Path, Request, Response, status
 
 from admitone.accounts.models import Role, User
+from admitone.config import Settings
 from admitone.core.actor import STAFF_ROLES, current_actor
+from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.events import service as events_service
 from admitone.http.deps import (
@@ -24,12 +27,14 @@ from admitone.http.deps import (
     public,
 )
 from admitone.http.params import URL_SAFE_PATTERN, Cursor, OrderToken, PageLimit
-from admitone.http.pending_holds import Refusal
+from admitone.http.pending_holds import PendingHolds, Refusal
 from admitone.http.responses import errors
 from admitone.http.routing import api_router
+from admitone.payments.gateway import PaymentGateway
 from admitone.ticketing import service
 from admitone.ticketing.errors import InvalidIdempotencyKey, TooManyPendingOrders
 from admitone.ticketing.models import OrderStatus
+from admitone.ticketing.purchase.batching import PurchaseGroups
 from admitone.ticketing.schemas import (
     CancelBody,
     CheckoutBody,
@@ -54,6 +59,60 @@ CartToken = Annotated[
 
 # Order references are short_reference()'s alphabet; lowercase is accepted (read aloud, typed).
 Reference = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,16}$")]
+IdempotencyKey = Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")]
+
+# The purchase and the cart checkout are one pipeline behind two doors: same answers, same limit.
+_PURCHASE_ROUTE: dict[str, Any] = {
+    "status_code": status.HTTP_201_CREATED,
+    "responses": {
+        200: {"description": "A replay: the order this idempotency key already made"},
+        **errors(402, 403, 404, 409, 422, 429, 503),
+    },
+    "dependencies": [StrictRateLimit],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _PurchaseContext:
+    """What the purchase pipeline takes from the request and the app, whichever route ran it."""
+
+    request: Request
+    response: Response
+    uow: UnitOfWork
+    open_uow: OpenUnitOfWork
+    gateway: PaymentGateway
+    purchases: PurchaseGroups
+    settings: Settings
+    holds: PendingHolds
+    user: User | None
+
+
+# async: FastAPI runs a plain function dependency in its thread pool, a hop on every purchase.
+async def _purchase_context(
+    *,
+    request: Request,
+    response: Response,
+    uow: Uow,
+    runtime: AppRuntime,
+    purchases: Purchases,
+    settings: AppSettings,
+    holds: Holds,
+    user: OptionalUser,
+) -> _PurchaseContext:
+    return _PurchaseContext(
+        request=request,
+        response=response,
+        uow=uow,
+        open_uow=runtime.unit_of_work,
+        gateway=runtime.gateway,
+        purchases=purchases,
+        settings=settings,
+        holds=holds,
+        user=user,
+    )
+
+
+PurchaseContext = Annotated[_PurchaseContext, Depends(_purchase_context)]
 
 
 def _viewer(user: User | None, token: str | None) -> service.Viewer:
@@ -64,29 +123,13 @@ def _viewer(user: User | None, token: str | None) -> service.Viewer:
     )
 
 
-@router.post(
-    "/events/{event_id}/purchase",
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 403, 404, 409, 422, 429, 503),
-    },
-    dependencies=[StrictRateLimit],
-)
+@router.post("/events/{event_id}/purchase", **_PURCHASE_ROUTE)
 @public
 async def purchase(
     event_id: uuid.UUID,
     body: PurchaseBody,
-    *,
-    request: Request,
-    response: Response,
-    uow: Uow,
-    runtime: AppRuntime,
-    purchases: Purchases,
-    settings: AppSettings,
-    holds: Holds,
-    user: OptionalUser,
-    idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
+    context: PurchaseContext,
+    idempotency_key: IdempotencyKey = None,
 ) -> PurchaseOut:
     """Buy tickets, signed in or as a guest. Without a payment method the fake gateway charges
     its default test card; a real gateway leaves the order pending with a payment
@@ -97,7 +140,7 @@ async def purchase(
     seats) of this event waiting for payment as it may (``details.cap`` says which).
     403 ``membership_required`` for a members-only tier bought by anyone but a signed-in
     member of one of its plans."""
-    order = body.order
+    order, user = body.order, context.user
     key = _idempotency_key(order.idempotency_key, idempotency_key)
     email, name = _buyer(order.customer_email, order.customer_name, user)
     items: list[tuple[uuid.UUID | None, int]] = (
@@ -121,43 +164,16 @@ async def purchase(
             for index, item in enumerate(order.products or ())
         ],
     )
-    return await _run_purchase(
-        purchase_request,
-        request=request,
-        response=response,
-        uow=uow,
-        runtime=runtime,
-        purchases=purchases,
-        settings=settings,
-        holds=holds,
-        user=user,
-    )
+    return await _run_purchase(purchase_request, context)
 
 
-@router.post(
-    "/carts/{cart_id}/checkout",
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        200: {"description": "A replay: the order this idempotency key already made"},
-        **errors(402, 403, 404, 409, 422, 429, 503),
-    },
-    dependencies=[StrictRateLimit],
-    tags=["shop"],
-)
+@router.post("/carts/{cart_id}/checkout", **_PURCHASE_ROUTE, tags=["shop"])
 @public
 async def checkout_cart(
     cart_id: uuid.UUID,
     body: CheckoutBody,
-    *,
-    request: Request,
-    response: Response,
-    uow: Uow,
-    runtime: AppRuntime,
-    purchases: Purchases,
-    settings: AppSettings,
-    holds: Holds,
-    user: OptionalUser,
-    idempotency_key: Annotated[str | None, Header(pattern=r"^[ -~]{1,255}$")] = None,
+    context: PurchaseContext,
+    idempotency_key: IdempotencyKey = None,
     x_cart_token: CartToken = None,
 ) -> PurchaseOut:
     """Check a cart out: its tickets and products become one order through the purchase
@@ -167,10 +183,10 @@ async def checkout_cart(
     ``cart_not_open`` once the cart is checked out (a replay with the same idempotency key
     answers its order, 200); 422 ``cart_empty``, ``cart_needs_tickets`` (an order is for an
     event: at least one ticket), ``cart_mixed_events``, ``product_not_sold_with_event``."""
-    order = body.order
+    order, user = body.order, context.user
     email, name = _buyer(order.customer_email, order.customer_name, user)
     purchase_request = await service.checkout_request(
-        uow,
+        context.uow,
         current_actor(),
         x_cart_token,
         cart_id,
@@ -183,17 +199,7 @@ async def checkout_cart(
             idempotency_key=_idempotency_key(order.idempotency_key, idempotency_key),
         ),
     )
-    return await _run_purchase(
-        purchase_request,
-        request=request,
-        response=response,
-        uow=uow,
-        runtime=runtime,
-        purchases=purchases,
-        settings=settings,
-        holds=holds,
-        user=user,
-    )
+    return await _run_purchase(purchase_request, context)
 
 
 def _idempotency_key(in_body: str | None, header: str | None) -> str | None:
@@ -216,30 +222,22 @@ def _buyer(email: str | None, name: str | None, user: User | None) -> tuple[str,
 
 
 async def _run_purchase(
-    purchase_request: service.PurchaseRequest,
-    *,
-    request: Request,
-    response: Response,
-    uow: Uow,
-    runtime: AppRuntime,
-    purchases: Purchases,
-    settings: AppSettings,
-    holds: Holds,
-    user: User | None,
+    purchase_request: service.PurchaseRequest, context: _PurchaseContext
 ) -> PurchaseOut:
     """The purchase and cart checkout routes alike: the per-address pending caps, the pipeline,
     and the answer (201, or 200 for a replay)."""
+    holds, user = context.holds, context.user
     event_id = purchase_request.event_id
-    address = client_ip(request)
+    address = client_ip(context.request)
     seats = sum(quantity for _, quantity in purchase_request.items)
     # An out-of-range quantity is the purchase's to refuse, with its own code.
-    counted = 0 < seats <= settings.max_tickets_per_order
+    counted = 0 < seats <= context.settings.max_tickets_per_order
     if counted and (refusal := await holds.check(address, event_id, seats)):
         raise _too_many_pending(refusal)
     # The purchase runs its steps in transactions of its own, none across the gateway call: end
     # what the request read so far (on SQLite a writer's transaction holds the write lock).
-    await uow.commit()
-    result = await purchases.purchase(runtime.gateway, purchase_request)
+    await context.uow.commit()
+    result = await context.purchases.purchase(context.gateway, purchase_request)
     if counted and result.created and result.order.status == OrderStatus.PENDING:
         refusal = await holds.hold(address, event_id, result.order.id, seats)
         if refusal is not None:
@@ -249,12 +247,10 @@ async def _run_purchase(
             buyer = service.Viewer(
                 user_id=user.id if user else None, access_token=result.access_token
             )
-            await service.cancel_order(
-                runtime.unit_of_work, runtime.gateway, result.order.id, buyer
-            )
+            await service.cancel_order(context.open_uow, context.gateway, result.order.id, buyer)
             raise _too_many_pending(refusal)
     if not result.created:
-        response.status_code = status.HTTP_200_OK
+        context.response.status_code = status.HTTP_200_OK
     # A guest's replay proves only knowledge of the request, not of the order's secret: the
     # ticket codes (admission itself) stay behind the token the confirmation email carries.
     out = PurchaseOut.of(result.order, with_tickets=result.created or user is not None)

@@ -454,9 +454,7 @@ async def _take_stock(
     refusals = await shop_service.take_stock(uow, stock)
     for refusal, at in zip(refusals, fields, strict=True):
         if refusal is not None:
-            details = {
-                key: value for key, value in refusal.details.items() if key not in ("line", "field")
-            }
+            details = {key: value for key, value in refusal.details.items() if key not in _INTERNAL}
             raise shop_service.InsufficientStock(
                 f"Not enough stock left for {at}.", field=at, details=details
             )
