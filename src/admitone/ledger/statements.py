@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admitone.ledger.models import JournalEntry, JournalLine, LedgerAccount
 
-ReferenceColumn = Literal["order_id", "gateway_ref"]
+ReferenceColumn = Literal["order_id", "subscription_id", "gateway_ref"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class EntryView:
     posted_at: datetime
     order_id: uuid.UUID | None
     gateway_ref: str | None
+    subscription_id: uuid.UUID | None
 
 
 _ENTRY = (
@@ -50,6 +51,7 @@ _ENTRY = (
     JournalEntry.posted_at,
     JournalEntry.order_id,
     JournalEntry.gateway_ref,
+    JournalEntry.subscription_id,
 )
 
 
