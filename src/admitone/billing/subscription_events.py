@@ -67,10 +67,17 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     start = event.current_period_start or subscription.current_period_start
     end = event.current_period_end or subscription.current_period_end
     assert start is not None and end is not None
-    # The period this invoice pays: the running one when it is the same (the first period's
-    # charge taken at subscribe, reported again), else the next.
-    same = subscription.current_period_start == start and subscription.period_number > 0
-    number = subscription.period_number if same else subscription.period_number + 1
+    # The period this invoice pays: one charged before keeps its number (the first period's
+    # charge taken at subscribe, reported again; a failed renewal paid on a retry), else it is
+    # the next. Decided by the charges, not the running period: Stripe sends the update that
+    # moves the period before the invoice that pays it.
+    known = await uow.session.scalar(
+        select(SubscriptionCharge.period_number).where(
+            SubscriptionCharge.subscription_id == subscription.id,
+            SubscriptionCharge.period_start == start,
+        )
+    )
+    number = known if known is not None else subscription.period_number + 1
     booked_now = await subscriptions.record_paid(
         uow,
         subscription,
@@ -87,7 +94,7 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     if not booked_now:
         return "duplicate"
     if subscriptions.is_live(subscription):
-        if not same:
+        if number > subscription.period_number:
             subscriptions.start_period(subscription, number=number, start=start, end=end)
         await subscriptions.become(
             uow,
