@@ -282,3 +282,54 @@ async def test_cancelling_through_the_api_cancels_at_stripe(
     # Stripe's own word on it, arriving later, changes nothing more.
     await deliver(client, about_subscriptions(fake_stripe.events))
     assert (await load(runtime, sub["id"])).status == "canceled"
+
+
+async def test_the_organizer_ends_it_now_with_a_refund_at_stripe_booked_once(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    sub, remote = await subscribed_with_a_card(client, runtime, fake_stripe, organizer, subscriber)
+
+    ended = await client.post(
+        f"{SUBSCRIPTIONS}/{sub['id']}/cancel",
+        json={"at_period_end": False, "refund": True},
+        headers=organizer.headers,
+    )
+
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "canceled"
+    assert fake_stripe.get(remote)["status"] == "canceled"
+    assert [r["amount"] for r in fake_stripe.refunds()] == [1500]
+    assert await booked(runtime, sub["id"], "subscription_refund") == [1500]
+    await deliver(client, fake_stripe.events)
+    assert await booked(runtime, sub["id"], "subscription_refund") == [1500]
+
+
+async def test_a_period_paid_in_the_browser_is_refunded_though_its_invoice_named_no_charge(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    sub = await subscribe(client, subscriber.headers, plan.id, payment_method=None)
+    [intent] = fake_stripe.payment_intents()
+    fake_stripe.complete_in_browser(intent["id"])
+    await deliver(client, about_subscriptions(fake_stripe.events))
+
+    ended = await client.post(
+        f"{SUBSCRIPTIONS}/{sub['id']}/cancel",
+        json={"at_period_end": False, "refund": True},
+        headers=organizer.headers,
+    )
+
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "canceled"
+    assert [(r["payment_intent"], r["amount"]) for r in fake_stripe.refunds()] == [
+        (intent["id"], 1500)
+    ]
+    assert await booked(runtime, sub["id"], "subscription_refund") == [1500]
