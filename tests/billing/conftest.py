@@ -21,6 +21,11 @@ from admitone.config import Settings
 from admitone.runtime import Runtime
 from admitone.ticketing import service as ticketing_service
 from tests.conftest import RELAXED_RATE_LIMITS
+from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures of the tests on Stripe
+    fake_stripe,
+    fake_stripe_server,
+    stripe_gateway,
+)
 from tests.support.users import Signed, sign_in
 from tests.ticketing.conftest import EventInfo, make_event, order_body
 

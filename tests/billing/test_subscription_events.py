@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from admitone.accounts.models import Role
 from admitone.billing import service as billing_service
 from admitone.billing.models import SubscriptionCharge
+from admitone.config import Settings
 from admitone.core.clock import FrozenClock
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
@@ -100,9 +101,11 @@ async def subscribed(
     )
 
 
-async def apply(runtime: Runtime, event: SubscriptionEvent) -> str:
+async def apply(
+    runtime: Runtime, event: SubscriptionEvent, settings: Settings | None = None
+) -> str:
     async with runtime.unit_of_work() as uow:
-        return await apply_subscription_event(uow, event)
+        return await apply_subscription_event(uow, event, settings or runtime.settings)
 
 
 def event(kind: Kind, ref: str, created: datetime, **fields: object) -> SubscriptionEvent:
@@ -196,12 +199,13 @@ async def test_a_failed_invoice_makes_it_past_due_and_an_older_update_changes_no
     earlier = clock.now() + timedelta(minutes=1)
     later = earlier + timedelta(minutes=5)
     failed = event(Kind.INVOICE_PAYMENT_FAILED, "sub_period_1", later, amount=1500)
-    assert await apply(runtime, failed) == "past_due"
+    three_days = runtime.settings.model_copy(update={"subscription_grace_days": 3})
+    assert await apply(runtime, failed, three_days) == "past_due"
     late = event(Kind.UPDATED, "sub_period_1", earlier, status=GatewaySubscriptionStatus.ACTIVE)
     assert await apply(runtime, late) == "stale"
     now = await load(runtime, done.subscription.id)
     assert now.status == "past_due"
-    assert now.grace_until is not None
+    assert now.grace_until == clock.now() + timedelta(days=3)  # the setting's grace
 
 
 async def test_updates_set_cancel_at_period_end_and_deleted_ends_it(

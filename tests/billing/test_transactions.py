@@ -1,26 +1,21 @@
 """``GET /api/me/transactions``: a user's money movements read from the ledger, and the credit
 notes made out to them, newest first, signed from the user's side, one page at a time; nobody
-else's, and kinds posted by another domain (subscriptions) plug in by their string value."""
+else's: their orders' and their subscriptions' money alike."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import literal, select
 
 from admitone.billing import transactions
 from admitone.core.clock import FrozenClock
 from admitone.ledger.chart import EntryKind
-from admitone.ledger.models import LedgerAccount
-from admitone.ledger.posting import Draft, Line, post
 from admitone.runtime import Runtime
 from tests.billing.conftest import Shop, ask_invoice, buy, cancel, refund_part
 from tests.support.envelope import assert_envelope
+from tests.support.subscriptions import SUBSCRIPTIONS, make_plan, subscribe
 
 TRANSACTIONS = "/api/me/transactions"
 
@@ -130,90 +125,57 @@ async def test_a_bad_page_request_is_refused_naming_the_parameter(
     assert field in str(body["details"])
 
 
-class _SubscriptionKind(StrEnum):
-    CHARGE = "subscription_charge"
-    REFUND = "subscription_refund"
-
-
-@pytest.fixture
-def subscriptions_of_the_buyer(shop: Shop) -> Iterator[str]:
-    """A stand-in for subscriptions: the buyer owns one subscription, whose id the ledger keeps
-    as the entries' gateway reference."""
-    subscription_id = str(uuid.uuid4())
-    source = transactions.Source(
-        reference="subscription_id",
-        column="gateway_ref",
-        kinds=transactions.SUBSCRIPTION_KINDS,
-        owned_by=lambda user_id: select(literal(subscription_id)).where(
-            literal(str(user_id)) == shop.buyer.id
-        ),
-    )
-    transactions.register_source(source)
-    yield subscription_id
-    transactions.unregister_source(source)
-
-
-async def test_subscription_charges_and_refunds_plug_in_by_their_entry_kind(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    shop: Shop,
-    clock: FrozenClock,
-    subscriptions_of_the_buyer: str,
+async def test_a_subscribers_charges_and_refunds_are_on_their_statement_and_nobody_elses(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop, clock: FrozenClock
 ) -> None:
-    async with runtime.unit_of_work() as uow:
-        accounts = [
-            LedgerAccount(
-                organizer_id=shop.organizer.user.id,
-                currency="USD",
-                code=code,
-                account_type=kind,
-                event_id=None,
-                created_at=clock.now(),
-            )
-            for code, kind in (("gateway_balance", "asset"), ("subscription_revenue", "revenue"))
-        ]
-        uow.session.add_all(accounts)
-        await uow.flush()
-        gateway, revenue = (a.id for a in accounts)
-        for step, (kind, debit, credit) in enumerate(
-            [
-                (_SubscriptionKind.CHARGE, gateway, revenue),
-                (_SubscriptionKind.REFUND, revenue, gateway),
-            ]
-        ):
-            clock.advance(minutes=1)
-            await post(
-                uow,
-                Draft(
-                    key=f"test-subscription:{step}",
-                    kind=cast(EntryKind, kind),
-                    organizer_id=shop.organizer.user.id,
-                    currency="USD",
-                    lines=(Line(debit, debit=900), Line(credit, credit=900)),
-                    gateway_ref=subscriptions_of_the_buyer,
-                ),
-            )
+    plan = await make_plan(runtime, shop.organizer.user.id, price=900, currency="USD")
+    mine = await subscribe(client, shop.buyer.headers, plan.id)
+    theirs = await subscribe(client, shop.stranger.headers, plan.id)
+    clock.advance(minutes=1)
+    cancelled = await client.post(
+        f"{SUBSCRIPTIONS}/{mine['id']}/cancel",
+        json={"at_period_end": False, "refund": True},
+        headers=shop.organizer.headers,
+    )
+    assert cancelled.status_code == 200, cancelled.text
 
     items = (await statement(client, shop.buyer.headers))["data"]
-    assert [(i["kind"], i["amount"]) for i in items] == [
-        ("subscription_refund", "9.00"),
-        ("subscription_charge", "-9.00"),
+    assert [(i["kind"], i["amount"], i["currency"]) for i in items] == [
+        ("subscription_refund", "9.00", "USD"),
+        ("subscription_charge", "-9.00", "USD"),
     ]
-    assert items[0]["references"] == {
-        "order_id": None,
-        "invoice_number": None,
-        "subscription_id": subscriptions_of_the_buyer,
-    }
-    assert (await statement(client, shop.stranger.headers))["data"] == []
+    for item in items:
+        assert item["references"] == {
+            "order_id": None,
+            "invoice_number": None,
+            "subscription_id": mine["id"],
+        }
+    # The gateway's fee is the organizer's cost, never a line on the subscriber's statement.
+    others = (await statement(client, shop.stranger.headers))["data"]
+    assert [(i["kind"], i["references"]["subscription_id"]) for i in others] == [
+        ("subscription_charge", theirs["id"])
+    ]
+    for nobody in (shop.organizer, shop.admin):
+        assert (await statement(client, nobody.headers))["data"] == []
+
+
+async def test_orders_and_subscriptions_share_one_statement_and_one_cursor(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop, clock: FrozenClock
+) -> None:
+    plan = await make_plan(runtime, shop.organizer.user.id, price=900)
+    await buy(client, shop.event.id, shop.buyer.headers)
+    clock.advance(minutes=1)
+    await subscribe(client, shop.buyer.headers, plan.id)
+    clock.advance(minutes=1)
+    await buy(client, shop.event.id, shop.buyer.headers)
+
+    everything = (await statement(client, shop.buyer.headers))["data"]
+    assert [i["kind"] for i in everything] == ["payment", "subscription_charge", "payment"]
+    for size in (1, 2):
+        assert await whole_statement(client, shop.buyer.headers, size) == everything
 
 
 def test_an_entry_kind_is_read_through_one_source_only() -> None:
-    rival = transactions.Source(
-        reference="order_id",
-        column="order_id",
-        kinds={"refund": transactions.Kind(transactions.REFUND, +1)},
-        owned_by=transactions.ORDERS.owned_by,
-    )
-    with pytest.raises(ValueError, match="refund"):
-        transactions.register_source(rival)
-    transactions.register_source(transactions.ORDERS)  # the same one again: nothing changes
+    kinds = [kind for source in transactions.SOURCES for kind in source.kinds]
+    assert len(kinds) == len(set(kinds))
+    assert set(kinds) <= set(EntryKind)

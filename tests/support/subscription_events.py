@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.payments import subscriptions
 from admitone.payments.models import ProcessedWebhookEvent
@@ -25,7 +26,7 @@ class RecordingHandler:
     fail_with: Exception | None = None
     outcome: str = "recorded"
 
-    async def __call__(self, uow: UnitOfWork, event: SubscriptionEvent) -> str:
+    async def __call__(self, uow: UnitOfWork, event: SubscriptionEvent, settings: Settings) -> str:
         self.record_outcomes.append(
             await uow.session.scalar(
                 select(ProcessedWebhookEvent.outcome).where(

@@ -19,7 +19,7 @@ from admitone.core.db import OpenUnitOfWork
 from admitone.core.errors import InvalidInput
 from admitone.ledger import service as ledger
 from admitone.payments.errors import GatewayError
-from admitone.payments.gateway import PaymentGateway, Refund
+from admitone.payments.gateway import ChargeStatus, PaymentGateway, Refund
 from admitone.payments.subscriptions import SubscriptionGateway
 
 
@@ -48,7 +48,6 @@ async def cancel(
             if refund
             and charge is not None
             and charge.state == ChargeState.SUCCEEDED
-            and charge.gateway_charge_id is not None
             and charge.amount > charge.amount_refunded
             else None
         )
@@ -56,16 +55,18 @@ async def cancel(
         refund_key = f"subscription-{subscription.id}-period-{subscription.period_number}-refund"
     given: Refund | None = None
     try:
+        paid_by = None if refundable is None else refundable.gateway_charge_id
+        if refundable is not None and paid_by is None:
+            paid_by = await _charge_of_latest_invoice(gateway, remote_id, refundable.amount)
         if remote_id is not None and isinstance(gateway, SubscriptionGateway):
             await gateway.cancel_subscription(
                 remote_id,
                 at_period_end=at_period_end,
                 idempotency_key=f"subscription-{subscription_id}-cancel-{at_period_end}",
             )
-        if refundable is not None:
-            assert refundable.gateway_charge_id is not None
+        if refundable is not None and paid_by is not None:
             given = await gateway.refund(
-                refundable.gateway_charge_id,
+                paid_by,
                 idempotency_key=refund_key,
                 amount=refundable.amount - refundable.amount_refunded,
             )
@@ -82,6 +83,7 @@ async def cancel(
             charge = await subscriptions.charge_of(uow, subscription.id, refundable.period_number)
             assert charge is not None
             charge.amount_refunded += given.amount
+            charge.gateway_charge_id = charge.gateway_charge_id or given.charge_id
             charge.updated_at = uow.clock.now()
             await ledger.subscription_refunded(
                 uow,
@@ -112,3 +114,16 @@ async def cancel(
             reason="refunded" if given is not None else None,
         )
         return subscription
+
+
+async def _charge_of_latest_invoice(
+    gateway: PaymentGateway, remote_id: str | None, amount: int
+) -> str | None:
+    """The charge that paid a period reported by an invoice event, which names none (Stripe's):
+    the provider's subscription's latest invoice is the running period's."""
+    if remote_id is None or not isinstance(gateway, SubscriptionGateway):
+        return None
+    latest = (await gateway.retrieve_subscription(remote_id)).latest_charge
+    if latest is None or latest.status is not ChargeStatus.SUCCEEDED or latest.amount != amount:
+        return None
+    return latest.id

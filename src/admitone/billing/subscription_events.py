@@ -22,15 +22,12 @@ from admitone.billing.models import (
 )
 from admitone.billing.subscribe import status_of
 from admitone.billing.subscriptions import Paid
+from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.payments.subscriptions import SubscriptionEvent, SubscriptionEventKind
 
-# The provider retries a failed invoice on its own schedule; billing's grace is the setting's
-# default, as the renewal job's (the handler has no settings of its own).
-GRACE = timedelta(days=7)
 
-
-async def apply(uow: UnitOfWork, event: SubscriptionEvent) -> str:
+async def apply(uow: UnitOfWork, event: SubscriptionEvent, settings: Settings) -> str:
     subscription = await subscriptions.by_gateway_ref(uow, event.subscription_id)
     if subscription is None:
         return "ignored"
@@ -39,7 +36,7 @@ async def apply(uow: UnitOfWork, event: SubscriptionEvent) -> str:
     elif _stale(subscription, event.created):
         return "stale"
     elif event.kind is SubscriptionEventKind.INVOICE_PAYMENT_FAILED:
-        outcome = await _failed(uow, subscription, event)
+        outcome = await _failed(uow, subscription, settings.subscription_grace_days)
     elif event.kind is SubscriptionEventKind.UPDATED:
         outcome = await _updated(uow, subscription, event)
     else:
@@ -67,10 +64,17 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     start = event.current_period_start or subscription.current_period_start
     end = event.current_period_end or subscription.current_period_end
     assert start is not None and end is not None
-    # The period this invoice pays: the running one when it is the same (the first period's
-    # charge taken at subscribe, reported again), else the next.
-    same = subscription.current_period_start == start and subscription.period_number > 0
-    number = subscription.period_number if same else subscription.period_number + 1
+    # The period this invoice pays: one charged before keeps its number (the first period's
+    # charge taken at subscribe, reported again; a failed renewal paid on a retry), else it is
+    # the next. Decided by the charges, not the running period: Stripe sends the update that
+    # moves the period before the invoice that pays it.
+    known = await uow.session.scalar(
+        select(SubscriptionCharge.period_number).where(
+            SubscriptionCharge.subscription_id == subscription.id,
+            SubscriptionCharge.period_start == start,
+        )
+    )
+    number = known if known is not None else subscription.period_number + 1
     booked_now = await subscriptions.record_paid(
         uow,
         subscription,
@@ -87,7 +91,7 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     if not booked_now:
         return "duplicate"
     if subscriptions.is_live(subscription):
-        if not same:
+        if number > subscription.period_number:
             subscriptions.start_period(subscription, number=number, start=start, end=end)
         await subscriptions.become(
             uow,
@@ -99,12 +103,14 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     return "paid"
 
 
-async def _failed(uow: UnitOfWork, subscription: Subscription, event: SubscriptionEvent) -> str:
+async def _failed(uow: UnitOfWork, subscription: Subscription, grace_days: int) -> str:
     if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
         return "unchanged"
     now = uow.clock.now()
     subscription.past_due_since = now
-    subscription.grace_until = now + GRACE
+    # The provider retries the invoice on its own schedule; the member keeps access for the
+    # same grace as a renewal billing charges itself.
+    subscription.grace_until = now + timedelta(days=grace_days)
     subscription.reminders_sent += 1
     await subscriptions.become(
         uow, subscription, SubscriptionStatus.PAST_DUE, action="past_due", reason="payment_failed"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from admitone.accounts.models import Role
 from admitone.activity import service as activity_service
@@ -95,6 +95,12 @@ async def list_for(
         limit=limit,
         cursor=cursor,
     )
+
+
+def ids_of_subscriber(user_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The ids of a user's subscriptions as a subquery, so the statement scopes its ledger
+    entries by owner in the one query that reads them (rule 8)."""
+    return select(Subscription.id).where(Subscription.user_id == user_id)
 
 
 async def locked(uow: UnitOfWork, subscription_id: uuid.UUID) -> Subscription | None:

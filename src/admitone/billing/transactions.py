@@ -6,9 +6,9 @@ Amounts are signed from the user's side: what they paid is negative (``-50.00``)
 back to them (a refund, a credit note) is positive. A credit note documents a cancel or a refund
 whose money is its own ``refund`` item: add up the ledger's kinds to get what moved.
 
-The ledger's entry kinds are mapped here by their string value, so kinds posted by another
-domain (subscriptions) plug in by registering a ``Source`` with the subquery of the references a
-user owns; the owner's scope is in the one query that reads the entries (rule 8).
+Each kind of reference a user owns (their orders, their subscriptions) is a ``Source``: the
+ledger's entry kinds read through it and the subquery of the references the user owns, so the
+owner's scope is in the one query that reads the entries (rule 8).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from admitone.billing import repository
+from admitone.billing import repository, subscriptions
 from admitone.billing.models import Invoice
 from admitone.core.db import UnitOfWork
 from admitone.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from admitone.ledger import service as ledger_service
+from admitone.ledger.chart import EntryKind
 from admitone.ticketing import service as ticketing_service
 
 PAYMENT = "payment"
@@ -55,11 +56,11 @@ class Source:
 
 
 ORDER_KINDS: Mapping[str, Kind] = {
-    "payment_captured": Kind(PAYMENT, -1),
-    "refund": Kind(REFUND, +1),
+    EntryKind.PAYMENT_CAPTURED: Kind(PAYMENT, -1),
+    EntryKind.REFUND: Kind(REFUND, +1),
     # Paid after the order had expired: the user's money still moved, both ways.
-    "late_payment": Kind(PAYMENT, -1),
-    "late_payment_refunded": Kind(REFUND, +1),
+    EntryKind.LATE_PAYMENT: Kind(PAYMENT, -1),
+    EntryKind.LATE_PAYMENT_REFUNDED: Kind(REFUND, +1),
 }
 ORDERS = Source(
     reference="order_id",
@@ -69,31 +70,19 @@ ORDERS = Source(
 )
 
 
-# Subscription kinds by value: their EntryKind members arrive with subscriptions, which
-# register the Source (the subquery of a user's subscription ids) with ``register_source``.
 SUBSCRIPTION_KINDS: Mapping[str, Kind] = {
-    "subscription_charge": Kind(SUBSCRIPTION_CHARGE, -1),
-    "subscription_refund": Kind(SUBSCRIPTION_REFUND, +1),
+    EntryKind.SUBSCRIPTION_CHARGE: Kind(SUBSCRIPTION_CHARGE, -1),
+    EntryKind.SUBSCRIPTION_REFUND: Kind(SUBSCRIPTION_REFUND, +1),
 }
+SUBSCRIPTIONS = Source(
+    reference="subscription_id",
+    column="subscription_id",
+    kinds=SUBSCRIPTION_KINDS,
+    owned_by=subscriptions.ids_of_subscriber,
+)
 
-_sources: list[Source] = [ORDERS]
-
-
-def register_source(source: Source) -> None:
-    """Read ``source``'s entries on every user's statement (at import time). An entry kind is
-    read through one source only: a second claim is a wiring mistake."""
-    if source in _sources:
-        return
-    for one in _sources:
-        if not one.kinds.keys().isdisjoint(source.kinds):
-            taken = sorted(one.kinds.keys() & source.kinds)
-            raise ValueError(f"entry kinds {taken} are already read through another source")
-    _sources.append(source)
-
-
-def unregister_source(source: Source) -> None:
-    if source in _sources:
-        _sources.remove(source)
+# An entry kind is read through one source only, so an entry is never listed twice.
+SOURCES: tuple[Source, ...] = (ORDERS, SUBSCRIPTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +103,7 @@ async def list_transactions(
     total across both."""
     size = clamp_limit(limit)
     before = decode_cursor(cursor) if cursor else None
-    sources = list(_sources)
+    sources = SOURCES
     entries = await ledger_service.movements(
         uow,
         [ledger_service.Owned(s.kinds.keys(), s.column, s.owned_by(user_id)) for s in sources],
@@ -136,11 +125,11 @@ async def list_transactions(
 
 
 def _of_entry(
-    entry: ledger_service.EntryView, sources: list[Source], numbers: Mapping[uuid.UUID, str]
+    entry: ledger_service.EntryView, sources: tuple[Source, ...], numbers: Mapping[uuid.UUID, str]
 ) -> Transaction:
     source = next(s for s in sources if entry.kind in s.kinds)
     kind = source.kinds[entry.kind]
-    reference = entry.order_id if source.column == "order_id" else entry.gateway_ref
+    reference = getattr(entry, source.column)
     references: dict[str, str | None] = {
         "order_id": None,
         "invoice_number": None,

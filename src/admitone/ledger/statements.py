@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admitone.ledger.chart import AccountCode, EntryKind
 from admitone.ledger.models import JournalEntry, JournalLine, LedgerAccount
 
-ReferenceColumn = Literal["order_id", "gateway_ref"]
+ReferenceColumn = Literal["order_id", "subscription_id", "gateway_ref"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,7 @@ class EntryView:
     posted_at: datetime
     order_id: uuid.UUID | None
     gateway_ref: str | None
+    subscription_id: uuid.UUID | None
 
 
 _ENTRY = (
@@ -51,6 +52,7 @@ _ENTRY = (
     JournalEntry.posted_at,
     JournalEntry.order_id,
     JournalEntry.gateway_ref,
+    JournalEntry.subscription_id,
 )
 
 

@@ -40,7 +40,7 @@ async def process(uow: UnitOfWork, settings: Settings, event: WebhookEvent) -> s
             outcome = "unreadable"
         else:
             if subscription_event is not None:
-                outcome = await apply_subscription_event(uow, subscription_event)
+                outcome = await apply_subscription_event(uow, subscription_event, settings)
     elif event.type in webhooks.HANDLED:
         try:
             subject = webhooks.subject_of(event)

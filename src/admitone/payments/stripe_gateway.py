@@ -340,7 +340,17 @@ class StripeGateway:
                 subscription_id, {"expand": list(SUBSCRIPTION_EXPAND)}
             ),
         )
-        return subscription_of(found, client_secret=first_invoice_client_secret(found))
+        subscription = subscription_of(found, client_secret=first_invoice_client_secret(found))
+        # The latest invoice's payment: the charge its events do not name, to refund it.
+        intent_id = invoice_payment_intent_id(found.get("latest_invoice") or {})
+        if intent_id is None:
+            return subscription
+        charge = await self._intent(
+            "retrieve_subscription",
+            self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
+            None,
+        )
+        return dataclasses.replace(subscription, latest_charge=charge)
 
     async def _plan_product(self, plan: PlanPrice) -> str:
         """The Product that ``plan``'s prices belong to, created the first time. Its id is

@@ -21,6 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.payments.gateway import Charge
 
@@ -126,7 +127,8 @@ class SubscriptionEvent:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-SubscriptionEventHandler = Callable[[UnitOfWork, SubscriptionEvent], Awaitable[str]]
+# The settings carry the handler's own policy (billing's grace after a failed payment).
+SubscriptionEventHandler = Callable[[UnitOfWork, SubscriptionEvent, Settings], Awaitable[str]]
 
 _handlers: list[SubscriptionEventHandler] = []
 
@@ -137,10 +139,12 @@ def register_subscription_handler(handler: SubscriptionEventHandler) -> None:
         _handlers.append(handler)
 
 
-async def apply_subscription_event(uow: UnitOfWork, event: SubscriptionEvent) -> str:
+async def apply_subscription_event(
+    uow: UnitOfWork, event: SubscriptionEvent, settings: Settings
+) -> str:
     """Apply ``event`` in the caller's transaction (the webhook's, after its id was recorded);
     answers what was done ("ignored" with no handler, as a process without billing)."""
     outcome = "ignored"
     for handler in _handlers:
-        outcome = await handler(uow, event)
+        outcome = await handler(uow, event, settings)
     return outcome
