@@ -156,7 +156,7 @@ class ContractServer:
         if label in self.bodies:
             case.body = self.bodies[label]()
         if label == DELETE_ME:
-            case.headers = {**(case.headers or {}), **self.seeder.customer_to_delete()}
+            case.headers.update(self.seeder.customer_to_delete())
             case.body = {"password": CUSTOMER_PASSWORD}
         if label == STREAM:
             # An unknown Last-Event-ID gets an event at once (``reset``): the case need not wait.
