@@ -158,7 +158,7 @@ def failing_step() -> Iterator[None]:
 
     personal_data.register("exploding", set(), explode, stage=personal_data.LAST - 1)
     yield
-    personal_data._claims.pop("exploding")
+    personal_data._claims.pop("exploding:erase")
 
 
 async def test_a_step_failing_halfway_leaves_everything_intact(

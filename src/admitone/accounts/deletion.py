@@ -45,32 +45,29 @@ async def delete_own(uow: UnitOfWork, user: User, password: str) -> Erasure:
 
 
 async def _locked(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    """The user's row, locked; of two deletions at once the second finds it gone (404)."""
+    """The user, or 404. The row itself is locked last, by its deletion: a purchase in flight
+    holds a share of it (its order's foreign key) and may wait for rows the erasure touches,
+    so locking it first would deadlock the two."""
     user = await uow.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
     if user.role == Role.OWNER:
-        # Every owner row first, in id order, as a role change takes them: two owners deleting
-        # each other queue instead of deadlocking, and the last one is never deleted.
+        # Every owner row, in id order, as a role change takes them: two owners deleting each
+        # other queue instead of deadlocking, and the last one is never deleted.
         owners = await uow.session.scalars(
             select(User.id).where(User.role == Role.OWNER.value).order_by(User.id).with_for_update()
         )
         if len(owners.all()) <= 1:
             raise CannotDeleteLastOwner()
-    locked = await uow.session.scalar(
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None:
-        raise NotFound("No such user.")
-    return locked
+        await uow.session.refresh(user)
+    return user
 
 
 async def _delete(uow: UnitOfWork, actor: Actor, user: User) -> Erasure:
     user_id, role = user.id, user.role
     erasure = await personal_data.erase(uow, Subject(user_id, user.email, user.name))
+    if not erasure.deleted.get("users"):
+        raise NotFound("No such user.")  # another deletion of this user committed first
     uow.session.expunge(user)
     await activity.record(
         uow,

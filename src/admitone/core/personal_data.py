@@ -69,14 +69,21 @@ class UserOwnsOrganizerData(Conflict):
 _claims: dict[str, Claim] = {}
 
 FIRST = 10
-LAST = 90
+LAST = 90  # the account row itself
+AFTER_ACCOUNT = 95
 
 
 def register(
-    domain: str, tables: set[str] | frozenset[str], erase: Erase, *, stage: int = 50
+    domain: str,
+    tables: set[str] | frozenset[str],
+    erase: Erase,
+    *,
+    stage: int = 50,
+    step: str = "erase",
 ) -> None:
-    """Claim ``tables`` for ``domain`` (again on re-import: the last registration wins)."""
-    _claims[domain] = Claim(domain, frozenset(tables), erase, stage)
+    """Claim ``tables`` for ``domain``; a domain with more than one ``step`` (before and after
+    the account row goes) registers each (again on re-import: the last registration wins)."""
+    _claims[f"{domain}:{step}"] = Claim(domain, frozenset(tables), erase, stage)
 
 
 def claims() -> list[Claim]:
