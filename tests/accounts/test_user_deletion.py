@@ -22,6 +22,7 @@ from admitone.core.personal_data import Erasure, Subject
 from admitone.runtime import Runtime
 from tests.conftest import PASSWORD, RELAXED_RATE_LIMITS, auth_headers, make_client
 from tests.support.envelope import assert_envelope
+from tests.ticketing.conftest import make_event
 
 
 @pytest.fixture
@@ -178,3 +179,17 @@ async def test_a_step_failing_halfway_leaves_everything_intact(
         )
     assert sessions == 1
     assert (await client.get("/api/me", headers=headers)).status_code == 200
+
+
+async def test_an_organizer_with_events_is_refused_until_they_are_gone(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    _, admin = await auth_headers(client, runtime, Role.ADMIN)
+    organizer, _ = await auth_headers(client, runtime, Role.ORGANIZER)
+    await make_event(runtime, organizer)
+
+    refused = await delete_user(client, admin, organizer.id)
+
+    body = assert_envelope(refused, 409, "user_owns_organizer_data")
+    assert body["details"]["domain"] == "events"
+    assert await user_exists(runtime, organizer.id)
