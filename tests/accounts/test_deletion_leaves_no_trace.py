@@ -20,6 +20,7 @@ from admitone.billing.models import Subscription
 from admitone.config import Settings
 from admitone.core.ids import new_uuid
 from admitone.models import metadata
+from admitone.notifications.models import EmailLog, EmailPayload
 from admitone.payments.fake import FakeGateway
 from admitone.posts.models import Post
 from admitone.runtime import Runtime
@@ -92,7 +93,22 @@ async def leave_a_footprint(client: httpx.AsyncClient, runtime: Runtime) -> Foot
     assert reply.status_code == 201, reply.text
 
     now = runtime.clock.now()
+    sent, queued = new_uuid(), new_uuid()
     async with runtime.unit_of_work() as uow:
+        for email_id, status in ((sent, "sent"), (queued, "queued")):
+            uow.session.add(
+                EmailLog(
+                    id=email_id,
+                    to_address=EMAIL,
+                    template="order_confirmation",
+                    status=status,
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        await uow.flush()
+        uow.session.add(EmailPayload(email_id=queued, context={"name": NAME, "email": EMAIL}))
         uow.session.add(
             Post(
                 id=new_uuid(),
@@ -153,6 +169,7 @@ async def test_a_deleted_user_is_found_only_where_the_strategy_keeps_them(
     assert answer["anonymised"]["support_comments"] == 1
     assert answer["anonymised"]["subscriptions_cancelled"] == 1
     assert answer["kept"]["invoices"] == 1
+    assert deleted["unsent_emails"] >= 1 and answer["anonymised"]["email_log"] >= 1
     assert "subscription_cancelled_at_gateway" in answer["irreversible"]
 
     left = await traces(runtime, user_id)
