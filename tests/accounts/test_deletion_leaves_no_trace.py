@@ -19,9 +19,11 @@ from admitone.billing.erasure import CANCEL_AT_GATEWAY_JOB
 from admitone.billing.models import Subscription
 from admitone.config import Settings
 from admitone.core.ids import new_uuid
+from admitone.jobs.worker import drain
 from admitone.models import metadata
 from admitone.notifications.models import EmailLog, EmailPayload
 from admitone.payments.fake import FakeGateway
+from admitone.payments.subscriptions import GatewaySubscriptionStatus
 from admitone.posts.models import Post
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order, Ticket
@@ -186,3 +188,26 @@ async def test_a_deleted_user_is_found_only_where_the_strategy_keeps_them(
     assert all(t.anonymized_at is not None for t in tickets)
     assert subscription.status == "canceled" and subscription.user_id is None
     assert len(await jobs_of(runtime, CANCEL_AT_GATEWAY_JOB)) == 1
+
+
+async def test_the_provider_is_told_of_the_cancelled_subscription_after_the_commit(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    footprint = await leave_a_footprint(client, runtime)
+    gateway = runtime.gateway
+    assert isinstance(gateway, FakeGateway)
+    admin = await sign_in(client, runtime, Role.ADMIN)
+    async with runtime.unit_of_work(readonly=True) as uow:
+        row = await uow.session.get_one(Subscription, uuid.UUID(footprint.subscription))
+    assert row.gateway_subscription_id is not None
+    gateway.calls.clear()
+
+    deleted = await client.delete(
+        f"/api/admin/users/{footprint.subject.user.id}", headers=admin.headers
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert "cancel_subscription" not in gateway.calls  # not inside the transaction
+
+    await drain(runtime)
+    remote = await gateway.retrieve_subscription(row.gateway_subscription_id)
+    assert remote.status is GatewaySubscriptionStatus.CANCELED
