@@ -27,6 +27,7 @@ from tests.backends import PostgresTemplate, SqliteTemplate, postgres_available
 from tests.conftest import require_service
 from tests.support.app_process import app_process, wait_until_ready
 from tests.support.contract import (
+    CUSTOMER_PASSWORD,
     OWNER_EMAIL,
     OWNER_PASSWORD,
     SERVER_SETTINGS,
@@ -45,6 +46,7 @@ NO_SUCCESS_EXPECTED: dict[str, str] = {}
 
 # Query parameters that must name a seeded resource for the operation to succeed.
 STREAM = "GET /api/stream"
+DELETE_ME = "DELETE /api/me"
 AIMED_QUERIES = {STREAM: ("topics",)}
 
 schema = schemathesis.openapi.from_dict(openapi_document())
@@ -153,6 +155,9 @@ class ContractServer:
                 case.query = {**(case.query or {}), name: candidate[name]}
         if label in self.bodies:
             case.body = self.bodies[label]()
+        if label == DELETE_ME:
+            case.headers.update(self.seeder.customer_to_delete())
+            case.body = {"password": CUSTOMER_PASSWORD}
         if label == STREAM:
             # An unknown Last-Event-ID gets an event at once (``reset``): the case need not wait.
             case.headers["Last-Event-ID"] = "contract"

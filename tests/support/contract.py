@@ -82,6 +82,9 @@ async def seed_database(database_url: str) -> str:
         await runtime.close()
 
 
+CUSTOMER_PASSWORD = "a-customer-password-0"
+
+
 @dataclass
 class World:
     """The resources one operation's aimed cases use, one set of path parameters per entry."""
@@ -150,9 +153,17 @@ class Seeder:
         body = {
             "email": f"customer-{uuid.uuid4().hex[:8]}@example.com",
             "name": "Contract Customer",
-            "password": "a-customer-password-0",
+            "password": CUSTOMER_PASSWORD,
         }
         return self._ok(self.http.post("/api/auth/register", json=body))
+
+    def customer_to_delete(self) -> dict[str, str]:
+        """A fresh customer's Authorization header: ``DELETE /api/me`` deletes whoever signs in,
+        and the seeded owner, the last one, is refused (and must stay for every other case)."""
+        customer = self.customer()
+        login = {"email": customer["email"], "password": CUSTOMER_PASSWORD}
+        token = self._ok(self.http.post("/api/auth/login", json=login))["access_token"]
+        return {"Authorization": f"Bearer {token}"}
 
     def jobs(self, state: str) -> list[dict[str, Any]]:
         page = self._ok(self.http.get(f"/api/admin/jobs?state={state}", headers=self.auth))

@@ -4,7 +4,8 @@ import uuid
 
 from fastapi import Request, status
 
-from admitone.accounts import service
+from admitone.accounts import deletion, service
+from admitone.accounts.deletion_schemas import AccountDeletion, DeletionOut
 from admitone.accounts.models import Role
 from admitone.accounts.schemas import (
     LoginRequest,
@@ -106,3 +107,23 @@ async def list_users(
 async def change_role(user_id: uuid.UUID, body: RoleChange, _: StaffUser, uow: Uow) -> UserOut:
     user = await service.change_role(uow, current_actor(), user_id, body.role)
     return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/admin/users/{user_id}",
+    responses=errors(401, 403, 404, 409, 422),
+    # Irreversible and heavy (every domain's rows): the strict budget.
+    dependencies=[StrictRateLimit],
+)
+async def delete_user(user_id: uuid.UUID, _: StaffUser, uow: Uow) -> DeletionOut:
+    """Delete a user and everything that is only theirs; anonymise what the business keeps."""
+    erasure = await deletion.delete_by_staff(uow, current_actor(), user_id)
+    return DeletionOut.of(user_id, erasure)
+
+
+@router.delete("/me", responses=errors(401, 403, 409, 422), dependencies=[StrictRateLimit])
+async def delete_me(body: AccountDeletion, user: CurrentUser, uow: Uow) -> DeletionOut:
+    """Delete one's own account, confirmed with its password."""
+    user_id = user.id
+    erasure = await deletion.delete_own(uow, user, body.password)
+    return DeletionOut.of(user_id, erasure)

@@ -35,3 +35,24 @@ class InsufficientRole(PermissionDenied):
 class LastOwner(Conflict):
     code = "last_owner"
     default_message = "The last owner cannot lose the owner role."
+
+
+class CannotDeleteSelf(Conflict):
+    code = "cannot_delete_self"
+    default_message = "Staff cannot delete their own account here; use DELETE /api/me."
+
+
+class CannotDeleteLastOwner(Conflict):
+    code = "cannot_delete_last_owner"
+    default_message = "The last owner cannot be deleted."
+
+
+class InsufficientPermissions(PermissionDenied):
+    code = "insufficient_permissions"
+    default_message = "Only an owner can delete an owner or an admin."
+
+
+class WrongPassword(DomainError):
+    status_code = 403
+    code = "wrong_password"
+    default_message = "The password is incorrect."

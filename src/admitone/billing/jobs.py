@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from admitone.billing import emails, invoices, renewals
+from admitone.billing import emails, erasure, invoices, renewals
 from admitone.jobs.registry import JobContext, cron, job_handler
 
 
@@ -47,3 +47,14 @@ async def renew_subscription_job(ctx: JobContext) -> None:
 
 
 cron("* * * * *", renewals.SWEEP_JOB)
+
+
+# The subscription already ended in the deletion's transaction; only the provider is left to
+# tell. A gateway down raises, and the retry asks again with the same idempotency key.
+@job_handler(erasure.CANCEL_AT_GATEWAY_JOB, max_attempts=20, backoff_base=30.0, backoff_cap=3600.0)
+async def cancel_subscription_at_gateway_job(ctx: JobContext) -> None:
+    subscription_id = uuid.UUID(str(ctx.args["subscription_id"]))
+    async with ctx.runtime.unit_of_work() as uow:
+        remote_id = await erasure.remote_id_of(uow, subscription_id)
+    if remote_id is not None:
+        await erasure.tell_gateway(ctx.runtime.gateway, subscription_id, remote_id)

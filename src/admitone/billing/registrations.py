@@ -5,7 +5,13 @@ plans a tier requires (ticketing and events cannot import billing: that would be
 
 from __future__ import annotations
 
-from admitone.billing import jobs, order_topics, subscription_events, topics
+from admitone.billing import (
+    erasure,  # noqa: F401  (its personal data claim)
+    jobs,
+    order_topics,
+    subscription_events,
+    topics,
+)
 from admitone.billing.invoices import on_order_change
 from admitone.billing.memberships import check_required_plans, member_plans
 from admitone.events import service as events_service

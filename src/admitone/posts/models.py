@@ -14,12 +14,14 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,7 +52,11 @@ def _one_of(column: str, values: type[StrEnum]) -> str:
 class Post(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "posts"
 
-    organizer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # NULL once the author's account is deleted (``author_deleted``): the post stays.
+    organizer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    author_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default=PostStatus.DRAFT.value)

@@ -6,7 +6,10 @@ announced as deleted by its follow-up job."""
 from __future__ import annotations
 
 from admitone.events import service as events_service
-from admitone.shop import topics
+from admitone.shop import (
+    erasure,  # noqa: F401  (its personal data claim)
+    topics,
+)
 from admitone.shop.catalog import announce_products_of_deleted_event, delete_products_of_event
 
 events_service.register_delete_step(delete_products_of_event)

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from admitone.core.orm import Base, Timestamps, UUIDPrimaryKey
@@ -94,6 +94,8 @@ class SupportComment(UUIDPrimaryKey, Base):
         ForeignKey("support_requests.id", ondelete="CASCADE")
     )
     author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The author's account was deleted: the reply stays, naming no one.
+    author_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Whether the author spoke for the desk (staff, the event's organizer) or as the requester.
     from_staff: Mapped[bool] = mapped_column(Boolean)
     internal: Mapped[bool] = mapped_column(Boolean)

@@ -201,3 +201,11 @@ async def _cancel_outright(
     if expected == OrderStatus.PENDING:
         await cancel_payment_later(uow, order)
     return order
+
+
+async def cancel_pending_of_deleted_buyer(uow: UnitOfWork, order_id: uuid.UUID) -> bool:
+    """A pending order whose buyer's account is being deleted, cancelled through the same
+    transition as any other (its seats, stock and coupon use given back, its payment intent
+    cancelled by a job); False when it was no longer pending."""
+    cancel = _Cancel(note=None, extra={"reason": "account_deleted"}, refusal=None)
+    return await _cancel_outright(uow, order_id, OrderStatus.PENDING, cancel) is not None

@@ -111,6 +111,8 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
+    # Set when the buyer's account was deleted: the order stays, naming no one.
+    anonymized_at: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", lazy="raise", order_by="OrderLine.position"
@@ -219,6 +221,8 @@ class Ticket(UUIDPrimaryKey, Base):
     status: Mapped[str] = mapped_column(String(10), default=TicketStatus.VALID.value)
     created_at: Mapped[datetime]
     voided_at: Mapped[datetime | None]
+    # Set when the buyer's account was deleted; the ticket still admits unless voided.
+    anonymized_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship(back_populates="tickets", lazy="raise")
 

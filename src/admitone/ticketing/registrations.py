@@ -5,7 +5,11 @@ with paid orders from being deleted (events cannot import ticketing: that would 
 from __future__ import annotations
 
 from admitone.events import service as events_service
-from admitone.ticketing import jobs, topics
+from admitone.ticketing import (
+    erasure,  # noqa: F401  (its personal data claim)
+    jobs,
+    topics,
+)
 from admitone.ticketing.service import event_has_paid_orders
 
 events_service.register_order_checker(event_has_paid_orders)
