@@ -4,10 +4,13 @@ job, exactly once, whatever the organizer's invoice mode."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from admitone.billing.models import Invoice
@@ -17,6 +20,7 @@ from admitone.notifications import service as notifications_service
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from admitone.ticketing.models import Order
+from admitone.ticketing.purchase import batching, reserve
 from tests.billing.conftest import (
     BUYER_EMAIL,
     BUYER_NAME,
@@ -34,8 +38,10 @@ from tests.support.envelope import assert_envelope
 from tests.ticketing.conftest import order_body
 
 
-def with_invoice(invoice: dict[str, Any], quantity: int = 2) -> dict[str, Any]:
-    body = order_body(quantity, email=BUYER_EMAIL, name=BUYER_NAME)
+def with_invoice(
+    invoice: dict[str, Any], quantity: int = 2, email: str = BUYER_EMAIL
+) -> dict[str, Any]:
+    body = order_body(quantity, email=email, name=BUYER_NAME)
     body["order"]["invoice"] = invoice
     return body
 
@@ -210,3 +216,31 @@ async def test_an_organizer_who_invoices_automatically_issues_the_asked_one_once
     [invoice] = await all_invoices(client, shop)
     assert invoice["order_id"] == response.json()["id"]
     assert invoice["bill_to"]["company"] == "Asked AG"
+
+
+async def test_purchases_asking_for_invoices_ride_in_batches_and_each_gets_its_own(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed: list[int] = []
+    place = reserve.reserve_orders
+
+    async def placing(uow: Any, settings: Any, items: Sequence[Any], *rest: Any) -> Any:
+        placed.append(len(items))
+        return await place(uow, settings, items, *rest)
+
+    monkeypatch.setattr(batching, "reserve_orders", placing)
+    bodies = [
+        with_invoice({"billing": details(company=f"Company {n}")}, 1, f"buyer{n}@example.com")
+        for n in range(6)
+    ]
+    responses = await asyncio.gather(
+        *(client.post(f"/api/events/{shop.event.id}/purchase", json=body) for body in bodies)
+    )
+    assert [r.status_code for r in responses] == [201] * 6
+    assert max(placed) > 1
+
+    await drain(runtime)
+
+    invoices = {i["order_id"]: i for i in await all_invoices(client, shop)}
+    for n, response in enumerate(responses):
+        assert invoices[response.json()["id"]]["bill_to"]["company"] == f"Company {n}"

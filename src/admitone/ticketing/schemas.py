@@ -57,7 +57,10 @@ class PurchaseItem(StrictBody):
     quantity: Quantity
 
 
-OptionText = Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE]
+# Stripped, as the shop stores a product's options (and as ``SINGLE_LINE``'s pattern assumes).
+OptionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SINGLE_LINE
+]
 
 
 class PurchaseProductItem(StrictBody):
@@ -65,7 +68,10 @@ class PurchaseProductItem(StrictBody):
 
     product_id: uuid.UUID
     quantity: Quantity
-    options: dict[OptionText, OptionText] = Field(default_factory=dict, max_length=10)
+    # A name the pattern refuses is refused, whatever its value: the document says so too.
+    options: dict[OptionText, OptionText] = Field(
+        default_factory=dict, max_length=10, json_schema_extra={"additionalProperties": False}
+    )
 
 
 def _one_of_two_never_null(schema: dict[str, Any]) -> None:
