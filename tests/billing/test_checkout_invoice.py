@@ -244,3 +244,19 @@ async def test_purchases_asking_for_invoices_ride_in_batches_and_each_gets_its_o
     invoices = {i["order_id"]: i for i in await all_invoices(client, shop)}
     for n, response in enumerate(responses):
         assert invoices[response.json()["id"]]["bill_to"]["company"] == f"Company {n}"
+
+
+async def test_a_replay_must_ask_for_the_same_invoice(
+    client: httpx.AsyncClient, runtime: Runtime, shop: Shop
+) -> None:
+    body = with_invoice({"billing": PROFILE})
+    body["order"]["idempotency_key"] = "invoice-once"
+    first = await client.post(f"/api/events/{shop.event.id}/purchase", json=body)
+    assert first.status_code == 201, first.text
+    again = await client.post(f"/api/events/{shop.event.id}/purchase", json=body)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+    body["order"]["invoice"] = {"billing": details(city="Hamburg")}
+    changed = await client.post(f"/api/events/{shop.event.id}/purchase", json=body)
+    assert_envelope(changed, 422, "idempotency_key_reused")
+    assert await order_count(runtime) == 1
