@@ -75,7 +75,9 @@ async def leave_a_footprint(client: httpx.AsyncClient, runtime: Runtime) -> Foot
     assert invoice.status_code == 201, invoice.text
 
     runtime.gateway.default_payment_method = None
-    pending = await client.post(f"/api/events/{matinee.id}/purchase", json=body, headers=headers)
+    # Asks for an invoice at checkout: the order keeps the billing details until deletion.
+    asking = {"order": {**body["order"], "invoice": {"billing": details(name=NAME)}}}
+    pending = await client.post(f"/api/events/{matinee.id}/purchase", json=asking, headers=headers)
     assert pending.status_code == 201 and pending.json()["status"] == "pending", pending.text
     runtime.gateway.default_payment_method = "pm_card_visa"
 

@@ -25,8 +25,9 @@ from admitone.billing import emails, repository, topics
 from admitone.billing.errors import BillingProfileNotFound, InvoiceNotFound, OrderNotInvoiceable
 from admitone.billing.models import DocumentKind, DocumentStatus, Invoice, InvoiceLine, InvoiceMode
 from admitone.billing.profiles import settings_for
-from admitone.billing.schemas import BillingDetails, InvoiceRequest
+from admitone.billing.schemas import InvoiceRequest
 from admitone.core.actor import Actor
+from admitone.core.billing_details import BillingDetails
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import NotFound
 from admitone.core.ids import new_uuid
@@ -110,6 +111,26 @@ async def default_bill_to(uow: UnitOfWork, order: ticketing_service.Order) -> di
         if profile is not None:
             return {name: getattr(profile, name) for name in _BILL_TO}
     return {name: None for name in _BILL_TO} | {"name": order.customer_name}
+
+
+async def _asked_bill_to(uow: UnitOfWork, order: ticketing_service.Order) -> dict[str, str | None]:
+    """Whom the invoice asked at checkout is made out to: the details as given, or the
+    buyer's profile as it is now (a profile deleted since gives way to the default)."""
+    asked = order.invoice_details or {}
+    billing = asked.get("billing")
+    if isinstance(billing, dict):
+        return {name: billing.get(name) for name in _BILL_TO}
+    profile_id = asked.get("billing_profile_id")
+    if isinstance(profile_id, str) and order.buyer_user_id is not None:
+        profile = await repository.profile_of(uow, order.buyer_user_id, uuid.UUID(profile_id))
+        if profile is not None:
+            return {name: getattr(profile, name) for name in _BILL_TO}
+    return await default_bill_to(uow, order)
+
+
+async def owns_profile(uow: UnitOfWork, user_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
+    """For ticketing's check of a profile named at checkout."""
+    return await repository.profile_of(uow, user_id, profile_id) is not None
 
 
 def _details(details: BillingDetails) -> dict[str, str | None]:
@@ -270,8 +291,9 @@ async def on_order_change(uow: UnitOfWork, order: ticketing_service.Order, chang
 async def _maybe_issue_later(uow: UnitOfWork, order: ticketing_service.Order) -> None:
     """An organizer who invoices every paid order gets it by a job enqueued with the payment:
     the purchase's transaction never waits for the organizer's counter (a batch of purchases
-    for many organizers would take their counters in any order, and could deadlock)."""
-    if not await _invoices_automatically(uow, order.event_id):
+    for many organizers would take their counters in any order, and could deadlock). A buyer
+    who asked for one at checkout gets it the same way, whatever the organizer chose."""
+    if order.invoice_details is None and not await _invoices_automatically(uow, order.event_id):
         return
     await jobs_service.enqueue(
         uow, ISSUE_JOB, {"order_id": str(order.id)}, unique_key=f"{ISSUE_JOB}:{order.id}"
@@ -299,7 +321,7 @@ async def issue_automatically(uow: UnitOfWork, order_id: uuid.UUID) -> Invoice |
     if order.status != ticketing_service.OrderStatus.PAID:
         return None
     try:
-        return (await issue(uow, order_id, await default_bill_to(uow, order))).invoice
+        return (await issue(uow, order_id, await _asked_bill_to(uow, order))).invoice
     except OrderNotInvoiceable:
         return None  # cancelled meanwhile
 

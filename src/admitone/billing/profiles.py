@@ -14,8 +14,9 @@ from admitone.activity import service as activity_service
 from admitone.billing import repository, topics
 from admitone.billing.errors import BillingProfileNotFound, DefaultProfileChanged, OrganizersOnly
 from admitone.billing.models import BillingProfile, BillingSettings, InvoiceMode
-from admitone.billing.schemas import BillingDetails, ProfileCreate, ProfileUpdate, SettingsUpdate
+from admitone.billing.schemas import ProfileCreate, ProfileUpdate, SettingsUpdate
 from admitone.core.actor import Actor
+from admitone.core.billing_details import BillingDetails
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import InvalidInput, NotAuthenticated
 from admitone.core.ids import new_uuid

@@ -14,12 +14,9 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
-    field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
-from admitone.billing import validation
 from admitone.billing.models import (
     BillingProfile,
     BillingSettings,
@@ -30,89 +27,14 @@ from admitone.billing.models import (
     InvoiceMode,
 )
 from admitone.billing.transactions import Transaction
+from admitone.core.billing_details import BillingDetails, City, Country, Name, Postcode, VatId
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
 from admitone.core.tax import RateTotal, totals_per_rate
 from admitone.core.tax_schemas import RateTotalOut
 from admitone.ledger.service import PayoutRow
 
-# One line of text: no control characters, not only spaces.
-_LINE = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
-
-
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_LINE)
-]
-City = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_LINE)
-]
-Postcode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=_LINE)
-]
-# The document states the rules the validators below apply (a contract test holds it to that).
-Country = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=2, max_length=2),
-    Field(
-        description="ISO 3166-1 alpha-2, e.g. DE.",
-        examples=["DE"],
-        json_schema_extra={"enum": sorted(validation.COUNTRIES)},
-    ),
-]
-VatId = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=4, max_length=30),
-    Field(
-        description=(
-            "With its country prefix (EL for Greece, CHE for Switzerland), in the format that "
-            "country uses; spaces, dots and dashes are dropped."
-        ),
-        examples=["DE123456789"],
-        json_schema_extra={"pattern": validation.VAT_PATTERN},
-    ),
-]
 Prefix = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=r"^[A-Z]{1,10}$")]
-
-
-class BillingDetails(StrictBody):
-    """Whom an invoice is made out to: a name or a company (or both) and an address."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"anyOf": [{"required": ["name"]}, {"required": ["company"]}]}
-    )
-
-    name: Name | SkipJsonSchema[None] = None
-    company: Name | SkipJsonSchema[None] = None
-    address_line1: Name
-    address_line2: Name | None = None
-    city: City
-    postcode: Postcode
-    country: Country
-    vat_id: VatId | None = None
-
-    @field_validator("name", "company")
-    @classmethod
-    def _not_null(cls, value: str | None) -> str:
-        # Runs only on values that were sent: the document says a string, so null is refused.
-        if value is None:
-            raise ValueError("may not be null; leave the field out instead")
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        return validation.country_code(value)
-
-    @field_validator("vat_id")
-    @classmethod
-    def _vat_id(cls, value: str | None) -> str | None:
-        return None if value is None else validation.vat_id(value)
-
-    @model_validator(mode="after")
-    def _name_or_company(self) -> BillingDetails:
-        if self.name is None and self.company is None:
-            raise ValueError("give a name or a company")
-        return self
 
 
 class ProfileCreate(BillingDetails):

@@ -43,6 +43,7 @@ from admitone.ticketing.schemas import (
     PayBody,
     PaymentOut,
     PurchaseBody,
+    PurchaseInvoice,
     PurchaseOut,
 )
 
@@ -163,6 +164,7 @@ async def purchase(
             )
             for index, item in enumerate(order.products or ())
         ],
+        invoice=await _invoice(context, order.invoice),
     )
     return await _run_purchase(purchase_request, context)
 
@@ -197,6 +199,7 @@ async def checkout_cart(
             payment_method=order.payment_method,
             coupon_code=order.coupon_code,
             idempotency_key=_idempotency_key(order.idempotency_key, idempotency_key),
+            invoice=await _invoice(context, order.invoice),
         ),
     )
     return await _run_purchase(purchase_request, context)
@@ -209,6 +212,23 @@ def _idempotency_key(in_body: str | None, header: str | None) -> str | None:
             raise InvalidIdempotencyKey(field="order.idempotency_key")
         key = header.strip() or None
     return key
+
+
+async def _invoice(
+    context: _PurchaseContext, invoice: PurchaseInvoice | None
+) -> dict[str, object] | None:
+    """The invoice asked at checkout, as the order keeps it. A billing profile is checked here,
+    once per request and only when one is named, so a purchase without one costs no query."""
+    if invoice is None:
+        return None
+    if invoice.billing_profile_id is not None:
+        await service.require_billing_profile(
+            context.uow,
+            context.user.id if context.user else None,
+            invoice.billing_profile_id,
+            field="order.invoice.billing_profile_id",
+        )
+    return invoice.as_sold()
 
 
 def _buyer(email: str | None, name: str | None, user: User | None) -> tuple[str, str]:

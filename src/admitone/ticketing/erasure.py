@@ -39,6 +39,8 @@ async def erase_orders(uow: UnitOfWork, subject: Subject, erasure: Erasure) -> N
             customer_name=DELETED_NAME,
             customer_email=DELETED_EMAIL,
             cancel_reason=None,
+            # The billing details asked for at checkout; an issued invoice keeps its snapshot.
+            invoice_details=None,
             anonymized_at=now,
             updated_at=now,
         )

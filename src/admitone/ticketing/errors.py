@@ -160,3 +160,9 @@ class MembershipRequired(PermissionDenied):
 
     code = "membership_required"
     default_message = "This ticket tier is for members of one of its plans; sign in as a member."
+
+
+class BillingProfileNotFound(NotFound):
+    # Billing's code for the same refusal: a client handles one, whichever route said it.
+    code = "billing_profile_not_found"
+    default_message = "Billing profile not found."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from admitone.core.ids import sha256_hex
 
@@ -31,6 +31,7 @@ def fingerprint(
     products: Sequence[tuple[str, int, dict[str, str]]] = (),
     cart_id: uuid.UUID | None = None,
     coupon_code: str | None = None,
+    invoice: Mapping[str, object] | None = None,
 ) -> str:
     """A digest of what the request asks for. ``None`` as a tier means "the default tier".
     Products, the cart and a coupon are in it only when there are some, so a tickets-only
@@ -51,6 +52,8 @@ def fingerprint(
     if coupon_code is not None:
         # Only when there is one: the digests of purchases without a coupon stay as they were.
         canonical["coupon"] = coupon_code.strip().lower()
+    if invoice is not None:
+        canonical["invoice"] = invoice
     return sha256_hex(json.dumps(canonical, sort_keys=True, separators=(",", ":")))
 
 

@@ -108,6 +108,10 @@ class Order(UUIDPrimaryKey, Timestamps, Base):
     net_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The invoice the buyer asked for at checkout, as asked: ``{"billing": {...}}`` (name,
+    # address, VAT id: personal data, for the account deletion to anonymise) or
+    # ``{"billing_profile_id": ...}``. Billing issues it once the order is paid.
+    invoice_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]

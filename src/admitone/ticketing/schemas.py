@@ -12,9 +12,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
+from admitone.core.billing_details import BillingDetails
 from admitone.core.bodies import StrictBody
 from admitone.core.emails import DeliverableEmail
 from admitone.core.money import Money
@@ -55,7 +57,10 @@ class PurchaseItem(StrictBody):
     quantity: Quantity
 
 
-OptionText = Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE]
+# Stripped, as the shop stores a product's options (and as ``SINGLE_LINE``'s pattern assumes).
+OptionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SINGLE_LINE
+]
 
 
 class PurchaseProductItem(StrictBody):
@@ -63,7 +68,57 @@ class PurchaseProductItem(StrictBody):
 
     product_id: uuid.UUID
     quantity: Quantity
-    options: dict[OptionText, OptionText] = Field(default_factory=dict, max_length=10)
+    # A name the pattern refuses is refused, whatever its value: the document says so too.
+    options: dict[OptionText, OptionText] = Field(
+        default_factory=dict, max_length=10, json_schema_extra={"additionalProperties": False}
+    )
+
+
+def _one_of_two_never_null(schema: dict[str, Any]) -> None:
+    """The document says what the validators below hold: exactly one of the two, neither null."""
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
+        options = prop.pop("anyOf", [])
+        prop.update(next((o for o in options if o.get("type") != "null"), {}))
+    schema["oneOf"] = [{"required": ["billing"]}, {"required": ["billing_profile_id"]}]
+
+
+class PurchaseInvoice(StrictBody):
+    """An invoice asked at checkout, issued once the order is paid: made out to these details
+    (a guest's way) or to one of the signed-in buyer's billing profiles."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_two_never_null)
+
+    # Optional rather than ``| SkipJsonSchema[None]``: a union would name a bad field inside
+    # ``billing`` by its union member; the document drops the null (see above).
+    billing_profile_id: uuid.UUID | None = None
+    billing: BillingDetails | None = None
+
+    @field_validator("billing_profile_id", "billing")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only on values that were sent: the document says an object or a uuid.
+        if value is None:
+            raise ValueError("may not be null; leave the field out instead")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PurchaseInvoice:
+        if (self.billing_profile_id is None) == (self.billing is None):
+            raise ValueError("give billing_profile_id or billing, one of them")
+        return self
+
+    def as_sold(self) -> dict[str, object]:
+        """What the order keeps: the details as given, or the profile to read at issue time."""
+        if self.billing is not None:
+            return {"billing": self.billing.model_dump()}
+        return {"billing_profile_id": str(self.billing_profile_id)}
+
+
+INVOICE_DESCRIPTION = (
+    "Ask for an invoice now: it is issued, and emailed, once the order is paid, whatever the "
+    "organizer's invoice mode."
+)
 
 
 class PurchaseOrder(StrictBody):
@@ -92,6 +147,7 @@ class PurchaseOrder(StrictBody):
         max_length=MAX_ITEMS,
         description="Shop products sold with the tickets, each with a choice of its options.",
     )
+    invoice: PurchaseInvoice | None = Field(default=None, description=INVOICE_DESCRIPTION)
 
     @model_validator(mode="after")
     def _quantity_or_items(self) -> PurchaseOrder:
@@ -112,6 +168,7 @@ class CheckoutOrder(StrictBody):
     coupon_code: CouponCode | None = None
     idempotency_key: IdempotencyKey | None = None
     payment_method: PaymentMethod | None = None
+    invoice: PurchaseInvoice | None = Field(default=None, description=INVOICE_DESCRIPTION)
 
 
 class CheckoutBody(StrictBody):

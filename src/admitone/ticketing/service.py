@@ -8,6 +8,11 @@ from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 from admitone.ticketing import repository
 from admitone.ticketing.access import order_access_token
+from admitone.ticketing.billing_profiles import (
+    ProfileCheck,
+    register_billing_profile_check,
+    require_billing_profile,
+)
 from admitone.ticketing.cancellation import cancel_order
 from admitone.ticketing.errors import OrderNotPaid, OrderNotPayable
 from admitone.ticketing.expiry import expire_order, orders_due_for_expiry
@@ -63,6 +68,7 @@ __all__ = [
     "OrderStatus",
     "PaymentOutcome",
     "ProductItem",
+    "ProfileCheck",
     "PurchaseRequest",
     "PurchaseResult",
     "SuccessResult",
@@ -95,8 +101,10 @@ __all__ = [
     "record_refund_made_elsewhere",
     "record_success",
     "refuse_payment",
+    "register_billing_profile_check",
     "register_membership_lookup",
     "register_order_hook",
+    "require_billing_profile",
     "schedule_refund",
     "settle",
     "to_reconcile",

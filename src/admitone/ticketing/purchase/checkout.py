@@ -10,6 +10,7 @@ products of that event, or of no event, ride along.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from admitone.core.actor import Actor
@@ -28,6 +29,7 @@ class Buyer:
     payment_method: str | None = None
     coupon_code: str | None = None
     idempotency_key: str | None = None
+    invoice: Mapping[str, object] | None = None
 
 
 async def checkout_request(
@@ -78,4 +80,5 @@ async def checkout_request(
         products=products,
         cart=CartClaim(cart.id, cart.updated_at),
         item_fields=fields,
+        invoice=buyer.invoice,
     )

@@ -55,6 +55,8 @@ class PurchaseRequest:
     # What names each of ``items`` to the buyer in an error, when not ``order.items.N`` (a
     # cart's ``items.N``).
     item_fields: Sequence[str] = ()
+    # The invoice asked at checkout (``PurchaseInvoice.as_sold``), kept on the order as is.
+    invoice: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ def request_digest(request: PurchaseRequest, wanted: list[Item]) -> str:
         ],
         cart_id=request.cart.cart_id if request.cart else None,
         coupon_code=request.coupon_code,
+        invoice=request.invoice,
     )
 
 

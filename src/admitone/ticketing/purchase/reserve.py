@@ -375,6 +375,7 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         payment_gateway=candidate.item.gateway_name,
         refund_due=False,
         refunded_amount=0,
+        invoice_details=dict(request.invoice) if request.invoice is not None else None,
         created_at=now,
         updated_at=now,
     )
