@@ -263,7 +263,7 @@ class Subscription(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "subscriptions"
 
-    # Nullable for the user deletion to come (SET NULL): the ledger keeps naming the
+    # A deleted user's subscriptions are kept unlinked: the ledger keeps naming the
     # subscription, which no longer names anyone.
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("plans.id"))
