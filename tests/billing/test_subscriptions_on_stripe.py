@@ -14,6 +14,7 @@ from sqlalchemy import select
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, billing's handler
 from admitone.accounts.models import Role
 from admitone.billing import subscription_emails
+from admitone.billing.models import SubscriptionCharge
 from admitone.ledger.models import JournalEntry
 from admitone.notifications.models import EmailLog
 from admitone.payments.stripe_gateway import StripeGateway
@@ -333,3 +334,37 @@ async def test_a_period_paid_in_the_browser_is_refunded_though_its_invoice_named
         (intent["id"], 1500)
     ]
     assert await booked(runtime, sub["id"], "subscription_refund") == [1500]
+
+
+async def test_a_trials_free_invoice_books_no_period_and_the_first_paid_one_is_period_one(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500, trial_days=14)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    [remote] = fake_stripe.subscriptions()
+    [free] = fake_stripe.events_of("invoice.paid")
+    assert free["data"]["object"]["amount_paid"] == 0
+
+    assert await deliver(client, [free]) == ["free_period"]
+    await deliver(client, about_subscriptions(fake_stripe.events))
+
+    trialing = await load(runtime, sub["id"])
+    assert (trialing.status, trialing.period_number) == ("trialing", sub["period_number"])
+    assert await booked(runtime, sub["id"]) == []
+    async with runtime.unit_of_work(readonly=True) as uow:
+        charges = await uow.session.scalars(
+            select(SubscriptionCharge).where(
+                SubscriptionCharge.subscription_id == uuid.UUID(sub["id"])
+            )
+        )
+        assert list(charges) == []
+
+    await deliver(client, about_subscriptions(fake_stripe.advance_period(remote["id"])))
+
+    paid = await load(runtime, sub["id"])
+    assert (paid.status, paid.period_number) == ("active", sub["period_number"] + 1)
+    assert await booked(runtime, sub["id"]) == [1500]

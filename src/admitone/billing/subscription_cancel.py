@@ -102,7 +102,8 @@ async def cancel(
             subscription.canceled_at = uow.clock.now()
             subscription.updated_at = uow.clock.now()
             await uow.flush()
-            # Still a member until the period ends, when the renewal ends it (``_canceled``).
+            # Still a member until the period ends, when the renewal ends it
+            # (``renewals._before_charging``) or the provider's event does.
             topics.publish_subscription(uow, subscription, "subscription_updated")
             return subscription
         await subscriptions.become(

@@ -4,13 +4,15 @@ with another id still finds its charge booked).
 
 Events arrive in any order: a state change older than the newest one applied (``created`` <
 ``last_event_at``) is ignored as ``stale``. A payment is never stale: ``invoice.paid`` books its
-period's charge once, by the invoice's id, whenever it arrives.
+period's charge once, by the invoice's id, whenever it arrives. A trial's invoice of 0 pays no
+period: it is only logged, the trial's status is the subscription events'.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import select
 
 from admitone.billing import subscription_emails, subscriptions
@@ -25,6 +27,8 @@ from admitone.billing.subscriptions import Paid
 from admitone.config import Settings
 from admitone.core.db import UnitOfWork
 from admitone.payments.subscriptions import SubscriptionEvent, SubscriptionEventKind
+
+log = structlog.get_logger(__name__)
 
 
 async def apply(uow: UnitOfWork, event: SubscriptionEvent, settings: Settings) -> str:
@@ -52,6 +56,13 @@ def _stale(subscription: Subscription, created: datetime) -> bool:
 
 
 async def _paid(uow: UnitOfWork, subscription: Subscription, event: SubscriptionEvent) -> str:
+    if event.amount == 0:
+        # Booked as a period it would make the trial ACTIVE with a paid period it never had
+        # and number every later period one too high.
+        log.info(
+            "subscription_free_invoice", subscription=str(subscription.id), invoice=event.invoice_id
+        )
+        return "free_period"
     if event.invoice_id is not None:
         booked = await uow.session.scalar(
             select(SubscriptionCharge.id).where(
