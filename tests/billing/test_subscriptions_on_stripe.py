@@ -15,6 +15,8 @@ import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, billi
 from admitone.accounts.models import Role
 from admitone.billing import subscription_emails
 from admitone.billing.models import SubscriptionCharge
+from admitone.billing.subscription_fees import RECORD_FEE_JOB
+from admitone.jobs.worker import drain
 from admitone.ledger.models import JournalEntry
 from admitone.notifications.models import EmailLog
 from admitone.payments.stripe_gateway import StripeGateway
@@ -25,6 +27,7 @@ from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
     settings_on_stripe,
 )
 from tests.payments.webhook_support import post_webhook
+from tests.support.reads import jobs_of
 from tests.support.subscriptions import SUBSCRIPTIONS, load, make_plan, subscribe
 from tests.support.users import Signed, sign_in
 
@@ -368,3 +371,26 @@ async def test_a_trials_free_invoice_books_no_period_and_the_first_paid_one_is_p
     paid = await load(runtime, sub["id"])
     assert (paid.status, paid.period_number) == ("active", sub["period_number"] + 1)
     assert await booked(runtime, sub["id"]) == [1500]
+
+
+async def test_a_renewal_paid_posts_its_stripe_fee_once(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    sub, remote = await subscribed_with_a_card(client, runtime, fake_stripe, organizer, subscriber)
+    first_fee = fake_stripe.fees()
+
+    renewal = about_subscriptions(fake_stripe.advance_period(remote))
+    await deliver(client, renewal)
+    await drain(runtime)
+    await deliver(client, renewal)
+    await drain(runtime)
+
+    renewal_fee = fake_stripe.fees() - first_fee
+    assert renewal_fee > 0
+    assert await booked(runtime, sub["id"]) == [1500, 1500]
+    assert await booked(runtime, sub["id"], "processing_fee") == [first_fee, renewal_fee]
+    assert [job.state for job in await jobs_of(runtime, RECORD_FEE_JOB)] == ["completed"]

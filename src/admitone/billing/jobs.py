@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-from admitone.billing import emails, erasure, invoices, renewals
+from admitone.billing import emails, erasure, invoices, renewals, subscription_fees
+from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, cron, job_handler
+from admitone.payments.subscriptions import SubscriptionGateway
 
 
 @job_handler(invoices.ISSUE_JOB, max_attempts=20, backoff_base=5.0, backoff_cap=1800.0)
@@ -58,3 +60,40 @@ async def cancel_subscription_at_gateway_job(ctx: JobContext) -> None:
         remote_id = await erasure.remote_id_of(uow, subscription_id)
     if remote_id is not None:
         await erasure.tell_gateway(ctx.runtime.gateway, subscription_id, remote_id)
+
+
+class FeeNotKnownYet(Exception):
+    pass
+
+
+# Stripe settles the balance transaction (and so the fee) shortly after the payment; a day of
+# retries covers a slow one, as for an order's fee.
+@job_handler(
+    subscription_fees.RECORD_FEE_JOB, max_attempts=20, backoff_base=60.0, backoff_cap=3600.0
+)
+async def record_subscription_fee_job(ctx: JobContext) -> None:
+    subscription_id = uuid.UUID(str(ctx.args["subscription_id"]))
+    invoice_id = str(ctx.args["invoice_id"])
+    async with ctx.runtime.unit_of_work(readonly=True) as uow:
+        remote_id = await subscription_fees.remote_id_of(uow, subscription_id)
+    gateway = ctx.runtime.gateway
+    if remote_id is None or not isinstance(gateway, SubscriptionGateway):
+        return
+    remote = await gateway.retrieve_subscription(remote_id)
+    if remote.latest_invoice_id != invoice_id:
+        # A later period's invoice came first: only staff can tell this payment's fee now.
+        raise PermanentJobFailure(f"fee of invoice {invoice_id}: no longer the latest invoice")
+    charge = remote.latest_charge
+    if charge is not None and charge.fee_error is not None:
+        raise PermanentJobFailure(f"fee of {invoice_id} cannot be booked: {charge.fee_error}")
+    if charge is None or charge.fee is None:
+        raise FeeNotKnownYet(invoice_id)
+    async with ctx.runtime.unit_of_work() as uow:
+        await subscription_fees.record(
+            uow,
+            subscription_id,
+            invoice_id=invoice_id,
+            gateway_ref=str(ctx.args["gateway_ref"]),
+            fee=charge.fee,
+            currency=charge.currency,
+        )

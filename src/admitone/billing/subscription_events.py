@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import select
 
-from admitone.billing import subscription_emails, subscriptions
+from admitone.billing import subscription_emails, subscription_fees, subscriptions
 from admitone.billing.models import (
     ChargeState,
     Subscription,
@@ -101,6 +101,14 @@ async def _paid(uow: UnitOfWork, subscription: Subscription, event: Subscription
     )
     if not booked_now:
         return "duplicate"
+    if event.invoice_id is not None:
+        # Every charge of a subscription has its fee posted, as at subscribe.
+        await subscription_fees.fee_later(
+            uow,
+            subscription,
+            invoice_id=event.invoice_id,
+            gateway_ref=event.charge_id or event.invoice_id,
+        )
     if subscriptions.is_live(subscription):
         if number > subscription.period_number:
             subscriptions.start_period(subscription, number=number, start=start, end=end)

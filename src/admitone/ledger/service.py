@@ -208,19 +208,27 @@ async def subscription_charged(uow: UnitOfWork, money: SubscriptionMoney) -> Jou
         )
     ]
     if money.fee:
-        drafts.append(
-            await _subscription_draft(
-                uow,
-                money,
-                key=f"subscription_fee:{ref}",
-                kind=EntryKind.PROCESSING_FEE,
-                debit=AccountCode.SUBSCRIPTION_FEES,
-                credit=AccountCode.GATEWAY_BALANCE,
-                amount=check_amount(money.fee, "fee"),
-            )
-        )
+        drafts.append(await _subscription_fee_draft(uow, money, money.fee))
     posted = await posting.post_all(uow, drafts)
     return posted[0].entry
+
+
+async def subscription_fee(uow: UnitOfWork, money: SubscriptionMoney, fee: int) -> None:
+    """The gateway's fee on a period's payment learnt after the payment was posted; the same
+    key as a fee posted with the payment, so it is posted once either way."""
+    await posting.post_all(uow, [await _subscription_fee_draft(uow, money, fee)])
+
+
+async def _subscription_fee_draft(uow: UnitOfWork, money: SubscriptionMoney, fee: int) -> Draft:
+    return await _subscription_draft(
+        uow,
+        money,
+        key=f"subscription_fee:{_ref(money.gateway_ref)}",
+        kind=EntryKind.PROCESSING_FEE,
+        debit=AccountCode.SUBSCRIPTION_FEES,
+        credit=AccountCode.GATEWAY_BALANCE,
+        amount=check_amount(fee, "fee"),
+    )
 
 
 async def subscription_refunded(uow: UnitOfWork, money: SubscriptionMoney) -> JournalEntry:

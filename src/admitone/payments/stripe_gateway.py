@@ -44,6 +44,7 @@ from admitone.payments.gateway import (
 from admitone.payments.stripe_errors import decline_reason, to_gateway_error
 from admitone.payments.stripe_subscription_shapes import (
     first_invoice_client_secret,
+    id_of,
     invoice_payment_intent_id,
     subscription_of,
 )
@@ -304,7 +305,9 @@ class StripeGateway:
             self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
             request.idempotency_key,
         )
-        return dataclasses.replace(subscription, latest_charge=charge)
+        return dataclasses.replace(
+            subscription, latest_charge=charge, latest_invoice_id=id_of(found.get("latest_invoice"))
+        )
 
     async def cancel_subscription(
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str
@@ -350,7 +353,9 @@ class StripeGateway:
             self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
             None,
         )
-        return dataclasses.replace(subscription, latest_charge=charge)
+        return dataclasses.replace(
+            subscription, latest_charge=charge, latest_invoice_id=id_of(found.get("latest_invoice"))
+        )
 
     async def _plan_product(self, plan: PlanPrice) -> str:
         """The Product that ``plan``'s prices belong to, created the first time. Its id is

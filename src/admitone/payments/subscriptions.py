@@ -71,6 +71,8 @@ class GatewaySubscription:
     client_secret: str | None = None
     # The first period's charge when it was taken at once (none during a trial).
     latest_charge: Charge | None = None
+    # The invoice ``latest_charge`` paid: whose fee it is.
+    latest_invoice_id: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
