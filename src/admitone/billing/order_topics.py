@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 
 from admitone.billing import transactions
+from admitone.billing.transactions import TransactionKind
 from admitone.core.db import UnitOfWork
 from admitone.core.errors import NotFound
 from admitone.events import service as events_service
@@ -39,7 +40,7 @@ USER_TRANSACTIONS = topic(
 MONEY_CHANGES = frozenset({"paid", "cancelled", "refunded", "partially_refunded"})
 _REFUNDS = frozenset({"refunded", "partially_refunded"})
 _REFUND_KINDS = frozenset(
-    kind for kind, what in transactions.ORDER_KINDS.items() if what.name == transactions.REFUND
+    kind for kind, what in transactions.ORDER_KINDS.items() if what.name == TransactionKind.REFUND
 )
 
 
@@ -81,11 +82,12 @@ async def _money_moved(
         "currency": order.currency,
     }
     if change == "paid" and order.total_amount > 0:
-        return transactions.PAYMENT, base | {"transaction_id": None, "amount": -order.total_amount}
+        paid = {"transaction_id": None, "amount": -order.total_amount}
+        return TransactionKind.PAYMENT, base | paid
     if change in _REFUNDS:
         entry = await ledger_service.latest_of_order(uow, order.id, _REFUND_KINDS)
         if entry is not None:
-            return transactions.REFUND, base | {
+            return TransactionKind.REFUND, base | {
                 "transaction_id": str(entry.id),
                 "amount": entry.amount,
                 "currency": entry.currency,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -26,7 +25,7 @@ from admitone.billing.models import (
     InvoiceLine,
     InvoiceMode,
 )
-from admitone.billing.transactions import Transaction
+from admitone.billing.transactions import Transaction, TransactionKind
 from admitone.core.billing_details import BillingDetails, City, Country, Name, Postcode, VatId
 from admitone.core.bodies import StrictBody
 from admitone.core.money import Money
@@ -241,14 +240,6 @@ class InvoicePage(BaseModel):
 # A user's transactions and an organizer's payouts
 
 
-class TransactionKind(StrEnum):
-    PAYMENT = "payment"
-    REFUND = "refund"
-    SUBSCRIPTION_CHARGE = "subscription_charge"
-    SUBSCRIPTION_REFUND = "subscription_refund"
-    CREDIT_NOTE = "credit_note"
-
-
 class TransactionReferences(BaseModel):
     order_id: uuid.UUID | None
     invoice_number: str | None = Field(
@@ -271,7 +262,7 @@ class TransactionOut(BaseModel):
     def of(cls, item: Transaction) -> TransactionOut:
         return cls(
             id=item.id,
-            kind=TransactionKind(item.kind),
+            kind=item.kind,
             amount=Money(item.amount, item.currency).to_decimal_string(),
             currency=item.currency,
             occurred_at=item.occurred_at,

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select
@@ -29,18 +30,20 @@ from admitone.ledger import service as ledger_service
 from admitone.ledger.chart import EntryKind
 from admitone.ticketing import service as ticketing_service
 
-PAYMENT = "payment"
-REFUND = "refund"
-SUBSCRIPTION_CHARGE = "subscription_charge"
-SUBSCRIPTION_REFUND = "subscription_refund"
-CREDIT_NOTE = "credit_note"
+
+class TransactionKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+    SUBSCRIPTION_CHARGE = "subscription_charge"
+    SUBSCRIPTION_REFUND = "subscription_refund"
+    CREDIT_NOTE = "credit_note"
 
 
 @dataclass(frozen=True, slots=True)
 class Kind:
     """What a ledger entry kind is on a user's statement, and which way its money went."""
 
-    name: str
+    name: TransactionKind
     sign: int  # -1: the user paid; +1: the user got it back
 
 
@@ -49,21 +52,19 @@ class Source:
     """Ledger entries a user owns through one kind of reference (``order_id`` or
     ``subscription_id``), stored in the entry's ``column``."""
 
-    reference: str
     column: ledger_service.ReferenceColumn
     kinds: Mapping[str, Kind]
     owned_by: Callable[[uuid.UUID], Select[Any]]
 
 
 ORDER_KINDS: Mapping[str, Kind] = {
-    EntryKind.PAYMENT_CAPTURED: Kind(PAYMENT, -1),
-    EntryKind.REFUND: Kind(REFUND, +1),
+    EntryKind.PAYMENT_CAPTURED: Kind(TransactionKind.PAYMENT, -1),
+    EntryKind.REFUND: Kind(TransactionKind.REFUND, +1),
     # Paid after the order had expired: the user's money still moved, both ways.
-    EntryKind.LATE_PAYMENT: Kind(PAYMENT, -1),
-    EntryKind.LATE_PAYMENT_REFUNDED: Kind(REFUND, +1),
+    EntryKind.LATE_PAYMENT: Kind(TransactionKind.PAYMENT, -1),
+    EntryKind.LATE_PAYMENT_REFUNDED: Kind(TransactionKind.REFUND, +1),
 }
 ORDERS = Source(
-    reference="order_id",
     column="order_id",
     kinds=ORDER_KINDS,
     owned_by=ticketing_service.order_ids_of_buyer,
@@ -71,11 +72,10 @@ ORDERS = Source(
 
 
 SUBSCRIPTION_KINDS: Mapping[str, Kind] = {
-    EntryKind.SUBSCRIPTION_CHARGE: Kind(SUBSCRIPTION_CHARGE, -1),
-    EntryKind.SUBSCRIPTION_REFUND: Kind(SUBSCRIPTION_REFUND, +1),
+    EntryKind.SUBSCRIPTION_CHARGE: Kind(TransactionKind.SUBSCRIPTION_CHARGE, -1),
+    EntryKind.SUBSCRIPTION_REFUND: Kind(TransactionKind.SUBSCRIPTION_REFUND, +1),
 }
 SUBSCRIPTIONS = Source(
-    reference="subscription_id",
     column="subscription_id",
     kinds=SUBSCRIPTION_KINDS,
     owned_by=subscriptions.ids_of_subscriber,
@@ -88,7 +88,7 @@ SOURCES: tuple[Source, ...] = (ORDERS, SUBSCRIPTIONS)
 @dataclass(frozen=True, slots=True)
 class Transaction:
     id: uuid.UUID
-    kind: str
+    kind: TransactionKind
     amount: int  # minor units, signed from the user's side
     currency: str
     occurred_at: datetime
@@ -103,10 +103,9 @@ async def list_transactions(
     total across both."""
     size = clamp_limit(limit)
     before = decode_cursor(cursor) if cursor else None
-    sources = SOURCES
     entries = await ledger_service.movements(
         uow,
-        [ledger_service.Owned(s.kinds.keys(), s.column, s.owned_by(user_id)) for s in sources],
+        [ledger_service.Owned(s.kinds.keys(), s.column, s.owned_by(user_id)) for s in SOURCES],
         before=before,
         limit=size + 1,
     )
@@ -114,7 +113,7 @@ async def list_transactions(
     numbers = await repository.invoice_numbers_of_orders(
         uow, {e.order_id for e in entries if e.order_id is not None}
     )
-    found = [_of_entry(e, sources, numbers) for e in entries] + [_of_note(n) for n in notes]
+    found = [_of_entry(e, numbers) for e in entries] + [_of_note(n) for n in notes]
     found.sort(key=lambda t: (t.occurred_at, t.id), reverse=True)
     page = found[:size]
     next_cursor = None
@@ -124,10 +123,8 @@ async def list_transactions(
     return Page(page, next_cursor)
 
 
-def _of_entry(
-    entry: ledger_service.EntryView, sources: tuple[Source, ...], numbers: Mapping[uuid.UUID, str]
-) -> Transaction:
-    source = next(s for s in sources if entry.kind in s.kinds)
+def _of_entry(entry: ledger_service.EntryView, numbers: Mapping[uuid.UUID, str]) -> Transaction:
+    source = next(s for s in SOURCES if entry.kind in s.kinds)
     kind = source.kinds[entry.kind]
     reference = getattr(entry, source.column)
     references: dict[str, str | None] = {
@@ -135,8 +132,8 @@ def _of_entry(
         "invoice_number": None,
         "subscription_id": None,
     }
-    references[source.reference] = None if reference is None else str(reference)
-    if entry.order_id is not None and source.reference == "order_id":
+    references[source.column] = None if reference is None else str(reference)
+    if entry.order_id is not None and source.column == "order_id":
         references["invoice_number"] = numbers.get(entry.order_id)
     return Transaction(
         id=entry.id,
@@ -151,7 +148,7 @@ def _of_entry(
 def _of_note(note: Invoice) -> Transaction:
     return Transaction(
         id=note.id,
-        kind=CREDIT_NOTE,
+        kind=TransactionKind.CREDIT_NOTE,
         amount=note.gross_total,
         currency=note.currency,
         occurred_at=note.issued_at,

@@ -147,14 +147,17 @@ async def payouts(
     out of tax counts as refunded, not as gross taken back. Entries without an event
     (subscriptions) are no event's payout."""
     month = _month(session, JournalEntry.posted_at).label("month")
+    keys = (
+        LedgerAccount.organizer_id,
+        LedgerAccount.event_id,
+        month,
+        LedgerAccount.currency,
+        JournalEntry.kind,
+        LedgerAccount.code,
+    )
     stmt = (
         select(
-            LedgerAccount.organizer_id,
-            LedgerAccount.event_id,
-            month,
-            LedgerAccount.currency,
-            JournalEntry.kind,
-            LedgerAccount.code,
+            *keys,
             func.coalesce(func.sum(JournalLine.debit), 0),
             func.coalesce(func.sum(JournalLine.credit), 0),
         )
@@ -166,14 +169,7 @@ async def payouts(
             JournalEntry.posted_at >= start.astimezone(UTC),
             JournalEntry.posted_at < end.astimezone(UTC),
         )
-        .group_by(
-            LedgerAccount.organizer_id,
-            LedgerAccount.event_id,
-            month,
-            LedgerAccount.currency,
-            JournalEntry.kind,
-            LedgerAccount.code,
-        )
+        .group_by(*keys)
     )
     if organizer_id is not None:
         stmt = stmt.where(LedgerAccount.organizer_id == organizer_id)

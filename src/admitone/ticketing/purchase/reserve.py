@@ -407,7 +407,9 @@ def new_order(uow: UnitOfWork, settings: Settings, candidate: Candidate) -> tupl
         for position, (item, sale) in enumerate(candidate.products)
     ]
     rates = [event.tax_of(tiers[line.tier_id]) for line in order.lines if line.tier_id]
-    rates += [sale.tax or event.default_tax for _, sale in candidate.products]
+    rates += [
+        sale.tax if sale.tax is not None else event.default_tax for _, sale in candidate.products
+    ]
     _tax(order, rates)
     return order, token
 
