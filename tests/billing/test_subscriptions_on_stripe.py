@@ -14,12 +14,15 @@ from sqlalchemy import select
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, billing's handler
 from admitone.accounts.models import Role
 from admitone.billing import subscription_emails
+from admitone.billing.models import Subscription
+from admitone.jobs.worker import drain
 from admitone.ledger.models import JournalEntry
 from admitone.notifications.models import EmailLog
 from admitone.payments.stripe_gateway import StripeGateway
 from admitone.runtime import Runtime
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
+    STRIPE_TEST_TIMEOUT,
     runtime_on_stripe,
     settings_on_stripe,
 )
@@ -333,3 +336,50 @@ async def test_a_period_paid_in_the_browser_is_refunded_though_its_invoice_named
         (intent["id"], 1500)
     ]
     assert await booked(runtime, sub["id"], "subscription_refund") == [1500]
+
+
+async def test_an_answer_lost_after_stripe_created_it_keeps_it_and_a_job_confirms_it(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    # Stripe creates the subscription (and charges), but its answer comes too late.
+    fake_stripe.hang_next(STRIPE_TEST_TIMEOUT + 0.5, path="/v1/subscriptions")
+
+    down = await subscribe(client, subscriber.headers, plan.id, expect=503)
+    fake_stripe.wait_idle()
+
+    assert down["error"] == "subscription_being_confirmed"
+    [remote] = fake_stripe.subscriptions()
+    kept = await load(runtime, down["details"]["subscription_id"])
+    assert (kept.status, kept.gateway_subscription_id) == ("incomplete", None)
+    await drain(runtime)
+    now = await load(runtime, kept.id)
+    assert (now.status, now.period_number, now.gateway_subscription_id) == (
+        "active",
+        1,
+        remote["id"],
+    )
+    assert len(fake_stripe.subscriptions()) == 1
+    assert await booked(runtime, str(kept.id)) == [1500]
+
+
+async def test_a_subscription_stripe_refused_is_not_kept(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    fake_stripe.fail_next(400, path="/v1/subscriptions")
+
+    refused = await subscribe(client, subscriber.headers, plan.id, expect=402)
+
+    assert refused["error"] == "payment_failed"
+    async with runtime.unit_of_work(readonly=True) as uow:
+        assert list(await uow.session.scalars(select(Subscription))) == []
+    assert fake_stripe.subscriptions() == []
