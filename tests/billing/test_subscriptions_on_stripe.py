@@ -19,6 +19,7 @@ from admitone.jobs.worker import drain
 from admitone.ledger.models import JournalEntry
 from admitone.notifications.models import EmailLog
 from admitone.payments.stripe_gateway import StripeGateway
+from admitone.payments.subscriptions import GatewaySubscription, SubscriptionRequest
 from admitone.runtime import Runtime
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
@@ -27,7 +28,7 @@ from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
     settings_on_stripe,
 )
 from tests.payments.webhook_support import post_webhook
-from tests.support.subscriptions import SUBSCRIPTIONS, load, make_plan, subscribe
+from tests.support.subscriptions import SUBSCRIPTIONS, end_during, load, make_plan, subscribe
 from tests.support.users import Signed, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -383,3 +384,34 @@ async def test_a_subscription_stripe_refused_is_not_kept(
     async with runtime.unit_of_work(readonly=True) as uow:
         assert list(await uow.session.scalars(select(Subscription))) == []
     assert fake_stripe.subscriptions() == []
+
+
+async def test_a_subscription_ended_while_stripe_created_it_stays_ended_and_is_cancelled_there(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    gateway = runtime.gateway
+    assert isinstance(gateway, StripeGateway)
+    create = gateway.create_subscription
+
+    async def create_then_end(request: SubscriptionRequest) -> GatewaySubscription:
+        made = await create(request)
+        await end_during(runtime, request.metadata["subscription_id"])
+        return made
+
+    monkeypatch.setattr(gateway, "create_subscription", create_then_end)
+
+    sub = await subscribe(client, subscriber.headers, plan.id)
+
+    assert sub["status"] == "canceled"
+    assert await booked(runtime, sub["id"]) == []
+    await drain(runtime)
+    [remote] = fake_stripe.subscriptions()
+    assert remote["status"] == "canceled"
+    assert (await load(runtime, sub["id"])).status == "canceled"
