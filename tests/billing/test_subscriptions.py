@@ -15,11 +15,20 @@ from sqlalchemy import select
 from admitone.accounts.models import Role
 from admitone.activity.models import ActivityEntry
 from admitone.billing.models import Subscription
+from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger_service
 from admitone.ledger.models import JournalEntry
 from admitone.payments.fake import FakeGateway
+from admitone.payments.gateway import Charge, ChargeRequest
 from admitone.runtime import Runtime
-from tests.support.subscriptions import SUBSCRIPTIONS, charges, load, make_plan, subscribe
+from tests.support.subscriptions import (
+    SUBSCRIPTIONS,
+    charges,
+    end_during,
+    load,
+    make_plan,
+    subscribe,
+)
 from tests.support.users import Signed, sign_in
 
 
@@ -286,3 +295,33 @@ async def test_changes_reach_the_topics_and_the_activity_log_without_personal_da
         ("billing.subscription_canceled", "canceled"),
         ("billing.subscription_created", "active"),
     ]
+
+
+async def test_a_subscription_ended_during_its_first_charge_stays_ended_and_is_refunded(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    organizer: Signed,
+    subscriber: Signed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    gateway = fake(runtime)
+    charge = gateway.create_charge
+
+    async def charge_then_end(request: ChargeRequest) -> Charge:
+        taken = await charge(request)
+        await end_during(runtime, request.metadata["subscription_id"])
+        return taken
+
+    monkeypatch.setattr(gateway, "create_charge", charge_then_end)
+
+    sub = await subscribe(client, subscriber.headers, plan.id)
+
+    assert sub["status"] == "canceled"
+    assert (await load(runtime, sub["id"])).status == "canceled"
+    assert await entries(runtime, sub["id"]) == []
+    [taken] = gateway.succeeded_charges()
+    await drain(runtime)
+    await drain(runtime)
+    assert [r.amount for r in gateway.refunds_of(taken.id)] == [1500]
+    assert gateway.net_captured() == 0

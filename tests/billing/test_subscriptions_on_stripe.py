@@ -14,21 +14,23 @@ from sqlalchemy import select
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, billing's handler
 from admitone.accounts.models import Role
 from admitone.billing import subscription_emails
-from admitone.billing.models import SubscriptionCharge
+from admitone.billing.models import Subscription, SubscriptionCharge
 from admitone.billing.subscription_fees import RECORD_FEE_JOB
 from admitone.jobs.worker import drain
 from admitone.ledger.models import JournalEntry
 from admitone.notifications.models import EmailLog
 from admitone.payments.stripe_gateway import StripeGateway
+from admitone.payments.subscriptions import GatewaySubscription, SubscriptionRequest
 from admitone.runtime import Runtime
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
+    STRIPE_TEST_TIMEOUT,
     runtime_on_stripe,
     settings_on_stripe,
 )
 from tests.payments.webhook_support import post_webhook
 from tests.support.reads import jobs_of
-from tests.support.subscriptions import SUBSCRIPTIONS, load, make_plan, subscribe
+from tests.support.subscriptions import SUBSCRIPTIONS, end_during, load, make_plan, subscribe
 from tests.support.users import Signed, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -394,3 +396,81 @@ async def test_a_renewal_paid_posts_its_stripe_fee_once(
     assert await booked(runtime, sub["id"]) == [1500, 1500]
     assert await booked(runtime, sub["id"], "processing_fee") == [first_fee, renewal_fee]
     assert [job.state for job in await jobs_of(runtime, RECORD_FEE_JOB)] == ["completed"]
+
+
+async def test_an_answer_lost_after_stripe_created_it_keeps_it_and_a_job_confirms_it(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    # Stripe creates the subscription (and charges), but its answer comes too late.
+    fake_stripe.hang_next(STRIPE_TEST_TIMEOUT + 0.5, path="/v1/subscriptions")
+
+    down = await subscribe(client, subscriber.headers, plan.id, expect=503)
+    fake_stripe.wait_idle()
+
+    assert down["error"] == "subscription_being_confirmed"
+    [remote] = fake_stripe.subscriptions()
+    kept = await load(runtime, down["details"]["subscription_id"])
+    assert (kept.status, kept.gateway_subscription_id) == ("incomplete", None)
+    await drain(runtime)
+    now = await load(runtime, kept.id)
+    assert (now.status, now.period_number, now.gateway_subscription_id) == (
+        "active",
+        1,
+        remote["id"],
+    )
+    assert len(fake_stripe.subscriptions()) == 1
+    assert await booked(runtime, str(kept.id)) == [1500]
+
+
+async def test_a_subscription_stripe_refused_is_not_kept(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    fake_stripe.fail_next(400, path="/v1/subscriptions")
+
+    refused = await subscribe(client, subscriber.headers, plan.id, expect=402)
+
+    assert refused["error"] == "payment_failed"
+    async with runtime.unit_of_work(readonly=True) as uow:
+        assert list(await uow.session.scalars(select(Subscription))) == []
+    assert fake_stripe.subscriptions() == []
+
+
+async def test_a_subscription_ended_while_stripe_created_it_stays_ended_and_is_cancelled_there(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    fake_stripe: FakeStripe,
+    organizer: Signed,
+    subscriber: Signed,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id, price=1500)
+    gateway = runtime.gateway
+    assert isinstance(gateway, StripeGateway)
+    create = gateway.create_subscription
+
+    async def create_then_end(request: SubscriptionRequest) -> GatewaySubscription:
+        made = await create(request)
+        await end_during(runtime, request.metadata["subscription_id"])
+        return made
+
+    monkeypatch.setattr(gateway, "create_subscription", create_then_end)
+
+    sub = await subscribe(client, subscriber.headers, plan.id)
+
+    assert sub["status"] == "canceled"
+    assert await booked(runtime, sub["id"]) == []
+    await drain(runtime)
+    [remote] = fake_stripe.subscriptions()
+    assert remote["status"] == "canceled"
+    assert (await load(runtime, sub["id"])).status == "canceled"

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from admitone.billing import renewals
-from admitone.billing.models import Plan, Subscription, SubscriptionCharge
+from admitone.billing import renewals, subscriptions
+from admitone.billing.models import Plan, Subscription, SubscriptionCharge, SubscriptionStatus
 from admitone.core.ids import new_uuid
 from admitone.jobs.worker import drain
 from admitone.runtime import Runtime
@@ -88,3 +88,13 @@ async def charges(runtime: Runtime, subscription_id: uuid.UUID | str) -> list[Su
             .order_by(SubscriptionCharge.period_number)
         )
         return list(rows)
+
+
+async def end_during(runtime: Runtime, subscription_id: str) -> None:
+    """What the account's deletion does to a live subscription, in its own transaction."""
+    async with runtime.unit_of_work() as uow:
+        ended = await subscriptions.locked(uow, uuid.UUID(subscription_id))
+        assert ended is not None
+        await subscriptions.become(
+            uow, ended, SubscriptionStatus.CANCELED, action="canceled", reason="account_deleted"
+        )

@@ -315,7 +315,9 @@ async def subscribe(
     with the first period charged. A declined card is a 402 (``details.reason``) and the
     subscription ends ``expired``; a live subscription to the plan already is a 409
     ``already_subscribed``; an archived plan a 422 ``plan_archived``; the gateway down a 503
-    with nothing kept."""
+    ``payment_gateway_unavailable`` with nothing kept, except at a provider that bills the
+    periods (Stripe), where the create may have happened: a 503 ``subscription_being_confirmed``
+    (``details.subscription_id``), the subscription kept ``incomplete`` until a job settles it."""
     await uow.commit()
     subscribed = await service.subscribe(
         runtime.unit_of_work,

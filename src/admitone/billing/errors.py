@@ -92,3 +92,11 @@ class SubscriptionPaymentFailed(DomainError):
 class SubscriptionGatewayDown(ServiceUnavailable):
     code = "payment_gateway_unavailable"
     default_message = "The payment gateway is unavailable; nothing was charged. Try again."
+
+
+class SubscriptionBeingConfirmed(ServiceUnavailable):
+    code = "subscription_being_confirmed"
+    default_message = (
+        "The payment gateway did not confirm the subscription in time. It is kept incomplete "
+        "and confirmed shortly; do not subscribe again."
+    )

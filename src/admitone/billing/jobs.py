@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from admitone.billing import emails, erasure, invoices, renewals, subscription_fees
+from admitone.billing import emails, erasure, invoices, renewals, subscribe, subscription_fees
 from admitone.jobs.errors import PermanentJobFailure
 from admitone.jobs.registry import JobContext, cron, job_handler
 from admitone.payments.subscriptions import SubscriptionGateway
@@ -97,3 +97,23 @@ async def record_subscription_fee_job(ctx: JobContext) -> None:
             fee=charge.fee,
             currency=charge.currency,
         )
+
+
+# Replays a subscribe whose answer was lost with the same idempotency key; a gateway still
+# down raises and the retry asks again.
+@job_handler(subscribe.CONFIRM_JOB, max_attempts=20, backoff_base=30.0, backoff_cap=3600.0)
+async def confirm_subscription_job(ctx: JobContext) -> None:
+    await subscribe.confirm(
+        ctx.runtime.unit_of_work,
+        ctx.runtime.gateway,
+        uuid.UUID(str(ctx.args["subscription_id"])),
+    )
+
+
+@job_handler(subscribe.REFUND_UNSETTLED_JOB, max_attempts=20, backoff_base=30.0, backoff_cap=3600.0)
+async def refund_unsettled_subscription_charge_job(ctx: JobContext) -> None:
+    await subscribe.refund_unsettled(
+        ctx.runtime.gateway,
+        uuid.UUID(str(ctx.args["subscription_id"])),
+        str(ctx.args["charge_id"]),
+    )

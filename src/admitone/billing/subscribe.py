@@ -3,8 +3,15 @@ short transaction, the gateway is asked with none open, and the answer is settle
 
 The one-live-subscription-per-user-and-plan index decides a race: of two requests, one inserts
 and the other is answered ``already_subscribed``. When the gateway cannot be reached the
-subscription is removed again (nothing half-written) and the answer is a 503 to retry; a
-declined first payment ends it ``expired``, kept with its failed charge for the record.
+subscription is removed again (nothing half-written) and the answer is a 503 to retry, unless
+the provider bills the periods itself: its subscription may exist already (the answer was lost
+after the create), so ours is kept ``incomplete`` and a job replays the create with the same
+idempotency key, which settles it (a 503 ``subscription_being_confirmed``). A declined first
+payment ends it ``expired``, kept with its failed charge for the record.
+
+Settling claims the row only while it is still ``incomplete``: a cancel or the account's
+deletion during the gateway call ended it, and it stays ended; a job then refunds the charge
+taken, or cancels the provider's subscription.
 """
 
 from __future__ import annotations
@@ -14,15 +21,16 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admitone.accounts.models import User
-from admitone.billing import subscriptions
+from admitone.billing import erasure, subscriptions
 from admitone.billing.errors import (
     AlreadySubscribed,
     PlanArchived,
     PlanNotFound,
+    SubscriptionBeingConfirmed,
     SubscriptionGatewayDown,
     SubscriptionPaymentFailed,
 )
@@ -30,13 +38,13 @@ from admitone.billing.models import (
     LIVE_STATES,
     Plan,
     Subscription,
-    SubscriptionCharge,
     SubscriptionStatus,
 )
 from admitone.billing.renewals import bills_periods, charge_period, paid_of, to_charge
 from admitone.billing.subscriptions import Paid, add_interval
 from admitone.core.db import OpenUnitOfWork, UnitOfWork
 from admitone.core.ids import new_uuid
+from admitone.jobs import service as jobs_service
 from admitone.payments import customers as payment_customers
 from admitone.payments.errors import GatewayError, GatewayTimeout, GatewayUnavailable
 from admitone.payments.gateway import Charge, ChargeStatus, CustomerGateway, PaymentGateway
@@ -49,6 +57,9 @@ from admitone.payments.subscriptions import (
 )
 
 log = structlog.get_logger(__name__)
+
+CONFIRM_JOB = "billing.confirm_subscription"
+REFUND_UNSETTLED_JOB = "billing.refund_unsettled_subscription_charge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +95,11 @@ async def subscribe(
         )
     except (GatewayTimeout, GatewayUnavailable) as exc:
         log.warning("subscription_gateway_down", subscription_id=str(subscription.id))
+        if bills_periods(gateway):
+            await _confirm_later(open_uow, subscription.id)
+            raise SubscriptionBeingConfirmed(
+                details={"reason": exc.code, "subscription_id": str(subscription.id)}
+            ) from exc
         await _forget(open_uow, subscription.id)
         raise SubscriptionGatewayDown(details={"reason": exc.code}) from exc
     except GatewayError as exc:
@@ -125,8 +141,11 @@ async def _with_gateway(
         wanted = to_charge(subscription, 1, 1)
         charge = await charge_period(gateway, replace(wanted, customer_id=customer_id))
     async with open_uow() as uow:
-        kept = await subscriptions.locked(uow, subscription.id)
-        assert kept is not None
+        kept = await _claim(uow, subscription.id)
+        if kept is None:
+            if charge is not None and charge.status is ChargeStatus.SUCCEEDED:
+                await _refund_later(uow, subscription.id, charge.id)
+            return Subscribed(await _ended(uow, subscription.id))
         kept.gateway_customer_id = customer_id
         kept.gateway_subscription_id = remote.id if remote is not None else None
         declined = await _settle_own(uow, kept, trial_days, charge)
@@ -205,15 +224,26 @@ async def _take_remote(
     """A provider that bills periods: its subscription is the truth; its later periods arrive
     as events (``subscription_events``)."""
     async with open_uow() as uow:
-        subscription = await subscriptions.locked(uow, subscription_id)
-        assert subscription is not None
+        claimed = await _claim(uow, subscription_id)
+        if claimed is None:
+            ended = await _ended(uow, subscription_id)
+            # Kept so the job finds what to cancel; the row itself stays as it ended.
+            ended.gateway_subscription_id = remote.id
+            await jobs_service.enqueue(
+                uow,
+                erasure.CANCEL_AT_GATEWAY_JOB,
+                {"subscription_id": str(subscription_id)},
+                unique_key=f"{erasure.CANCEL_AT_GATEWAY_JOB}:{subscription_id}",
+            )
+            return Subscribed(ended)
+        subscription = claimed
         subscription.gateway_subscription_id = remote.id
         subscription.gateway_customer_id = customer_id
         status = status_of(remote.status)
-        number = 0 if status is SubscriptionStatus.TRIALING else 1
+        unpaid = status in (SubscriptionStatus.TRIALING, SubscriptionStatus.INCOMPLETE)
         subscriptions.start_period(
             subscription,
-            number=number if status is not SubscriptionStatus.INCOMPLETE else 0,
+            number=0 if unpaid else 1,
             start=remote.current_period_start,
             end=remote.current_period_end,
         )
@@ -246,6 +276,85 @@ async def _take_remote(
                 amount=charge.amount if charge is not None else 0,
             )
     return Subscribed(subscription, remote.client_secret)
+
+
+async def _claim(uow: UnitOfWork, subscription_id: uuid.UUID) -> Subscription | None:
+    """The row, locked, if it is still ``incomplete``: the conditional update decides against a
+    cancel or a deletion that ended it during the gateway call, on both databases."""
+    claimed = await uow.session.execute(
+        update(Subscription)
+        .where(
+            Subscription.id == subscription_id,
+            Subscription.status == SubscriptionStatus.INCOMPLETE.value,
+        )
+        .values(updated_at=uow.clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("subscription_ended_while_subscribing", subscription_id=str(subscription_id))
+        return None
+    return await subscriptions.locked(uow, subscription_id)
+
+
+async def _ended(uow: UnitOfWork, subscription_id: uuid.UUID) -> Subscription:
+    ended = await subscriptions.locked(uow, subscription_id)
+    assert ended is not None  # only ever removed by this flow
+    return ended
+
+
+async def _refund_later(uow: UnitOfWork, subscription_id: uuid.UUID, charge_id: str) -> None:
+    await jobs_service.enqueue(
+        uow,
+        REFUND_UNSETTLED_JOB,
+        {"subscription_id": str(subscription_id), "charge_id": charge_id},
+        unique_key=f"{REFUND_UNSETTLED_JOB}:{subscription_id}",
+    )
+
+
+async def refund_unsettled(
+    gateway: PaymentGateway, subscription_id: uuid.UUID, charge_id: str
+) -> None:
+    """Give back a first charge whose subscription ended before it was settled: it was never
+    booked, so nothing is posted either."""
+    await gateway.refund(charge_id, idempotency_key=f"subscription-{subscription_id}-unsettled")
+
+
+async def _confirm_later(open_uow: OpenUnitOfWork, subscription_id: uuid.UUID) -> None:
+    async with open_uow() as uow:
+        await jobs_service.enqueue(
+            uow,
+            CONFIRM_JOB,
+            {"subscription_id": str(subscription_id)},
+            unique_key=f"{CONFIRM_JOB}:{subscription_id}",
+        )
+
+
+async def confirm(
+    open_uow: OpenUnitOfWork, gateway: PaymentGateway, subscription_id: uuid.UUID
+) -> None:
+    """Replay the create whose answer was lost, with the same key (the provider answers the
+    subscription it made, or makes it now), and settle it. A gateway still down raises for the
+    job's retry; a refusal of the create itself means nothing exists there: forget ours."""
+    async with open_uow() as uow:
+        subscription = await uow.session.get(Subscription, subscription_id)
+        if subscription is None or subscription.gateway_subscription_id is not None:
+            return
+        user = await uow.session.get(User, subscription.user_id) if subscription.user_id else None
+        plan = await uow.session.get(Plan, subscription.plan_id)
+    if user is None or plan is None:
+        log.warning("subscription_unconfirmable", subscription_id=str(subscription_id))
+        return
+    price = PlanPrice(
+        str(plan.id), plan.name, subscription.price, subscription.currency, subscription.interval
+    )
+    try:
+        await _with_gateway(
+            open_uow, gateway, user, subscription, price=price, trial_days=plan.trial_days
+        )
+    except (GatewayTimeout, GatewayUnavailable):
+        raise
+    except GatewayError:
+        await _forget(open_uow, subscription_id)
 
 
 async def _plan(uow: UnitOfWork, plan_id: uuid.UUID) -> Plan:
@@ -312,10 +421,7 @@ async def _customer(open_uow: OpenUnitOfWork, gateway: PaymentGateway, user: Use
 
 
 async def _forget(open_uow: OpenUnitOfWork, subscription_id: uuid.UUID) -> None:
-    """The gateway never answered: nothing of the attempt is kept (no charge was taken, or the
-    lookup by its key would have found it)."""
+    """The gateway refused the create, or (billing charging itself) never answered: nothing of
+    the attempt is kept (no charge was taken, or the lookup by its key would have found it)."""
     async with open_uow() as uow:
-        await uow.session.execute(
-            delete(SubscriptionCharge).where(SubscriptionCharge.subscription_id == subscription_id)
-        )
         await uow.session.execute(delete(Subscription).where(Subscription.id == subscription_id))

@@ -300,11 +300,16 @@ class StripeGateway:
         intent_id = invoice_payment_intent_id(found.get("latest_invoice") or {})
         if request.payment_method is None or intent_id is None:
             return subscription
-        charge = await self._intent(
-            "create_subscription",
-            self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
-            request.idempotency_key,
-        )
+        try:
+            charge = await self._intent(
+                "create_subscription",
+                self._client.v1.payment_intents.retrieve_async(intent_id, {"expand": [FEE_PATH]}),
+                request.idempotency_key,
+            )
+        except GatewayError as exc:
+            # The subscription exists at Stripe: for the caller the outcome is unknown, and
+            # replaying the create with its key reads it again.
+            raise GatewayTimeout("the subscription's first payment could not be read") from exc
         return dataclasses.replace(
             subscription, latest_charge=charge, latest_invoice_id=id_of(found.get("latest_invoice"))
         )
