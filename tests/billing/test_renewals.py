@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -228,3 +228,30 @@ async def test_two_racing_renewals_of_one_period_charge_once(
     assert len(fake(runtime).succeeded_charges()) == 2
     assert [c.period_number for c in await charges(runtime, sub["id"])] == [1, 2]
     assert (await load(runtime, sub["id"])).period_number == 2
+
+
+async def test_a_month_from_the_31st_comes_back_to_the_31st_after_february(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2027, 1, 31, 12, 0, tzinfo=UTC))
+    organizer = await sign_in(client, runtime, Role.ORGANIZER)
+    subscriber = await sign_in(client, runtime, Role.CUSTOMER)
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    ends = []
+    for _ in range(3):
+        current = await load(runtime, sub["id"])
+        assert current.current_period_end is not None
+        ends.append(current.current_period_end.date().isoformat())
+        clock.set(current.current_period_end)
+        await run_renewals(runtime)
+    assert ends == ["2027-02-28", "2027-03-31", "2027-04-30"]
+    periods = [
+        (c.period_start.date(), c.period_end.date()) for c in await charges(runtime, sub["id"])
+    ]
+    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [
+        ("2027-01-31", "2027-02-28"),
+        ("2027-02-28", "2027-03-31"),
+        ("2027-03-31", "2027-04-30"),
+        ("2027-04-30", "2027-05-31"),
+    ]

@@ -96,11 +96,11 @@ async def charge_period(gateway: PaymentGateway, wanted: ToCharge) -> Charge:
         return found
 
 
-def paid_of(charge: Charge, *, period: int, start: datetime, interval: str) -> Paid:
+def paid_of(charge: Charge, *, period: int, start: datetime, end: datetime) -> Paid:
     return Paid(
         period_number=period,
         period_start=start,
-        period_end=add_interval(start, interval),
+        period_end=end,
         amount=charge.amount,
         currency=charge.currency,
         charge_id=charge.id,
@@ -212,11 +212,12 @@ async def _before_charging(
         return "expired"
     if subscription.price == 0:
         # Nothing to charge: the free period starts on its own.
+        anchor = await subscriptions.period_anchor(uow, subscription)
         subscriptions.start_period(
             subscription,
             number=period,
             start=end,
-            end=add_interval(end, subscription.interval),
+            end=add_interval(anchor, subscription.interval, period),
         )
         await subscriptions.become(
             uow, subscription, SubscriptionStatus.ACTIVE, action="renewed", amount=0
@@ -236,8 +237,11 @@ async def _settle(
 ) -> str:
     start = subscription.current_period_end
     assert start is not None
+    end = add_interval(
+        await subscriptions.period_anchor(uow, subscription), subscription.interval, period
+    )
     if charge.status is ChargeStatus.SUCCEEDED:
-        paid = paid_of(charge, period=period, start=start, interval=subscription.interval)
+        paid = paid_of(charge, period=period, start=start, end=end)
         await subscriptions.record_paid(uow, subscription, paid)
         subscriptions.start_period(
             subscription, number=period, start=paid.period_start, end=paid.period_end
@@ -253,7 +257,7 @@ async def _settle(
         subscription,
         period_number=period,
         period_start=start,
-        period_end=add_interval(start, subscription.interval),
+        period_end=end,
         reason=reason,
         attempt=attempt,
         charge_id=charge.id,

@@ -157,7 +157,7 @@ async def _settle_own(
         )
         return None
     if charge.status is ChargeStatus.SUCCEEDED:
-        paid = paid_of(charge, period=1, start=now, interval=subscription.interval)
+        paid = paid_of(charge, period=1, start=now, end=add_interval(now, subscription.interval))
         await subscriptions.record_paid(uow, subscription, paid)
         subscriptions.start_period(subscription, number=1, start=now, end=paid.period_end)
         await subscriptions.become(

@@ -144,6 +144,21 @@ async def charges_of(uow: UnitOfWork, subscription_id: uuid.UUID) -> Sequence[Su
     ).all()
 
 
+async def period_anchor(uow: UnitOfWork, subscription: Subscription) -> datetime:
+    """Period 1's start. Period n ends n intervals after it (not one after period n-1's end),
+    so a subscription from 31 January renews on 28 February, then 31 March, never the 28th
+    for ever. A free plan has no charge row: its creation is its first period's start."""
+    if subscription.trial_end is not None:
+        return subscription.trial_end
+    first = await uow.session.scalar(
+        select(SubscriptionCharge.period_start).where(
+            SubscriptionCharge.subscription_id == subscription.id,
+            SubscriptionCharge.period_number == 1,
+        )
+    )
+    return first if first is not None else subscription.created_at
+
+
 def is_live(subscription: Subscription) -> bool:
     return subscription.status in LIVE_STATES
 
