@@ -262,7 +262,7 @@ async def _refuse_second(uow: UnitOfWork, user_id: uuid.UUID, plan_id: uuid.UUID
         select(Subscription.id).where(
             Subscription.user_id == user_id,
             Subscription.plan_id == plan_id,
-            Subscription.status.in_([s.value for s in LIVE_STATES]),
+            Subscription.status.in_(LIVE_STATES),
         )
     )
     if live is not None:
