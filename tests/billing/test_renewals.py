@@ -295,3 +295,22 @@ async def test_a_renewal_stuck_first_in_line_does_not_starve_the_others(
         )
     await run_renewals(runtime)
     assert (await load(runtime, stuck["id"])).period_number == 2
+
+
+async def test_the_subscription_answer_counts_the_reminders_sent_while_past_due(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    assert sub["reminders_sent"] == 0
+    clock.advance(days=31)
+    fake(runtime).set_failure_mode("card_declined")
+    await run_renewals(runtime)
+    staff = await sign_in(client, runtime, Role.ADMIN)  # the subscriber's token has expired
+    response = await client.get(f"{SUBSCRIPTIONS}/{sub['id']}", headers=staff.headers)
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["reminders_sent"]) == ("past_due", 1)

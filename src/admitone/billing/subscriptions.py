@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import calendar
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
@@ -132,16 +131,6 @@ async def charge_of(
             SubscriptionCharge.period_number == period_number,
         )
     )
-
-
-async def charges_of(uow: UnitOfWork, subscription_id: uuid.UUID) -> Sequence[SubscriptionCharge]:
-    return (
-        await uow.session.scalars(
-            select(SubscriptionCharge)
-            .where(SubscriptionCharge.subscription_id == subscription_id)
-            .order_by(SubscriptionCharge.period_number)
-        )
-    ).all()
 
 
 async def period_anchor(uow: UnitOfWork, subscription: Subscription) -> datetime:
@@ -324,7 +313,3 @@ async def become(
         metadata=metadata,
     )
     topics.publish_subscription(uow, subscription, f"subscription_{action}")
-
-
-def grace_for(uow: UnitOfWork, days: int) -> datetime:
-    return uow.clock.now() + timedelta(days=days)
