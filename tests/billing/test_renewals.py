@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from admitone.accounts.models import Role
 from admitone.billing import renewals
 from admitone.core.clock import FrozenClock
+from admitone.jobs import service as jobs_service
+from admitone.jobs.models import Job, JobState
 from admitone.notifications import service as notifications_service
 from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
@@ -228,3 +231,86 @@ async def test_two_racing_renewals_of_one_period_charge_once(
     assert len(fake(runtime).succeeded_charges()) == 2
     assert [c.period_number for c in await charges(runtime, sub["id"])] == [1, 2]
     assert (await load(runtime, sub["id"])).period_number == 2
+
+
+async def test_a_month_from_the_31st_comes_back_to_the_31st_after_february(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2027, 1, 31, 12, 0, tzinfo=UTC))
+    organizer = await sign_in(client, runtime, Role.ORGANIZER)
+    subscriber = await sign_in(client, runtime, Role.CUSTOMER)
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    ends = []
+    for _ in range(3):
+        current = await load(runtime, sub["id"])
+        assert current.current_period_end is not None
+        ends.append(current.current_period_end.date().isoformat())
+        clock.set(current.current_period_end)
+        await run_renewals(runtime)
+    assert ends == ["2027-02-28", "2027-03-31", "2027-04-30"]
+    periods = [
+        (c.period_start.date(), c.period_end.date()) for c in await charges(runtime, sub["id"])
+    ]
+    assert [(s.isoformat(), e.isoformat()) for s, e in periods] == [
+        ("2027-01-31", "2027-02-28"),
+        ("2027-02-28", "2027-03-31"),
+        ("2027-03-31", "2027-04-30"),
+        ("2027-04-30", "2027-05-31"),
+    ]
+
+
+async def test_a_renewal_stuck_first_in_line_does_not_starve_the_others(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    subscriber: Signed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(renewals, "SWEEP_BATCH", 1)
+    organizer = await sign_in(client, runtime, Role.ORGANIZER)
+    plan = await make_plan(runtime, organizer.user.id)
+    stuck = await subscribe(client, subscriber.headers, plan.id)
+    clock.advance(days=1)
+    other = await sign_in(client, runtime, Role.CUSTOMER)
+    healthy = await subscribe(client, other.headers, plan.id)
+    clock.advance(days=31)
+    # The oldest period end's renewal waits a long backoff: its row stays due and first.
+    key = f"{renewals.RENEW_JOB}:{stuck['id']}:2:1"
+    async with runtime.unit_of_work() as uow:
+        waiting = await jobs_service.enqueue(
+            uow,
+            renewals.RENEW_JOB,
+            {"subscription_id": stuck["id"], "period": 2, "attempt": 1},
+            run_at=clock.now() + timedelta(days=30),
+            unique_key=key,
+        )
+    await run_renewals(runtime)
+    assert (await load(runtime, healthy["id"])).period_number == 2
+    assert (await load(runtime, stuck["id"])).period_number == 1
+    # Dead, its key is free again: the next sweep enqueues that renewal anew.
+    async with runtime.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Job).where(Job.id == waiting.id).values(state=JobState.DEAD.value)
+        )
+    await run_renewals(runtime)
+    assert (await load(runtime, stuck["id"])).period_number == 2
+
+
+async def test_the_subscription_answer_counts_the_reminders_sent_while_past_due(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: FrozenClock,
+    organizer: Signed,
+    subscriber: Signed,
+) -> None:
+    plan = await make_plan(runtime, organizer.user.id)
+    sub = await subscribe(client, subscriber.headers, plan.id)
+    assert sub["reminders_sent"] == 0
+    clock.advance(days=31)
+    fake(runtime).set_failure_mode("card_declined")
+    await run_renewals(runtime)
+    staff = await sign_in(client, runtime, Role.ADMIN)  # the subscriber's token has expired
+    response = await client.get(f"{SUBSCRIPTIONS}/{sub['id']}", headers=staff.headers)
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["reminders_sent"]) == ("past_due", 1)

@@ -18,8 +18,6 @@ from admitone.billing.models import MEMBER_STATES, Plan, Subscription
 from admitone.core.db import UnitOfWork
 from admitone.events import service as events_service
 
-_MEMBER_STATES = [status.value for status in MEMBER_STATES]
-
 
 async def member_plans(
     uow: UnitOfWork, user_id: uuid.UUID, plan_ids: Collection[uuid.UUID]
@@ -30,7 +28,7 @@ async def member_plans(
         select(Subscription.plan_id).where(
             Subscription.user_id == user_id,
             Subscription.plan_id.in_(list(plan_ids)),
-            Subscription.status.in_(_MEMBER_STATES),
+            Subscription.status.in_(MEMBER_STATES),
         )
     )
     return frozenset(rows)
@@ -46,13 +44,20 @@ async def check_required_plans(
     """Each plan a tier would require is a live plan of the event's organizer in the event's
     currency. Another organizer's plan looks missing, as an archived one does (nobody could
     become a member of it any more)."""
+    # Rule 8 in the query: another organizer's plan, or an archived one, is not found.
     found = {
         plan.id: plan
-        for plan in await uow.session.scalars(select(Plan).where(Plan.id.in_(list(plan_ids))))
+        for plan in await uow.session.scalars(
+            select(Plan).where(
+                Plan.id.in_(list(plan_ids)),
+                Plan.organizer_id == organizer_id,
+                Plan.archived_at.is_(None),
+            )
+        )
     }
     for index, plan_id in enumerate(plan_ids):
         plan = found.get(plan_id)
-        if plan is None or plan.organizer_id != organizer_id or plan.archived_at is not None:
+        if plan is None:
             raise events_service.PlanNotFound(
                 field=f"{field}.{index}", details={"plan_id": str(plan_id)}
             )

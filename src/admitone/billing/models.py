@@ -217,15 +217,20 @@ class SubscriptionStatus(StrEnum):
     EXPIRED = "expired"
 
 
-# The states in which a subscription makes its user a member of its plan.
-MEMBER_STATES = (
-    SubscriptionStatus.TRIALING,
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
+# The status values (as stored) in which a subscription makes its user a member of its plan.
+MEMBER_STATES: tuple[str, ...] = (
+    SubscriptionStatus.TRIALING.value,
+    SubscriptionStatus.ACTIVE.value,
+    SubscriptionStatus.PAST_DUE.value,
 )
-# The states of a subscription that has not ended: at most one per user and plan.
-LIVE_STATES = (SubscriptionStatus.INCOMPLETE, *MEMBER_STATES)
-_LIVE_SQL = "status IN ('incomplete', 'trialing', 'active', 'past_due')"
+# Those of a subscription that has not ended: at most one per user and plan.
+LIVE_STATES: tuple[str, ...] = (SubscriptionStatus.INCOMPLETE.value, *MEMBER_STATES)
+# Those whose period's end starts the next one (past_due waits for its grace instead).
+RENEWABLE_STATES: tuple[str, ...] = (
+    SubscriptionStatus.TRIALING.value,
+    SubscriptionStatus.ACTIVE.value,
+)
+_LIVE_SQL = "status IN ({})".format(", ".join(f"'{state}'" for state in LIVE_STATES))
 
 
 class ChargeState(StrEnum):

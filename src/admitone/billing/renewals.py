@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 
 from admitone.billing import subscription_emails, subscriptions
-from admitone.billing.models import Subscription, SubscriptionStatus
+from admitone.billing.models import RENEWABLE_STATES, Subscription, SubscriptionStatus
 from admitone.billing.subscriptions import Paid, add_interval
 from admitone.config import Settings
 from admitone.core.db import OpenUnitOfWork, UnitOfWork
@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 SWEEP_JOB = "billing.sweep_subscriptions"
 RENEW_JOB = "billing.renew_subscription"
 SWEEP_BATCH = 500
-_RENEWABLE = (SubscriptionStatus.TRIALING.value, SubscriptionStatus.ACTIVE.value)
 
 
 def bills_periods(gateway: PaymentGateway) -> bool:
@@ -96,11 +95,11 @@ async def charge_period(gateway: PaymentGateway, wanted: ToCharge) -> Charge:
         return found
 
 
-def paid_of(charge: Charge, *, period: int, start: datetime, interval: str) -> Paid:
+def paid_of(charge: Charge, *, period: int, start: datetime, end: datetime) -> Paid:
     return Paid(
         period_number=period,
         period_start=start,
-        period_end=add_interval(start, interval),
+        period_end=end,
         amount=charge.amount,
         currency=charge.currency,
         charge_id=charge.id,
@@ -113,43 +112,62 @@ def paid_of(charge: Charge, *, period: int, start: datetime, interval: str) -> P
 
 async def sweep(uow: UnitOfWork, gateway: PaymentGateway) -> int:
     """Enqueue the renewals due (one job per subscription and period: a unique key) and the
-    end of each grace run out; answers how many were found."""
+    end of each grace run out; answers how many were found.
+
+    Paged by a keyset cursor through every row due: a row whose job is stuck (waiting a long
+    backoff, or failing again) stays due and oldest, and a single first page would pick the
+    same stuck rows at every sweep and never reach the others."""
     if bills_periods(gateway):
         return 0
     now = uow.clock.now()
-    rows = (
-        await uow.session.execute(
-            select(Subscription.id, Subscription.period_number, Subscription.status)
-            .where(
-                Subscription.gateway == gateway.name,
-                or_(
-                    and_(
-                        Subscription.status.in_(_RENEWABLE),
-                        Subscription.current_period_end <= now,
-                    ),
-                    and_(
-                        Subscription.status == SubscriptionStatus.PAST_DUE.value,
-                        Subscription.grace_until <= now,
-                    ),
-                ),
+    due = or_(
+        and_(
+            Subscription.status.in_(RENEWABLE_STATES),
+            Subscription.current_period_end <= now,
+        ),
+        and_(
+            Subscription.status == SubscriptionStatus.PAST_DUE.value,
+            Subscription.grace_until <= now,
+        ),
+    )
+    found = 0
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = select(
+            Subscription.id,
+            Subscription.period_number,
+            Subscription.status,
+            Subscription.current_period_end,
+        ).where(Subscription.gateway == gateway.name, due)
+        if after is not None:
+            query = query.where(
+                tuple_(Subscription.current_period_end, Subscription.id) > tuple_(*after)
             )
-            .order_by(Subscription.current_period_end)
-            .limit(SWEEP_BATCH)
-        )
-    ).all()
-    for subscription_id, period_number, status in rows:
-        attempt = "end" if status == SubscriptionStatus.PAST_DUE.value else "1"
-        await jobs_service.enqueue(
-            uow,
-            RENEW_JOB,
-            {
-                "subscription_id": str(subscription_id),
-                "period": period_number + 1,
-                "attempt": 1,
-            },
-            unique_key=f"{RENEW_JOB}:{subscription_id}:{period_number + 1}:{attempt}",
-        )
-    return len(rows)
+        rows = (
+            await uow.session.execute(
+                query.order_by(Subscription.current_period_end, Subscription.id).limit(SWEEP_BATCH)
+            )
+        ).all()
+        for subscription_id, period_number, status, _ in rows:
+            await _enqueue_renewal(uow, subscription_id, period_number, status)
+        found += len(rows)
+        if len(rows) < SWEEP_BATCH:
+            return found
+        after = (rows[-1].current_period_end, rows[-1].id)
+
+
+async def _enqueue_renewal(
+    uow: UnitOfWork, subscription_id: uuid.UUID, period_number: int, status: str
+) -> None:
+    # A grace run out ends the period rather than charging it: its own key, so it is not
+    # taken for the declined renewal's job of the same period.
+    slot = "end" if status == SubscriptionStatus.PAST_DUE.value else "1"
+    await jobs_service.enqueue(
+        uow,
+        RENEW_JOB,
+        {"subscription_id": str(subscription_id), "period": period_number + 1, "attempt": 1},
+        unique_key=f"{RENEW_JOB}:{subscription_id}:{period_number + 1}:{slot}",
+    )
 
 
 # -- one renewal ---------------------------------------------------------------------------
@@ -212,11 +230,12 @@ async def _before_charging(
         return "expired"
     if subscription.price == 0:
         # Nothing to charge: the free period starts on its own.
+        anchor = await subscriptions.period_anchor(uow, subscription)
         subscriptions.start_period(
             subscription,
             number=period,
             start=end,
-            end=add_interval(end, subscription.interval),
+            end=add_interval(anchor, subscription.interval, period),
         )
         await subscriptions.become(
             uow, subscription, SubscriptionStatus.ACTIVE, action="renewed", amount=0
@@ -236,8 +255,11 @@ async def _settle(
 ) -> str:
     start = subscription.current_period_end
     assert start is not None
+    end = add_interval(
+        await subscriptions.period_anchor(uow, subscription), subscription.interval, period
+    )
     if charge.status is ChargeStatus.SUCCEEDED:
-        paid = paid_of(charge, period=period, start=start, interval=subscription.interval)
+        paid = paid_of(charge, period=period, start=start, end=end)
         await subscriptions.record_paid(uow, subscription, paid)
         subscriptions.start_period(
             subscription, number=period, start=paid.period_start, end=paid.period_end
@@ -253,7 +275,7 @@ async def _settle(
         subscription,
         period_number=period,
         period_start=start,
-        period_end=add_interval(start, subscription.interval),
+        period_end=end,
         reason=reason,
         attempt=attempt,
         charge_id=charge.id,

@@ -176,7 +176,7 @@ async def _settle_own(
         )
         return None
     if charge.status is ChargeStatus.SUCCEEDED:
-        paid = paid_of(charge, period=1, start=now, interval=subscription.interval)
+        paid = paid_of(charge, period=1, start=now, end=add_interval(now, subscription.interval))
         await subscriptions.record_paid(uow, subscription, paid)
         subscriptions.start_period(subscription, number=1, start=now, end=paid.period_end)
         await subscriptions.become(
@@ -371,7 +371,7 @@ async def _refuse_second(uow: UnitOfWork, user_id: uuid.UUID, plan_id: uuid.UUID
         select(Subscription.id).where(
             Subscription.user_id == user_id,
             Subscription.plan_id == plan_id,
-            Subscription.status.in_([s.value for s in LIVE_STATES]),
+            Subscription.status.in_(LIVE_STATES),
         )
     )
     if live is not None:

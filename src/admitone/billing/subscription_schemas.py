@@ -65,6 +65,10 @@ class SubscriptionOut(BaseModel):
     ended_at: datetime | None
     past_due_since: datetime | None
     grace_until: datetime | None
+    reminders_sent: int = Field(
+        description="The payment reminders emailed since the subscription last fell past due; "
+        "0 once it is paid again."
+    )
     created_at: datetime
     client_secret: str | None = Field(
         default=None,
@@ -93,6 +97,7 @@ class SubscriptionOut(BaseModel):
             ended_at=s.ended_at,
             past_due_since=s.past_due_since,
             grace_until=s.grace_until,
+            reminders_sent=s.reminders_sent,
             created_at=s.created_at,
             client_secret=client_secret,
         )

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import calendar
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
@@ -134,14 +133,19 @@ async def charge_of(
     )
 
 
-async def charges_of(uow: UnitOfWork, subscription_id: uuid.UUID) -> Sequence[SubscriptionCharge]:
-    return (
-        await uow.session.scalars(
-            select(SubscriptionCharge)
-            .where(SubscriptionCharge.subscription_id == subscription_id)
-            .order_by(SubscriptionCharge.period_number)
+async def period_anchor(uow: UnitOfWork, subscription: Subscription) -> datetime:
+    """Period 1's start. Period n ends n intervals after it (not one after period n-1's end),
+    so a subscription from 31 January renews on 28 February, then 31 March, never the 28th
+    for ever. A free plan has no charge row: its creation is its first period's start."""
+    if subscription.trial_end is not None:
+        return subscription.trial_end
+    first = await uow.session.scalar(
+        select(SubscriptionCharge.period_start).where(
+            SubscriptionCharge.subscription_id == subscription.id,
+            SubscriptionCharge.period_number == 1,
         )
-    ).all()
+    )
+    return first if first is not None else subscription.created_at
 
 
 def is_live(subscription: Subscription) -> bool:
@@ -309,7 +313,3 @@ async def become(
         metadata=metadata,
     )
     topics.publish_subscription(uow, subscription, f"subscription_{action}")
-
-
-def grace_for(uow: UnitOfWork, days: int) -> datetime:
-    return uow.clock.now() + timedelta(days=days)
