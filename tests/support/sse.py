@@ -21,6 +21,9 @@ import httpx
 from starlette.types import ASGIApp, Message
 
 DEFAULT_WAIT = 5.0
+# The app answers a stream's headers at once; on a machine busy with other test processes that
+# can still take seconds, and waiting longer costs nothing when it comes.
+START_WAIT = 30.0
 
 
 class _Body(httpx.AsyncByteStream):
@@ -107,7 +110,7 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
                     chunks.put_nowait(None)
 
         task = asyncio.create_task(run())
-        status, headers = await asyncio.wait_for(started, DEFAULT_WAIT)
+        status, headers = await asyncio.wait_for(started, START_WAIT)
         return httpx.Response(status, headers=headers, stream=_Body(chunks, disconnected, task))
 
 
