@@ -137,6 +137,16 @@ async def make_profile(
 
 
 @pytest.fixture
+async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
+    return await sign_in(client, runtime, Role.ORGANIZER)
+
+
+@pytest.fixture
+async def subscriber(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
+    return await sign_in(client, runtime, Role.CUSTOMER)
+
+
+@pytest.fixture
 def published(runtime: Runtime) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Every pub/sub message the runtime's bus sends, as (topic, message)."""
     sent: list[tuple[str, dict[str, Any]]] = []

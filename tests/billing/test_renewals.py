@@ -18,32 +18,17 @@ from admitone.core.clock import FrozenClock
 from admitone.jobs import service as jobs_service
 from admitone.jobs.models import Job, JobState
 from admitone.notifications import service as notifications_service
-from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 from tests.support.subscriptions import (
     SUBSCRIPTIONS,
     charges,
+    fake,
     load,
     make_plan,
     run_renewals,
     subscribe,
 )
 from tests.support.users import Signed, sign_in
-
-
-@pytest.fixture
-async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.ORGANIZER)
-
-
-@pytest.fixture
-async def subscriber(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.CUSTOMER)
-
-
-def fake(runtime: Runtime) -> FakeGateway:
-    assert isinstance(runtime.gateway, FakeGateway)
-    return runtime.gateway
 
 
 async def templates_sent(runtime: Runtime, subscription_id: str) -> list[str]:

@@ -9,11 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import count
 
-import httpx
-import pytest
 from sqlalchemy import func, select
 
-from admitone.accounts.models import Role
 from admitone.billing import service as billing_service
 from admitone.billing.models import SubscriptionCharge
 from admitone.config import Settings
@@ -31,7 +28,7 @@ from admitone.payments.subscriptions import (
 )
 from admitone.runtime import Runtime
 from tests.support.subscriptions import charges, load, make_plan
-from tests.support.users import Signed, sign_in
+from tests.support.users import Signed
 
 Kind = SubscriptionEventKind
 
@@ -76,16 +73,6 @@ class PeriodBillingGateway(FakeGateway):
         )
         self.created[request.idempotency_key] = made
         return made
-
-
-@pytest.fixture
-async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.ORGANIZER)
-
-
-@pytest.fixture
-async def subscriber(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.CUSTOMER)
 
 
 async def subscribed(

@@ -18,33 +18,18 @@ from admitone.billing.models import Subscription
 from admitone.jobs.worker import drain
 from admitone.ledger import service as ledger_service
 from admitone.ledger.models import JournalEntry
-from admitone.payments.fake import FakeGateway
 from admitone.payments.gateway import Charge, ChargeRequest
 from admitone.runtime import Runtime
 from tests.support.subscriptions import (
     SUBSCRIPTIONS,
     charges,
     end_during,
+    fake,
     load,
     make_plan,
     subscribe,
 )
 from tests.support.users import Signed, sign_in
-
-
-@pytest.fixture
-async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.ORGANIZER)
-
-
-@pytest.fixture
-async def subscriber(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.CUSTOMER)
-
-
-def fake(runtime: Runtime) -> FakeGateway:
-    assert isinstance(runtime.gateway, FakeGateway)
-    return runtime.gateway
 
 
 async def entries(runtime: Runtime, subscription_id: str) -> list[JournalEntry]:

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 import admitone.wiring  # noqa: F401 - job handlers, cron entries, topics, billing's handler
-from admitone.accounts.models import Role
 from admitone.billing import subscription_emails
 from admitone.billing.models import Subscription, SubscriptionCharge
 from admitone.billing.subscription_fees import RECORD_FEE_JOB
@@ -31,7 +30,7 @@ from tests.payments.stripe_fixtures import (  # noqa: F401 - fixtures
 from tests.payments.webhook_support import post_webhook
 from tests.support.reads import jobs_of
 from tests.support.subscriptions import SUBSCRIPTIONS, end_during, load, make_plan, subscribe
-from tests.support.users import Signed, sign_in
+from tests.support.users import Signed
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -42,16 +41,6 @@ SUBSCRIPTION_EVENTS = (
     "customer.subscription.updated",
     "customer.subscription.deleted",
 )
-
-
-@pytest.fixture
-async def organizer(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.ORGANIZER)
-
-
-@pytest.fixture
-async def subscriber(client: httpx.AsyncClient, runtime: Runtime) -> Signed:
-    return await sign_in(client, runtime, Role.CUSTOMER)
 
 
 async def deliver(client: httpx.AsyncClient, events: list[Json]) -> list[str]:

@@ -13,6 +13,7 @@ from admitone.billing import renewals, subscriptions
 from admitone.billing.models import Plan, Subscription, SubscriptionCharge, SubscriptionStatus
 from admitone.core.ids import new_uuid
 from admitone.jobs.worker import drain
+from admitone.payments.fake import FakeGateway
 from admitone.runtime import Runtime
 
 SUBSCRIPTIONS = "/api/subscriptions"
@@ -98,3 +99,9 @@ async def end_during(runtime: Runtime, subscription_id: str) -> None:
         await subscriptions.become(
             uow, ended, SubscriptionStatus.CANCELED, action="canceled", reason="account_deleted"
         )
+
+
+def fake(runtime: Runtime) -> FakeGateway:
+    """The runtime's gateway, which the subscription tests drive as the fake."""
+    assert isinstance(runtime.gateway, FakeGateway)
+    return runtime.gateway
