@@ -222,6 +222,12 @@ class Ticket(UUIDPrimaryKey, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # What the QR code carries: 128 random bits, so a ticket cannot be guessed from another.
     code: Mapped[str] = mapped_column(String(64), unique=True)
+    # Raised each time the ticket gets a new code (a transfer): a signed offline code names the
+    # version it was issued for, so a superseded one is refused even where the code is not known.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Who the ticket is for once transferred; None while it is the buyer's own.
+    holder_name: Mapped[str | None] = mapped_column(String(200))
+    holder_email: Mapped[str | None] = mapped_column(String(254))
     status: Mapped[str] = mapped_column(String(10), default=TicketStatus.VALID.value)
     created_at: Mapped[datetime]
     voided_at: Mapped[datetime | None]
