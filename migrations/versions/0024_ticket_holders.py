@@ -1,4 +1,4 @@
-"""ticketing: a ticket's holder (set when it is transferred) and its code's version
+"""ticketing: a ticket's holder after a transfer, its code's version, its first check-in
 
 Revision ID: 0024_ticket_holders
 Revises: 0023_checkout_invoice
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from admitone.core.orm import UTCDateTime
+
 revision: str = "0024_ticket_holders"
 down_revision: str | None = "0023_checkout_invoice"
 branch_labels: str | Sequence[str] | None = None
@@ -23,10 +25,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
         batch.add_column(sa.Column("holder_name", sa.String(200), nullable=True))
         batch.add_column(sa.Column("holder_email", sa.String(254), nullable=True))
+        batch.add_column(sa.Column("checked_in_at", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
+        batch.drop_column("checked_in_at")
         batch.drop_column("holder_email")
         batch.drop_column("holder_name")
         batch.drop_column("version")

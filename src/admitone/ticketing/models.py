@@ -228,6 +228,9 @@ class Ticket(UUIDPrimaryKey, Base):
     # Who the ticket is for once transferred; None while it is the buyer's own.
     holder_name: Mapped[str | None] = mapped_column(String(200))
     holder_email: Mapped[str | None] = mapped_column(String(254))
+    # The first admission on any check-in list (None again if staff undo it): a ticket that got
+    # in can be neither refunded by its buyer nor transferred.
+    checked_in_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(10), default=TicketStatus.VALID.value)
     created_at: Mapped[datetime]
     voided_at: Mapped[datetime | None]
