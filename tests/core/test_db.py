@@ -204,3 +204,33 @@ async def test_buffered_items_are_written_together_at_commit_and_dropped_on_roll
         await uow.rollback()
         uow.buffer("numbers", 5, write)
     assert writes == [[1, 2, 3], [5]]
+
+
+async def test_a_failed_savepoint_drops_its_rows_and_side_effects_and_keeps_the_rest(
+    runtime: Runtime,
+) -> None:
+    writes: list[list[int]] = []
+    ran: list[str] = []
+
+    async def write(items: list[int]) -> None:
+        writes.append(items)
+
+    async def after() -> None:
+        ran.append("after")
+
+    kept, dropped = new_user(datetime.now(UTC)), new_user(datetime.now(UTC))
+    async with runtime.unit_of_work() as uow:
+        uow.session.add(kept)
+        uow.buffer("numbers", 1, write)
+        with pytest.raises(RuntimeError):
+            async with uow.savepoint():
+                uow.session.add(dropped)
+                await uow.flush()
+                uow.buffer("numbers", 2, write)
+                uow.after_commit(after)
+                raise RuntimeError("the block fails")
+        uow.buffer("numbers", 3, write)
+    assert writes == [[1, 3]] and ran == []
+    async with runtime.unit_of_work(readonly=True) as uow:
+        ids = set((await uow.session.scalars(select(User.id))).all())
+    assert kept.id in ids and dropped.id not in ids

@@ -6,12 +6,15 @@ account behind them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from admitone.accounts import topics as accounts_topics
 from admitone.accounts.errors import (
+    AccountBusy,
     CannotDeleteLastOwner,
     CannotDeleteSelf,
     InsufficientPermissions,
@@ -45,9 +48,9 @@ async def delete_own(uow: UnitOfWork, user: User, password: str) -> Erasure:
 
 
 async def _locked(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    """The user, or 404. The row itself is locked last, by its deletion: a purchase in flight
-    holds a share of it (its order's foreign key) and may wait for rows the erasure touches,
-    so locking it first would deadlock the two."""
+    """The user, or 404. The row itself is locked last, by its deletion and without waiting: a
+    purchase in flight holds a share of it (its order's foreign key) and may wait for rows the
+    erasure touches, so waiting for it would deadlock the two (``_erase`` tries again)."""
     user = await uow.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -63,9 +66,29 @@ async def _locked(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     return user
 
 
+# PostgreSQL's lock_not_available (the account row, taken without waiting) and deadlock_detected.
+_RETRYABLE = frozenset({"55P03", "40P01"})
+_ATTEMPTS = 8
+
+
+async def _erase(uow: UnitOfWork, subject: Subject) -> Erasure:
+    """Every domain's erasure in a savepoint, tried again while purchases of the user are in
+    flight: rolling back to the savepoint gives back the rows it took, so the purchase waiting
+    for one of them commits, and the next attempt finds its order."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            async with uow.savepoint():
+                return await personal_data.erase(uow, subject)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+        await asyncio.sleep(0.01 * 2**attempt)
+    raise AccountBusy()
+
+
 async def _delete(uow: UnitOfWork, actor: Actor, user: User) -> Erasure:
     user_id, role = user.id, user.role
-    erasure = await personal_data.erase(uow, Subject(user_id, user.email, user.name))
+    erasure = await _erase(uow, Subject(user_id, user.email, user.name))
     if not erasure.deleted.get("users"):
         raise NotFound("No such user.")  # another deletion of this user committed first
     uow.session.expunge(user)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from admitone.accounts.models import RefreshToken, User
 from admitone.core.db import UnitOfWork
@@ -11,6 +11,12 @@ from admitone.core.personal_data import LAST, Erasure, Subject, register
 
 
 async def erase_account(uow: UnitOfWork, subject: Subject, erasure: Erasure) -> None:
+    # Without waiting: a purchase in flight holds a share of the row (its order's foreign key)
+    # and may be waiting for an order row the erasure took, so waiting here could close a
+    # cycle. The deletion gives everything back and tries again instead (accounts.deletion).
+    await uow.session.execute(
+        select(User.id).where(User.id == subject.user_id).with_for_update(nowait=True)
+    )
     tokens = await uow.session.execute(
         delete(RefreshToken).where(RefreshToken.user_id == subject.user_id)
     )

@@ -56,3 +56,10 @@ class WrongPassword(DomainError):
     status_code = 403
     code = "wrong_password"
     default_message = "The password is incorrect."
+
+
+class AccountBusy(Conflict):
+    code = "account_busy"
+    default_message = (
+        "This account is in the middle of a purchase; try the deletion again in a moment."
+    )

@@ -163,6 +163,22 @@ class UnitOfWork:
         """Buffer a pub/sub message; it is sent only if the transaction commits."""
         self._messages.append((topic, message))
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A savepoint that undoes the block's side effects with its rows: what the block
+        published, buffered or asked to run after the commit is dropped if it fails, so the
+        transaction can go on (or try the block again) as if it never ran."""
+        after_commit, messages = len(self._after_commit), len(self._messages)
+        buffers = {name: (write, list(items)) for name, (write, items) in self._buffers.items()}
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._after_commit[after_commit:]
+            del self._messages[messages:]
+            self._buffers = buffers
+            raise
+
     async def flush(self) -> None:
         await self.session.flush()
 
